@@ -26,3 +26,44 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir(shared_data: Path) -> Path:
     return shared_data / "fixtures_sf_bay"
+
+
+#: fixture file -> the path it stands in for inside a sources folder laid out like shared/data
+FIXTURE_LAYOUT = {
+    "districts_2021.geojson": "school_districts/ca_2021/ca_school_districts_2021.geojson",
+    "household_conditions.csv": "demographics/household_conditions_hh_with_leaid.csv",
+    "acs_ed_cdp05_3_race.txt": "demographics/acs_ed_2014_2018_cdp05_3_race_children_enrolled_public.txt",
+    "nces_elsi_districts_2020_21.csv": "demographics/nces_elsi_districts_2020_21.csv",
+    "imls_library_outlets.csv": "hub_sites/imls_pls_fy2018_outlets.csv",
+    "cde_active_schools.csv": "hub_sites/cde_public_schools_ca_2018.csv",
+    "cde_cupc_schools_2019_20.csv": "school_enrollment/cde_cupc_schools_2019_20.csv",
+    "udp_tracts_2018.gpkg": "tracts_bay_area/udp_bay_area_tracts_2018.gpkg",
+    "mtc_epc_acs2014_2018_tracts.csv": "tracts_bay_area/mtc_epc_acs2014_2018_tracts.csv",
+}
+
+
+def make_fixture_sources(shared: Path, dest: Path) -> Path:
+    """A sources folder holding the SF Bay fixture under the official names (symlinks, no copies)."""
+    for name, rel in FIXTURE_LAYOUT.items():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(shared / "fixtures_sf_bay" / name)
+    (dest / "states").mkdir(exist_ok=True)
+    for part in (shared / "states").glob("cb_2018_us_state_20m.*"):
+        (dest / "states" / part.name).symlink_to(part)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fixture_sources(shared_data: Path, tmp_path_factory) -> Path:
+    return make_fixture_sources(shared_data, tmp_path_factory.mktemp("fixture_sources"))
+
+
+@pytest.fixture(scope="session")
+def fixture_store(fixture_sources: Path, tmp_path_factory) -> Path:
+    """A store built once from the SF Bay fixture with the sample pods; tests must not write to it."""
+    from podgeo.build import build
+
+    path = tmp_path_factory.mktemp("store") / "podgeo.db"
+    build(path, sources_root=fixture_sources)
+    return path
