@@ -1,0 +1,230 @@
+"""Build the store from the source files: read, join by LEAID, assign points to districts, write.
+
+`build()` is what `python -m podgeo build` runs. It only orchestrates: reading is in
+`sources`, spatial work in `geo`, SQL in `store`. The store is written to a temporary file and
+moved into place at the end, so a failed build leaves the previous store untouched.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import pandas as pd
+
+from podgeo import geo, measures, sources
+from podgeo.sources import SOURCES, SourceError
+from podgeo.store import SqliteStore
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_PODS = REPO / "data" / "sample_pods.csv"
+
+
+@dataclass
+class BuildReport:
+    """What a build loaded: store path, states, row counts per table, and the provenance rows."""
+
+    path: Path
+    states: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+    provenance: list[dict] = field(default_factory=list)
+
+
+def build(db_path: str | Path, *, sources_root: str | Path | None = None, states: list[str] | None = None,
+          pods_file: Path | None = SAMPLE_PODS, progress: Callable[[str], None] | None = None) -> BuildReport:
+    """Build a podgeo store at `db_path` from the sources folder (or downloads).
+
+    `states` are postal codes or FIPS codes; None loads every state whose boundary files are in
+    the sources folder (California only when downloading). Raises SourceError naming the file
+    when a source is missing, truncated or malformed; the existing store is then unchanged.
+    """
+    say = progress or (lambda msg: log.info(msg))
+    root = sources.sources_dir(sources_root)
+    say(f"sources: {root if root else 'downloading into ' + str(sources.DOWNLOAD_CACHE)}")
+    states_path = _need("states", root)
+    state_table = sources.read_states(states_path)
+    fips_list = _state_fips(states, state_table)
+
+    say("reading district boundaries")
+    files = sources.district_files(root, fips_list)
+    parts, provenance = [], []
+    for key, path, vintage in files:
+        reader = sources.read_district_geojson if path.suffix == ".geojson" else sources.read_district_zip
+        frame = reader(path, vintage)
+        if fips_list:
+            frame = frame[frame["state_fips"].isin(fips_list)]
+        parts.append(frame)
+        provenance.append(_prov(key, path, rows_read=len(frame), rows_loaded=len(frame)))
+    districts = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=sources.WGS84)
+    dupes = districts["leaid"][districts["leaid"].duplicated()]
+    if len(dupes):
+        raise SourceError(f"the boundary files give LEAID {dupes.iloc[0]} twice; each district must appear once")
+    loaded_fips = sorted(districts["state_fips"].unique())
+    postal = dict(zip(state_table["state_fips"], state_table["state"]))
+    districts["state"] = districts["state_fips"].map(postal)
+    say(f"{len(districts):,} district polygons in {len(loaded_fips)} state(s); simplifying for display")
+    point = districts.geometry.representative_point()
+    districts["lon"], districts["lat"] = point.x, point.y
+    districts["display"] = geo.display_geometry(districts).geometry.values
+
+    say("joining demographics by LEAID")
+    table, more = _demographics(root, districts, state_table, loaded_fips)
+    provenance += more
+
+    say("placing candidate hub sites in districts")
+    sites, site_links, more = _sites(root, districts, postal, loaded_fips)
+    provenance += more
+
+    provenance.append(_prov("states", states_path, rows_read=len(state_table), rows_loaded=len(state_table)))
+
+    def write(store: SqliteStore) -> None:
+        store.write_frame("states", _states_rows(state_table))
+        store.write_frame("districts", districts[list(_DISTRICT_COLUMNS)])
+        store.write_frame("district_measures", table, alter=True)
+        store.write_frame("measure_catalog", _catalog())
+        store.write_frame("sites", sites)
+        store.write_frame("site_districts", site_links)
+        store.write_provenance(provenance)
+        store.set_meta(states=[postal[f] for f in loaded_fips],
+                       sources_root=str(root) if root else "downloaded")
+        if pods_file is not None:
+            _load_pods(store, pods_file, districts)
+
+    path = SqliteStore.build_atomically(db_path, write)
+    store = SqliteStore(path)
+    report = BuildReport(path, [postal[f] for f in loaded_fips], store.counts(), provenance)
+    store.close()
+    return report
+
+
+_DISTRICT_COLUMNS = ("leaid", "name", "state_fips", "state", "layer", "aland", "awater", "vintage",
+                                "is_filler", "lon", "lat", "geometry", "display")
+
+
+def _need(key: str, root: Path | None) -> Path:
+    path = sources.locate(key, root)
+    if path is None:
+        raise SourceError(f"missing source file {SOURCES[key].path} ({SOURCES[key].title}) in {root}")
+    return path
+
+
+def _state_fips(states: list[str] | None, state_table: pd.DataFrame) -> list[str] | None:
+    if not states:
+        return None
+    by_postal = dict(zip(state_table["state"], state_table["state_fips"]))
+    out = []
+    for s in states:
+        s = s.strip().upper()
+        if s in by_postal:
+            out.append(by_postal[s])
+        elif s in set(state_table["state_fips"]):
+            out.append(s)
+        else:
+            raise ValueError(f"unknown state {s!r}: give a postal code (CA) or FIPS code (06)")
+    return out
+
+
+def _prov(key: str, path: Path, *, rows_read: int, rows_loaded: int, unjoined: dict | None = None) -> dict:
+    src = SOURCES[key]
+    unjoined = {k: v for k, v in (unjoined or {}).items() if v}
+    return {"source_key": key, "file": str(path), "title": src.title, "publisher": src.publisher,
+            "vintage": src.vintage, "sha256": sources.sha256_of(path), "rows_read": rows_read,
+            "rows_loaded": rows_loaded, "rows_unjoined": sum(unjoined.values()), "unjoined_reasons": unjoined}
+
+
+def _join_report(frame: pd.DataFrame, districts: pd.DataFrame, loaded_fips: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Rows of a LEAID-keyed frame that match a loaded district, and why the others did not."""
+    known = set(districts["leaid"])
+    in_scope = frame["leaid"].str[:2].isin(loaded_fips)
+    matched = frame["leaid"].isin(known)
+    reasons = {"state not loaded in this build": int((~in_scope).sum()),
+               "LEAID has no polygon in the boundary file (merged, new, or not a geographic district)":
+                   int((in_scope & ~matched).sum())}
+    return frame[matched], reasons
+
+
+def _demographics(root, districts, state_table, loaded_fips):
+    provenance = []
+    xlsx = sources.locate("household_conditions", root, download=root is None)
+    if xlsx is not None:
+        hh_key, hh_path = "household_conditions", xlsx
+        hh = sources.read_household_conditions_xlsx(xlsx, dict(zip(state_table["state_name"], state_table["state_fips"])))
+    else:
+        hh_key, hh_path = "household_conditions_csv", _need("household_conditions_csv", root)
+        hh = sources.read_household_conditions_csv(hh_path)
+    hh_in, reasons = _join_report(hh, districts, loaded_fips)
+    provenance.append(_prov(hh_key, hh_path, rows_read=len(hh), rows_loaded=len(hh_in), unjoined=reasons))
+    hh_in = hh_in.drop(columns=["name_source"])
+    hh_in["children_poverty"] = (hh_in["children_5_17"] * hh_in["pct_poverty"] / 100.0).round()
+
+    race_path = _need("acs_ed_race", root)
+    race = sources.read_acs_race(race_path)
+    race_in, reasons = _join_report(race, districts, loaded_fips)
+    provenance.append(_prov("acs_ed_race", race_path, rows_read=len(race), rows_loaded=len(race_in), unjoined=reasons))
+
+    elsi_path = _need("elsi_2020_21", root)
+    elsi, other_types = sources.read_elsi(elsi_path)
+    elsi_in, reasons = _join_report(elsi, districts, loaded_fips)
+    reasons["charter, agency or other non-geographic type (left out)"] = other_types
+    provenance.append(_prov("elsi_2020_21", elsi_path, rows_read=len(elsi) + other_types, rows_loaded=len(elsi_in),
+                            unjoined=reasons))
+    elsi_in = elsi_in.drop(columns=["elsi_name"])
+
+    table = districts[["leaid"]].merge(hh_in, on="leaid", how="left").merge(race_in, on="leaid", how="left")
+    table = table.merge(elsi_in, on="leaid", how="left")
+    measured = table.drop(columns="leaid").notna().any(axis=1)
+    return table[measured].reset_index(drop=True), provenance
+
+
+def _sites(root, districts, postal, loaded_fips):
+    frames, provenance = [], []
+    loaded_postal = {postal[f] for f in loaded_fips}
+    path = sources.locate("imls_outlets", root, download=root is None)
+    if path is not None:
+        libs, skipped = sources.read_imls_outlets(path)
+        read = len(libs) + sum(skipped.values())
+        out_of_scope = ~libs["state"].isin(loaded_postal)
+        skipped["state not loaded in this build (or a territory)"] = int(out_of_scope.sum())
+        frames.append((("imls_outlets", path, read, skipped), libs[~out_of_scope]))
+    if "06" in loaded_fips:
+        path = sources.locate("cde_schools", root, download=False)
+        if path is not None:
+            schools, skipped = sources.read_cde_schools(path)
+            frames.append((("cde_schools", path, len(schools) + sum(skipped.values()), skipped), schools))
+    all_sites, all_links = [], []
+    for (key, path, read, skipped), frame in frames:
+        points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=sources.WGS84)
+        links = geo.assign_points_to_districts(points.set_index("site_id"), districts)
+        links = links.rename(columns={links.columns[0]: "site_id"}) if "site_id" not in links else links
+        placed = set(links["site_id"])
+        outside = int((~frame["site_id"].isin(placed)).sum())
+        skipped["point outside every loaded district polygon (kept, no district)"] = outside
+        provenance.append(_prov(key, path, rows_read=read, rows_loaded=len(frame),
+                                unjoined={k: v for k, v in skipped.items()}))
+        all_sites.append(frame)
+        all_links.append(links[["site_id", "leaid", "layer"]])
+    sites = pd.concat(all_sites, ignore_index=True) if all_sites else pd.DataFrame(columns=sources.SITE_COLUMNS)
+    links = pd.concat(all_links, ignore_index=True) if all_links else pd.DataFrame(columns=["site_id", "leaid", "layer"])
+    return sites, links, provenance
+
+
+def _states_rows(state_table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = geo.display_geometry(state_table, tolerance_m=2000)
+    return out.rename_geometry("display")[["state_fips", "state", "state_name", "display"]]
+
+
+def _catalog() -> pd.DataFrame:
+    rows = []
+    for m in measures.MEASURES:
+        src = SOURCES.get(m.source)
+        rows.append({**m.as_dict(), "vintage": src.vintage if src else "as uploaded",
+                     "publisher": src.publisher if src else "podgeo pods table"})
+    return pd.DataFrame(rows)
+
+
+def _load_pods(store: SqliteStore, pods_file: Path, districts: gpd.GeoDataFrame) -> None:
+    from podgeo import pods as pods_module  # the pods writer is shared with uploads
+    pods_module.load_file(store, pods_file, districts, source="podgeo sample (illustrative)")
