@@ -197,8 +197,8 @@ def _sites(root, districts, postal, loaded_fips):
     all_sites, all_links = [], []
     for (key, path, read, skipped), frame in frames:
         points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=sources.WGS84)
-        links = geo.assign_points_to_districts(points.set_index("site_id"), districts)
-        links = links.rename(columns={links.columns[0]: "site_id"}) if "site_id" not in links else links
+        links = geo.assign_points_to_districts(points, districts, id_col="site_id").rename(
+            columns={"point_id": "site_id"})
         placed = set(links["site_id"])
         outside = int((~frame["site_id"].isin(placed)).sum())
         skipped["point outside every loaded district polygon (kept, no district)"] = outside

@@ -75,6 +75,9 @@ class SqliteStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=final.name + ".", suffix=".tmp", dir=final.parent)
         os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; a store is an ordinary file
         tmp_path = Path(tmp)
         try:
             store = cls(tmp_path, must_exist=False)
@@ -245,12 +248,10 @@ class SqliteStore:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, gpd.array.GeometryDtype):
-            out[col] = shapely.to_wkb(out[col].values, output_dimension=2)
-    if isinstance(out, gpd.GeoDataFrame):
-        out = pd.DataFrame(out)
+    out = pd.DataFrame({
+        col: (shapely.to_wkb(frame[col].values, output_dimension=2)
+              if isinstance(frame[col].dtype, gpd.array.GeometryDtype) else frame[col].to_numpy())
+        for col in frame.columns})
     out = out.astype(object).where(out.notna(), None)
     return out.to_dict(orient="records")
 

@@ -44,6 +44,7 @@ FIXTURE_LAYOUT = {
 
 def make_fixture_sources(shared: Path, dest: Path) -> Path:
     """A sources folder holding the SF Bay fixture under the official names (symlinks, no copies)."""
+    shared = shared.resolve()
     for name, rel in FIXTURE_LAYOUT.items():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,150 @@
+"""The build, end to end: exact results on the SF Bay fixture, California and the national files."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from podgeo import sources
+from podgeo.build import build
+from podgeo.sources import SourceError
+from podgeo.store import SqliteStore
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- the SF Bay fixture: exact counts and values -------------------------------------------------
+
+def test_fixture_build_counts(fixture_store):
+    store = SqliteStore(fixture_store)
+    counts = store.counts()
+    assert {k: counts[k] for k in ("districts", "district_measures", "sites", "site_districts", "pods")} == {
+        "districts": 24, "district_measures": 24, "sites": 64 + 346, "site_districts": 430, "pods": 40}
+    layers = store.districts(geometry=None)["layer"].value_counts().to_dict()
+    assert layers == {"unified": 11, "elementary": 10, "secondary": 3}
+    assert store.meta()["states"] == ["CA"]
+
+
+def test_fixture_build_values_for_san_francisco_and_oakland(fixture_store, fixtures_dir):
+    d = SqliteStore(fixture_store).districts(geometry=None).set_index("leaid")
+    sf, oak = d.loc["0634410"], d.loc["0628050"]
+    assert sf["name"] == "San Francisco Unified School District" and sf["layer"] == "unified"
+    assert sf["vintage"] == 2021 and sf["state"] == "CA"
+    hh = sources.read_household_conditions_csv(fixtures_dir / "household_conditions.csv")
+    expected = hh.set_index("leaid").loc["0634410"]
+    assert sf["children_5_17"] == expected["children_5_17"]
+    assert sf["pct_poverty"] == pytest.approx(expected["pct_poverty"])
+    assert sf["children_poverty"] == round(expected["children_5_17"] * expected["pct_poverty"] / 100)
+    assert sf["pct_of_color"] == pytest.approx(100 - sf["pct_white_nh"])
+    assert oak["enrollment"] > 30000
+
+
+def test_fixture_provenance_records_every_file_with_checksums(fixture_store, shared_data):
+    prov = SqliteStore(fixture_store).provenance().set_index("source_key")
+    assert sorted(prov.index) == ["acs_ed_race", "cde_schools", "districts_2021_06_combined", "elsi_2020_21",
+                                  "household_conditions_csv", "imls_outlets", "states"]
+    imls = prov.loc["imls_outlets"]
+    assert (imls["rows_read"], imls["rows_loaded"]) == (68, 64)
+    assert imls["unjoined_reasons"] == {"bookmobile or books-by-mail outlet (no fixed site)": 4}
+    fixture_file = shared_data / "fixtures_sf_bay" / "imls_library_outlets.csv"
+    assert imls["sha256"] == _sha(fixture_file)
+    assert prov.loc["acs_ed_race", "rows_loaded"] == 23
+
+
+def test_sample_pods_are_all_placed_and_marked_illustrative(fixture_store):
+    pods = SqliteStore(fixture_store).pods()
+    assert len(pods) == 40 and pods["illustrative"].eq(1).all()
+    assert pods["notes"].str.contains("ILLUSTRATIVE").all()
+
+
+# -- California, full files -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ca_store(tmp_path_factory, shared_data):
+    path = tmp_path_factory.mktemp("ca") / "ca.db"
+    build(path, sources_root=shared_data, states=["CA"])
+    return SqliteStore(path)
+
+
+def test_california_979_polygons_978_with_demographics(ca_store):
+    d = ca_store.districts(geometry=None, include_filler=True)
+    assert len(d) == 979
+    assert d.loc[d["is_filler"] == 1, "leaid"].tolist() == ["0699997"]
+    real = d[d["is_filler"] == 0]
+    assert len(real) == 978 and real["children_5_17"].notna().sum() == 978
+    assert set(d["vintage"]) == {2021}
+
+
+def test_los_angeles_unified(ca_store):
+    la = ca_store.districts(geometry=None, leaids=["0622710"]).iloc[0]
+    assert la["children_5_17"] == 724446
+    assert round(la["pct_poverty"], 1) == 22.4
+    assert la["name"] == "Los Angeles Unified School District"
+
+
+def test_every_california_library_outlet_lands_in_a_district(ca_store):
+    libs = ca_store.sites(kinds=["library"])
+    assert len(libs) == 1173  # 1,225 CA outlets less 52 bookmobiles / by-mail
+    assert libs["leaids"].notna().all()
+
+
+def test_secondary_layer_overlays_elementary_so_a_school_can_sit_in_two(ca_store):
+    links = ca_store.place_districts("sites")
+    per_site = links.groupby("site_id")["layer"].apply(frozenset)
+    assert per_site.map(len).max() == 2
+    assert not per_site.map(lambda s: {"unified", "elementary"} <= s).any()
+
+
+# -- the national store ---------------------------------------------------------------------------
+
+def test_national_build_counts_per_layer(tmp_path, shared_data):
+    report = build(tmp_path / "us.db", sources_root=shared_data, pods_file=None)
+    store = SqliteStore(report.path)
+    d = store.districts(geometry=None, include_filler=True)
+    assert d["state_fips"].nunique() == 51 and len(report.states) == 51
+    assert d.groupby("layer").size().to_dict() == {"elementary": 1964, "secondary": 484, "unified": 10890}
+    assert int(d["is_filler"].sum()) == 19
+    assert d.groupby("vintage").size().to_dict() == {2016: 12359, 2021: 979}
+    assert d["children_5_17"].notna().sum() == 13283
+
+
+# -- bad sources leave the store as it was --------------------------------------------------------
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncate_zip", "not a valid zip"),
+    ("drop_column", "missing column"),
+    ("remove_file", "missing source file"),
+])
+def test_bad_source_leaves_existing_store_unchanged(tmp_path, fixture_sources, fixture_store, damage, message):
+    db = tmp_path / "podgeo.db"
+    shutil.copy(fixture_store, db)
+    before = _sha(db)
+    broken = tmp_path / "sources"
+    shutil.copytree(fixture_sources, broken, symlinks=False)
+    if damage == "truncate_zip":
+        zips = broken / "school_districts" / "ca_2021"
+        (zips / "ca_school_districts_2021.geojson").unlink()
+        target = zips / "cb_2021_06_unsd_500k.zip"
+        for code in ("unsd", "elsd", "scsd"):
+            (zips / f"cb_2021_06_{code}_500k.zip").write_bytes(b"PK\x03\x04 truncated")
+    elif damage == "drop_column":
+        target = broken / sources.SOURCES["acs_ed_race"].path
+        target.write_text(target.read_text().replace("CDP05.3_58est", "CDP05.3_58xx", 1))
+    else:
+        target = broken / sources.SOURCES["states"].path
+        target.unlink()
+    with pytest.raises(SourceError, match=message) as err:
+        build(db, sources_root=broken)
+    assert target.name in str(err.value)
+    assert _sha(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["podgeo.db", "sources"]  # no temp file left
+
+
+def test_unknown_state_is_rejected_before_anything_is_written(tmp_path, fixture_sources):
+    with pytest.raises(ValueError, match="unknown state 'ZZ'"):
+        build(tmp_path / "x.db", sources_root=fixture_sources, states=["ZZ"])
+    assert not (tmp_path / "x.db").exists()
