@@ -129,9 +129,20 @@ def sidebar_state() -> str:
     return choice
 
 
-def measure_label(key: str) -> str:
-    m = measures.get(key)
-    return m.label
+def state_fips(state: str) -> str:
+    """Postal code -> FIPS code, from the store's state table."""
+    states = state_list()
+    return dict(zip(states["state"], states["state_fips"]))[state]
+
+
+def sidebar_measure(default: str = "pct_poverty") -> str:
+    """The shading measure picker, mirrored into `?measure=`."""
+    options = list(measures.SHADING)
+    start = query_default("measure", default, options)
+    choice = st.sidebar.selectbox("Shade districts by", options, index=options.index(start), key="shared.measure",
+                                  format_func=lambda k: measures.get(k).label)
+    st.query_params["measure"] = choice
+    return choice
 
 
 def sidebar_footer() -> None:
