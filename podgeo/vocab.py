@@ -45,7 +45,7 @@ COSTS: tuple[Term, ...] = (
 STATUSES: tuple[Term, ...] = (
     Term("planned", "Planned", ("pending", "proposed", "opening soon")),
     Term("active", "Active", ("open", "operating", "running")),
-    Term("closed", "Closed", ("inactive", "ended", "shut")),
+    Term("closed", "Closed", ("inactive", "ended", "shut", "merged")),
 )
 
 PRIORITY_GROUPS: tuple[Term, ...] = (
@@ -131,7 +131,7 @@ def grade_code(value: str) -> int | None:
     for suffix in ("ST", "ND", "RD", "TH"):
         if key.endswith(suffix):
             key = key[: -len(suffix)]
-    if key.isdigit() and 1 <= int(key) <= 12:
+    if key.isascii() and key.isdigit() and 1 <= int(key) <= 12:
         return int(key)
     return None
 
