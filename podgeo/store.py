@@ -6,6 +6,7 @@ time so no page simplifies on a rerun). A PostGIS store will implement the same 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -50,6 +51,9 @@ PODS = {"pod_id": str, "name": str, "operator_type": str, "operator_name": str, 
 PROVENANCE = {"source_key": str, "file": str, "title": str, "publisher": str, "vintage": str, "sha256": str,
               "rows_read": int, "rows_loaded": int, "rows_unjoined": int, "unjoined_reasons": str,
               "loaded_at": str}
+BATCHES = {"batch_id": int, "kind": str, "filename": str, "sha256": str, "file_bytes": bytes, "sheet": str,
+           "uploaded_by": str, "uploaded_at": str, "mapping": str, "counts": str, "undoes": int, "undone_by": int,
+           "note": str}
 MEASURE_CATALOG = {"key": str, "label": str, "unit": str, "source": str, "moe": str, "kind": str, "weight": str,
                    "note": str, "vintage": str, "publisher": str}
 
@@ -86,7 +90,9 @@ class SqliteStore:
             store.set_meta(schema_version=SCHEMA_VERSION, built_at=_now(), revision=1)
             store.db.conn.commit()
             store.db.execute("VACUUM")
+            store.db.execute("pragma journal_mode = wal")  # readers never block the one writer
             store.close()
+            _empty_wal(final)
             os.replace(tmp_path, final)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
@@ -105,6 +111,11 @@ class SqliteStore:
         db["pods"].create(PODS, pk="pod_id", not_null={"name"})
         db["pod_districts"].create({"pod_id": str, **PLACE_DISTRICTS}, pk=("pod_id", "leaid"))
         db["provenance"].create(PROVENANCE, pk="source_key")
+        db["upload_batches"].create(BATCHES, pk="batch_id")
+        db["pod_history"].create({"batch_id": int, "pod_id": str, "before": str, "before_links": str},
+                                 pk=("batch_id", "pod_id"))
+        db["rejected_rows"].create({"batch_id": int, "row": int, "row_values": str, "errors": str},
+                                   pk=("batch_id", "row"))
         db["districts"].create_index(["state_fips", "layer"])
         db["site_districts"].create_index(["leaid"])
         db["pod_districts"].create_index(["leaid"])
@@ -123,16 +134,149 @@ class SqliteStore:
 
     def upsert_pods(self, rows: list[dict], links: pd.DataFrame) -> None:
         """Insert or update pods by `pod_id` and replace their district links, in one transaction."""
+        with self._write():
+            self._put_pods(rows, links)
+            self._bump_revision()
+
+    # -- upload batches -------------------------------------------------------------------------
+
+    def commit_upload(self, batch: dict, rows: list[dict], links: pd.DataFrame, rejected: list[dict]) -> int:
+        """Write one upload atomically: the batch record (with the original file), every pod's
+        previous state (for undo), the pods and their districts, and the rejected rows.
+
+        `batch` has filename, sha256, file_bytes, sheet, uploaded_by, mapping, counts;
+        `rejected` rows have row, row_values (dict) and errors (list of str). Returns the batch id.
+        """
+        with self._write():
+            batch_id = self._insert_batch({**batch, "kind": "upload"})
+            self._snapshot(batch_id, [r["pod_id"] for r in rows])
+            self._put_pods([{**r, "batch_id": batch_id} for r in rows], links)
+            if rejected:
+                self.db["rejected_rows"].insert_all(
+                    [{"batch_id": batch_id, "row": r["row"], "row_values": json.dumps(r["row_values"]),
+                      "errors": json.dumps(r["errors"])} for r in rejected])
+            self._bump_revision()
+        return batch_id
+
+    def undo_batch(self, batch_id: int, *, user: str) -> int:
+        """Return every pod a batch touched to its state before it, as a new recorded batch.
+
+        Refuses (StoreError) when the batch is unknown, already undone, an undo itself, or when a
+        later batch changed one of the same pods (undo that one first), so no later work is lost.
+        """
+        with self._write():
+            target = self.db.execute("select kind, undone_by, filename from upload_batches where batch_id = ?",
+                                     [batch_id]).fetchone()
+            if target is None:
+                raise StoreError(f"no upload batch {batch_id}")
+            kind, undone_by, filename = target
+            if kind != "upload":
+                raise StoreError(f"batch {batch_id} is an undo; it cannot itself be undone")
+            if undone_by is not None:
+                raise StoreError(f"batch {batch_id} was already undone by batch {undone_by}")
+            history = self._frame("select pod_id, before, before_links from pod_history where batch_id = ?", [batch_id])
+            later = self.db.execute(
+                "select min(h.batch_id), h.pod_id from pod_history h join upload_batches b using (batch_id) "
+                "where h.batch_id > ? and b.undone_by is null and b.kind = 'upload' and h.pod_id in "
+                "(select pod_id from pod_history where batch_id = ?)", [batch_id, batch_id]).fetchone()
+            if later and later[0] is not None:
+                raise StoreError(f"pod {later[1]!r} was changed again by batch {later[0]}; undo batch {later[0]} first")
+            ids = history["pod_id"].tolist()
+            undo_id = self._insert_batch({"kind": "undo", "filename": filename, "uploaded_by": user, "undoes": batch_id,
+                                          "counts": {"restored": int(history["before"].notna().sum()),
+                                                     "removed": int(history["before"].isna().sum())}})
+            self._snapshot(undo_id, ids)
+            self._delete_pods(ids)
+            restore = history[history["before"].notna()]
+            if len(restore):
+                self.db["pods"].insert_all([json.loads(v) for v in restore["before"]])
+                links = [link for v in restore["before_links"] for link in json.loads(v or "[]")]
+                if links:
+                    self.db["pod_districts"].insert_all(links)
+            self.db.execute("update upload_batches set undone_by = ? where batch_id = ?", [undo_id, batch_id])
+            self._bump_revision()
+        return undo_id
+
+    def batches(self) -> pd.DataFrame:
+        """Every upload and undo, newest first, without the stored file bytes."""
+        frame = self._frame(
+            "select batch_id, kind, filename, sha256, sheet, uploaded_by, uploaded_at, mapping, counts, undoes, "
+            "undone_by, note from upload_batches order by batch_id desc")
+        for col in ("mapping", "counts"):
+            frame[col] = frame[col].map(lambda v: json.loads(v) if v else {})
+        return frame
+
+    def batch_file(self, batch_id: int) -> tuple[str, bytes]:
+        row = self.db.execute("select filename, file_bytes from upload_batches where batch_id = ?", [batch_id]).fetchone()
+        if row is None or row[1] is None:
+            raise StoreError(f"no stored file for batch {batch_id}")
+        return row[0], row[1]
+
+    def rejected_rows(self, batch_id: int) -> list[dict]:
+        """The rows a batch rejected, with their original cells and errors, in file order."""
+        return [{"row": r, "row_values": json.loads(v), "errors": json.loads(e)} for r, v, e in self.db.execute(
+            "select row, row_values, errors from rejected_rows where batch_id = ? order by row", [batch_id])]
+
+    def pod_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("select pod_id from pods")}
+
+    # -- write helpers ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self):
+        """One write transaction, taking the write lock up front (BEGIN IMMEDIATE) so concurrent
+        writers queue on the busy timeout instead of failing; rolled back on any error."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            conn.commit()
+        conn.execute("begin immediate")
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+
+    def _insert_batch(self, batch: dict) -> int:
+        record = {k: (json.dumps(v) if k in ("mapping", "counts") and not isinstance(v, str) else v)
+                  for k, v in batch.items() if k in BATCHES}
+        record["uploaded_at"] = _now()
+        return int(self.db["upload_batches"].insert(record).last_pk)
+
+    def _snapshot(self, batch_id: int, pod_ids: list[str]) -> None:
+        """Record each pod's row and links as they are now, before `batch_id` changes them."""
+        records = []
+        for chunk in _chunks(list(dict.fromkeys(pod_ids)), 500):
+            marks = ", ".join("?" * len(chunk))
+            current = {r["pod_id"]: r for r in self.db.query(f"select * from pods where pod_id in ({marks})", chunk)}
+            links: dict[str, list] = {}
+            for r in self.db.query(f"select * from pod_districts where pod_id in ({marks})", chunk):
+                links.setdefault(r["pod_id"], []).append(r)
+            for pid in chunk:
+                before = current.get(pid)
+                records.append({"batch_id": batch_id, "pod_id": pid,
+                                "before": json.dumps(before) if before else None,
+                                "before_links": json.dumps(links.get(pid, [])) if before else None})
+        if records:
+            self.db["pod_history"].insert_all(records)
+
+    def _put_pods(self, rows: list[dict], links: pd.DataFrame) -> None:
         rows = [{k: (json.dumps(v) if isinstance(v, (list, tuple)) else v) for k, v in r.items() if k in PODS}
                 for r in rows]
         ids = [r["pod_id"] for r in rows]
-        with self.db.conn:
+        if rows:
             self.db["pods"].upsert_all(rows, pk="pod_id")
-            for chunk in _chunks(ids, 500):
-                self.db.execute(f"delete from pod_districts where pod_id in ({', '.join('?' * len(chunk))})", chunk)
-            if len(links):
-                self.db["pod_districts"].insert_all(_records(links[["pod_id", "leaid", "layer"]]))
-            self._bump_revision()
+        for chunk in _chunks(ids, 500):
+            self.db.execute(f"delete from pod_districts where pod_id in ({', '.join('?' * len(chunk))})", chunk)
+        if len(links):
+            self.db["pod_districts"].insert_all(_records(links[["pod_id", "leaid", "layer"]]))
+
+    def _delete_pods(self, ids: list[str]) -> None:
+        for chunk in _chunks(ids, 500):
+            marks = ", ".join("?" * len(chunk))
+            self.db.execute(f"delete from pod_districts where pod_id in ({marks})", chunk)
+            self.db.execute(f"delete from pods where pod_id in ({marks})", chunk)
 
     def _bump_revision(self) -> None:
         self.db.execute("insert into meta(key, value) values('revision', '1') on conflict(key) do update "
@@ -270,6 +414,18 @@ def _points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _empty_wal(path: Path) -> None:
+    """Checkpoint the old store's write-ahead log so no stale WAL frames can attach to the new file."""
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(str(path), timeout=30)
+        conn.execute("pragma wal_checkpoint(truncate)")
+        conn.close()
+    except sqlite3.DatabaseError:
+        pass  # not a store we can read: it is replaced whole anyway
 
 
 def _chunks(items: list, size: int):
