@@ -22,7 +22,7 @@ import sqlite_utils
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DB = REPO / "data" / "podgeo.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(RuntimeError):
@@ -203,7 +203,7 @@ class SqliteStore:
             "select batch_id, kind, filename, sha256, sheet, uploaded_by, uploaded_at, mapping, counts, undoes, "
             "undone_by, note from upload_batches order by batch_id desc")
         for col in ("mapping", "counts"):
-            frame[col] = frame[col].map(lambda v: json.loads(v) if v else {})
+            frame[col] = frame[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else {})
         return frame
 
     def batch_file(self, batch_id: int) -> tuple[str, bytes]:
