@@ -1,0 +1,169 @@
+"""Spatial joins, reprojection and display simplification.
+
+Pure functions over GeoDataFrames: they copy their inputs and return new frames.
+School districts come in layers: unified and elementary districts tile a state together and
+secondary districts overlay the elementary ones, so joins and simplification work per tiling
+("base" = unified + elementary, "secondary"), never across it.
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+#: Equal-area CONUS projection used for simplifying and measuring in metres.
+EQUAL_AREA_CRS = "EPSG:5070"
+DISPLAY_CRS = "EPSG:4326"
+#: Census GEOIDs ending in 99997 are "School District Not Defined" filler areas, not districts.
+FILLER_SUFFIX = "99997"
+
+_TILING = {"unified": "base", "elementary": "base", "secondary": "secondary"}
+
+
+def display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float = 300, decimals: int = 5, *,
+                     layer_col: str | None = "layer", method: str = "coverage") -> gpd.GeoDataFrame:
+    """Boundaries light enough to send to a browser: simplified in metres, WGS84, rounded.
+
+    method="coverage" simplifies each tiling (by `layer_col` when present) as a polygon
+    coverage, so neighbouring districts keep one shared edge (no slivers or gaps between them);
+    it falls back to "simplify" (Douglas-Peucker with preserve_topology, per polygon) when the
+    polygons do not form a valid coverage. Coordinates are snapped to `decimals` places
+    (5 ~ 1 m) and any geometry this made invalid is repaired.
+    """
+    if method not in ("coverage", "simplify"):
+        raise ValueError(f"method must be 'coverage' or 'simplify', not {method!r}")
+    if tolerance_m < 0:
+        raise ValueError(f"tolerance_m must be >= 0, not {tolerance_m!r}")
+    if not 0 <= int(decimals) <= 10:
+        raise ValueError(f"decimals must be between 0 and 10, not {decimals!r}")
+    if gdf.crs is None:
+        raise ValueError("gdf has no CRS; set it (e.g. EPSG:4326) before simplifying")
+    out = gdf.copy()
+    if out.empty:
+        return out.to_crs(DISPLAY_CRS)
+    projected = out.geometry.to_crs(EQUAL_AREA_CRS).values
+    if tolerance_m > 0:
+        projected = _simplify(projected, tolerance_m, _tiling_groups(out, layer_col), method)
+    geoms = gpd.GeoSeries(projected, index=out.index, crs=EQUAL_AREA_CRS).to_crs(DISPLAY_CRS).values
+    geoms = shapely.set_precision(geoms, 10.0 ** -int(decimals))
+    geoms = _round_coordinates(geoms, int(decimals))
+    geoms = _make_valid(geoms)
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=DISPLAY_CRS))
+
+
+def assign_points_to_districts(points_gdf: gpd.GeoDataFrame, districts_gdf: gpd.GeoDataFrame, *,
+                               id_col: str | None = None, leaid_col: str = "leaid",
+                               layer_col: str = "layer", keep_unmatched: bool = False) -> pd.DataFrame:
+    """Which district(s) each point lies in: DataFrame[point_id, leaid, layer].
+
+    A point on a boundary still gets a district (intersects, i.e. covers semantics); a point gets
+    at most one district per tiling, so it can be in an elementary AND a secondary district but
+    never counted twice in one tiling: on a shared boundary the district whose interior holds it
+    wins, then the lowest LEAID. Filler areas (LEAID ending 99997) are not districts. Points
+    in no district get no row unless `keep_unmatched` (then leaid/layer are None).
+    `id_col` names the points' id column; None uses the index.
+    """
+    for col in (leaid_col, layer_col):
+        if col not in districts_gdf.columns:
+            raise ValueError(f"districts_gdf has no column {col!r} (columns: {list(districts_gdf.columns)})")
+    if id_col is not None and id_col not in points_gdf.columns:
+        raise ValueError(f"points_gdf has no column {id_col!r} (columns: {list(points_gdf.columns)})")
+    if points_gdf.crs is None or districts_gdf.crs is None:
+        raise ValueError("points_gdf and districts_gdf both need a CRS")
+    ids = points_gdf.index.to_series() if id_col is None else points_gdf[id_col]
+    points = gpd.GeoDataFrame({"point_id": ids.to_numpy()}, geometry=points_gdf.geometry.to_crs(districts_gdf.crs).values,
+                              crs=districts_gdf.crs)
+    points = points[points.geometry.notna() & ~points.geometry.is_empty]
+    leaids = districts_gdf[leaid_col].astype(str)
+    districts = gpd.GeoDataFrame({"leaid": leaids.to_numpy(), "layer": districts_gdf[layer_col].to_numpy()},
+                                 geometry=districts_gdf.geometry.values, crs=districts_gdf.crs)
+    districts = districts[~districts["leaid"].str.endswith(FILLER_SUFFIX) & districts.geometry.notna()]
+    matches = _best_match_per_tiling(points, districts)
+    if keep_unmatched:
+        missing = pd.DataFrame({"point_id": ids[~ids.isin(matches["point_id"])].to_numpy(), "leaid": None, "layer": None})
+        matches = pd.concat([matches, missing], ignore_index=True) if len(missing) else matches
+    return matches.reset_index(drop=True)
+
+
+def round_geojson(obj, decimals: int = 5):
+    """Round every coordinate of a GeoJSON-like dict/list to `decimals` places (returns a new object)."""
+    if isinstance(obj, dict):
+        return {k: (_round_coords(v, decimals) if k == "coordinates" else round_geojson(v, decimals))
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [round_geojson(v, decimals) for v in obj]
+    return obj
+
+
+def _simplify(geoms: np.ndarray, tolerance_m: float, groups: np.ndarray, method: str) -> np.ndarray:
+    out = geoms.copy()
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    for group in pd.unique(groups):
+        mask = (groups == group) & present
+        part = geoms[mask]
+        polygonal = np.isin(shapely.get_type_id(part), (3, 6))
+        if method == "coverage" and polygonal.all() and bool(shapely.coverage_is_valid(part)):
+            # tolerance here is roughly the square root of the area of the triangles removed
+            out[mask] = shapely.coverage_simplify(part, tolerance_m)
+        else:
+            out[mask] = shapely.simplify(part, tolerance_m, preserve_topology=True)
+    return out
+
+
+def _tiling_groups(gdf: gpd.GeoDataFrame, layer_col: str | None) -> np.ndarray:
+    if layer_col is None or layer_col not in gdf.columns:
+        return np.zeros(len(gdf), dtype=object)
+    layers = gdf[layer_col].astype("string").str.lower().fillna("")
+    return np.array([_TILING.get(v, v) for v in layers], dtype=object)
+
+
+def _round_coordinates(geoms: np.ndarray, decimals: int) -> np.ndarray:
+    """Make every coordinate the double nearest its rounded decimal, so JSON prints it short."""
+    return shapely.transform(geoms, lambda xy: np.round(xy, decimals))
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        # make_valid may return a GeometryCollection with stray lines; keep the polygonal part.
+        geoms = geoms.copy()
+        geoms[invalid] = [_polygonal_part(g) for g in fixed]
+    return geoms
+
+
+def _polygonal_part(geom):
+    if geom.geom_type != "GeometryCollection":
+        return geom
+    polys = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else geom
+
+
+def _best_match_per_tiling(points: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:
+    empty = pd.DataFrame({"point_id": pd.Series(dtype=points["point_id"].dtype),
+                          "leaid": pd.Series(dtype=object), "layer": pd.Series(dtype=object)})
+    if points.empty or districts.empty:
+        return empty
+    p_idx, d_idx = districts.sindex.query(points.geometry.values, predicate="intersects")
+    if len(p_idx) == 0:
+        return empty
+    pts = points.geometry.values[p_idx]
+    polys = districts.geometry.values[d_idx]
+    pairs = pd.DataFrame({
+        "point_id": points["point_id"].to_numpy()[p_idx],
+        "row": p_idx,
+        "leaid": districts["leaid"].to_numpy()[d_idx],
+        "layer": districts["layer"].to_numpy()[d_idx],
+        "inside": shapely.contains_properly(polys, pts),
+    })
+    pairs["tiling"] = _tiling_groups(pairs, "layer")
+    pairs = pairs.sort_values(["row", "tiling", "inside", "leaid"], ascending=[True, True, False, True], kind="stable")
+    best = pairs.drop_duplicates(["row", "tiling"], keep="first")
+    return best[["point_id", "leaid", "layer"]]
+
+
+def _round_coords(coords, decimals: int):
+    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+        return [round(float(c), decimals) for c in coords]
+    return [_round_coords(c, decimals) for c in coords]

@@ -1,0 +1,678 @@
+"""folium map builders: districts shaded by a measure, pods, candidate hub sites, click handling.
+
+Builders return folium objects and never touch streamlit. Every map loads Leaflet from the
+app itself (`podgeo.assets.localize`), draws on a canvas, and stays readable without basemap
+tiles: shading, outlines, tooltips and legends are all ours. User-supplied text reaches the
+browser only HTML-escaped (popups, tooltips) and inside JSON, never spliced into JavaScript
+source (district names, from official files, are set as DOM text).
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+from podgeo import assets, vocab
+from podgeo.geo import DISPLAY_CRS, FILLER_SUFFIX
+
+NO_DATA_LABEL = "No data"
+NO_DATA_COLOUR = "#bdbdbd"
+SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks (Jenks)"}
+
+#: Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+OPERATOR_COLOURS: dict[str, str] = {
+    "parent_led_pod": "#E69F00",
+    "educator_led_pod": "#56B4E9",
+    "community_org_hub": "#009E73",
+    "district_hub": "#0072B2",
+    "employer_pod": "#D55E00",
+    "microschool_private": "#CC79A7",
+    "faith_based": "#F0E442",
+    "other": "#000000",
+}
+
+#: Candidate hub-site layers: legend label, outline colour, and the columns to read.
+SITE_KINDS: dict[str, dict[str, Any]] = {
+    "libraries": {"label": "Public library outlets", "colour": "#332288",
+                  "id": ("site_id", "FSCSKEY"), "name": ("name", "LIBNAME"),
+                  "address": ("address", "ADDRESS"), "city": ("city", "CITY")},
+    "schools": {"label": "Public schools", "colour": "#882255",
+                "id": ("site_id", "CDSCode"), "name": ("name", "School"),
+                "address": ("address", "Street"), "city": ("city", "City")},
+}
+
+
+@dataclass(frozen=True)
+class Classes:
+    """A classification of values for a choropleth and its legend.
+
+    `bins` are mapclassify's class upper bounds, `lower` the smallest value; `yb` gives each
+    input value's class (-1 = no data) and `counts` the values per class.
+    """
+
+    scheme: str
+    bins: tuple[float, ...]
+    lower: float | None
+    colours: tuple[str, ...]
+    labels: tuple[str, ...]
+    counts: tuple[int, ...]
+    no_data: int
+    yb: tuple[int, ...]
+    decimals: int
+
+
+def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str, unit: str,
+                        scheme: str = "quantiles", k: int = 5, palette: str | Sequence[str] = "YlGnBu",
+                        leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+    """A map of `districts` shaded by `measure` in `k` classes, with a legend in `unit`.
+
+    Districts whose value is missing (or not finite) are grey with a dashed outline and listed
+    as "No data" — never as zero. Each feature carries `leaid` so a click resolves to a district
+    (`district_at`). Pass display geometry (`podgeo.geo.display_geometry`): the GeoJSON is sent
+    as is. `tiles`: "env" reads PODGEO_TILES, None draws no basemap, else a provider or URL.
+    """
+    for col in (measure, leaid_col, name_col):
+        if col not in districts.columns:
+            raise ValueError(f"districts has no column {col!r} (columns: {list(districts.columns)})")
+    if districts.empty:
+        raise ValueError("districts is empty: nothing to map")
+    gdf = _to_display_crs(districts, "districts")
+    classes = classify(gdf[measure], scheme=scheme, k=k, palette=palette, unit=unit)
+    values = _as_float(gdf[measure])
+    props = gpd.GeoDataFrame({
+        "leaid": gdf[leaid_col].astype(str).to_numpy(),
+        "name": gdf[name_col].astype("string").fillna("").to_numpy(dtype=object),
+        "value": [float(f"{v:.6g}") if math.isfinite(v) else None for v in values],
+        "shown": [_format_value(v, unit, classes.decimals) if math.isfinite(v) else NO_DATA_LABEL for v in values],
+        "c": list(classes.yb),
+    }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
+
+    m = base_map(gdf.total_bounds, tiles=tiles)
+    layer = _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True,
+                          style_js=_district_style_js(classes.colours), tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label),
+                          highlight=True)
+    layer.add_to(m)
+    _Legend(_choropleth_legend_html(label, classes), position="bottomright").add_to(m)
+    return assets.localize(m)
+
+
+def classify(values: Iterable[float], scheme: str = "quantiles", k: int = 5,
+             palette: str | Sequence[str] = "YlGnBu", unit: str = "") -> Classes:
+    """Class limits with mapclassify (Quantiles or NaturalBreaks), colours, and legend labels.
+
+    Missing and non-finite values are left out of the classification (class -1). With fewer
+    distinct values than `k`, there are as many classes as distinct values.
+    NaturalBreaks (k-means) runs with a fixed seed so the same data always gets the same map.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, not {scheme!r}")
+    if not isinstance(k, (int, np.integer)) or not 2 <= k <= 9:
+        raise ValueError(f"k must be a whole number from 2 to 9, not {k!r}")
+    _palette(palette, int(k))  # validate before looking at the data
+    y_all = _as_float(pd.Series(list(values) if not isinstance(values, pd.Series) else values))
+    finite = np.isfinite(y_all)
+    y = y_all[finite]
+    if len(y) == 0:
+        return Classes(SCHEMES[scheme], (), None, (), (), (), int((~finite).sum()), tuple([-1] * len(y_all)), 0)
+    classifier = _run_mapclassify(y, scheme, min(int(k), len(np.unique(y))))
+    bins = tuple(float(b) for b in classifier.bins)
+    colours = _palette(palette, len(bins))
+    yb = np.full(len(y_all), -1, dtype=int)
+    yb[finite] = np.asarray(classifier.yb, dtype=int)
+    lower = float(y.min())
+    decimals = _decimals([lower, *bins])
+    labels = tuple(_class_label(lower if i == 0 else bins[i - 1], b, unit, decimals) for i, b in enumerate(bins))
+    counts = tuple(int((yb == i).sum()) for i in range(len(bins)))
+    return Classes(SCHEMES[scheme], bins, lower, colours, labels, counts, int((~finite).sum()),
+                   tuple(int(v) for v in yb), decimals)
+
+
+def add_pods(m: folium.Map, pods: gpd.GeoDataFrame, *, name: str = "Pods and hubs",
+             id_col: str = "pod_id") -> folium.Map:
+    """Add pods as clustered circles coloured by operator type, with popups and a legend.
+
+    Every pod string is HTML-escaped before it goes into a popup or tooltip. Pods without a
+    location cannot be drawn: the legend says how many. Clicks return the pod's `id`.
+    """
+    if "name" not in pods.columns:
+        raise ValueError(f"pods has no column 'name' (columns: {list(pods.columns)})")
+    gdf = _to_display_crs(pods, "pods")
+    located = _located(gdf)
+    gdf_on_map = gdf[located]
+    types = gdf_on_map.get("operator_type", pd.Series("other", index=gdf_on_map.index))
+    codes = [t if t in OPERATOR_COLOURS else "other" for t in types.astype("string").fillna("other")]
+    props = gpd.GeoDataFrame({
+        "id": _ids(gdf_on_map, id_col),
+        "tip": [_escape(v) for v in gdf_on_map["name"]],
+        "colour": [OPERATOR_COLOURS[c] for c in codes],
+        "popup": [_pod_popup_html(row) for row in gdf_on_map.to_dict("records")],
+    }, geometry=gdf_on_map.geometry.values, crs=DISPLAY_CRS)
+
+    _ensure_map_setup(m)
+    cluster = folium.plugins.MarkerCluster(name=html.escape(name), overlay=True, control=True, options={
+        "showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 13})
+    cluster.add_to(m)
+    _GeoJsonLayer(props, name=None, control=False, point_js=_POD_MARKER_JS,
+                  tooltip_key="tip", popup_key="popup").add_to(cluster)
+    present = {c: codes.count(c) for c in OPERATOR_COLOURS if c in codes}
+    _Legend(_pods_legend_html(name, present, int((~located).sum())), position="bottomleft").add_to(m)
+    _ensure_layer_control(m)
+    return assets.localize(m)
+
+
+def add_sites(m: folium.Map, sites: gpd.GeoDataFrame, kind: str, *, show: bool = False) -> folium.Map:
+    """Add candidate hub sites ("libraries" or "schools") as a layer the user can toggle.
+
+    Sites are small hollow circles so they never read as pods; names and addresses are escaped.
+    """
+    if kind not in SITE_KINDS:
+        raise ValueError(f"kind must be one of {sorted(SITE_KINDS)}, not {kind!r}")
+    spec = SITE_KINDS[kind]
+    gdf = _to_display_crs(sites, "sites")
+    gdf = gdf[_located(gdf)]
+    name_col = _first_column(gdf, spec["name"], "sites")
+    id_col = next((c for c in spec["id"] if c in gdf.columns), None)
+    addr_col = next((c for c in spec["address"] if c in gdf.columns), None)
+    city_col = next((c for c in spec["city"] if c in gdf.columns), None)
+    records = gdf.to_dict("records")
+    props = gpd.GeoDataFrame({
+        "id": _ids(gdf, id_col),
+        "tip": [_escape(v) for v in gdf[name_col]],
+        "popup": [_site_popup_html(r.get(name_col), r.get(addr_col) if addr_col else None,
+                                   r.get(city_col) if city_col else None, spec["label"]) for r in records],
+    }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
+
+    swatch = (f'<span style="display:inline-block;width:9px;height:9px;border:2px solid {spec["colour"]};'
+              f'border-radius:50%;background:#fff;vertical-align:middle"></span>')
+    _ensure_map_setup(m)
+    group = folium.FeatureGroup(name=f"{swatch} {html.escape(spec['label'])} ({len(props):,})", overlay=True,
+                                control=True, show=show)
+    group.add_to(m)
+    _GeoJsonLayer(props, name=None, control=False, point_js=_SITE_MARKER_JS % _js_json(spec["colour"]),
+                  tooltip_key="tip", popup_key="popup").add_to(group)
+    _ensure_layer_control(m)
+    return assets.localize(m)
+
+
+def base_map(bounds: Sequence[float], *, tiles: str | None = "env") -> folium.Map:
+    """An empty podgeo map fitted to `bounds` (minx, miny, maxx, maxy in WGS84), for pods or sites alone.
+
+    Canvas renderer, podgeo's legend/popup styles, local Leaflet, and tiles only if asked
+    ("env" reads PODGEO_TILES; None = none).
+    """
+    basemap = assets.tiles_from_env() if tiles == "env" else assets.tiles_from_env({"PODGEO_TILES": tiles or ""})
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None,
+                   prefer_canvas=True, control_scale=True)
+    # folium passes min/max zoom only to its tile layer; with no tiles, markercluster needs the map's
+    m.options.update(min_zoom=3, max_zoom=18)
+    if basemap is not None:
+        folium.TileLayer(basemap.tiles, attr=basemap.attr, name="Basemap", overlay=False, control=False).add_to(m)
+    _Css(_MAP_CSS).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return assets.localize(m)
+
+
+def district_at(click: Mapping[str, Any] | None, districts: gpd.GeoDataFrame, *, leaid_col: str = "leaid") -> str | None:
+    """The LEAID of the district a user clicked, from what `st_folium` returned (or None).
+
+    Prefers the clicked feature's own properties (`last_active_drawing`), when they name a
+    district of `districts` — the layer on show, so a stale click on another layer is ignored;
+    else finds the district under `last_object_clicked`, then `last_clicked` ({lat, lng}). On a
+    boundary, the district whose interior holds the point wins, then the lowest LEAID.
+    """
+    if not click:
+        return None
+    if leaid_col not in districts.columns:
+        raise ValueError(f"districts has no column {leaid_col!r} (columns: {list(districts.columns)})")
+    leaids = districts[leaid_col].astype(str)
+    drawing = click.get("last_active_drawing")
+    props = drawing.get("properties") if isinstance(drawing, Mapping) else None
+    if isinstance(props, Mapping) and props.get("leaid") is not None:
+        leaid = str(props["leaid"])
+        if leaid in set(leaids) and not leaid.endswith(FILLER_SUFFIX):
+            return leaid
+    for point in (click.get("last_object_clicked"), click.get("last_clicked"), click):
+        lat_lng = _lat_lng(point)
+        if lat_lng is not None:
+            return _district_containing(*lat_lng, districts, leaids)
+    return None
+
+
+# ---------------------------------------------------------------- private helpers
+
+_SEQUENTIAL: dict[str, dict[int, tuple[str, ...]]] = {
+    "YlGnBu": {
+        3: ("#edf8b1", "#7fcdbb", "#2c7fb8"),
+        4: ("#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"),
+        5: ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
+        6: ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"),
+        7: ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"),
+        8: ("#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"),
+        9: ("#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"),
+    },
+    "Blues": {
+        3: ("#deebf7", "#9ecae1", "#3182bd"),
+        4: ("#eff3ff", "#bdd7e7", "#6baed6", "#2171b5"),
+        5: ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"),
+        6: ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"),
+        7: ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"),
+        8: ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"),
+        9: ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"),
+    },
+    "Purples": {
+        3: ("#efedf5", "#bcbddc", "#756bb1"),
+        4: ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#6a51a3"),
+        5: ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"),
+        6: ("#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"),
+        7: ("#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#4a1486"),
+        8: ("#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#4a1486"),
+        9: ("#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d"),
+    },
+    "OrRd": {
+        3: ("#fee8c8", "#fdbb84", "#e34a33"),
+        4: ("#fef0d9", "#fdcc8a", "#fc8d59", "#d7301f"),
+        5: ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"),
+        6: ("#fef0d9", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"),
+        7: ("#fef0d9", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"),
+        8: ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"),
+        9: ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#b30000", "#7f0000"),
+    },
+}
+#: viridis sampled at 9 even steps; other class counts interpolate between these stops.
+_VIRIDIS_9 = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725")
+
+_MAPCLASSIFY_LOCK = threading.Lock()
+
+_BASE_STYLE = {"color": "#4d4d4d", "weight": 0.7, "opacity": 0.9, "fillOpacity": 0.8}
+_NO_DATA_STYLE = {"fillColor": NO_DATA_COLOUR, "color": "#737373", "weight": 0.9, "opacity": 0.9,
+                  "fillOpacity": 0.8, "dashArray": "3 3"}
+_MAP_CSS = """<style>
+.leaflet-container { background: #fafafa; }
+.podgeo-legend { background: #fff; padding: 6px 9px; border: 1px solid #999; border-radius: 4px;
+  font: 12px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; max-width: 280px; }
+.podgeo-legend .t { font-weight: 600; margin-bottom: 3px; }
+.podgeo-legend .r { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+.podgeo-legend .n { color: #666; }
+.podgeo-legend .f { color: #666; margin-top: 3px; font-size: 11px; }
+.podgeo-popup { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+.podgeo-popup th { text-align: left; padding-right: 8px; color: #555; font-weight: 500; vertical-align: top; }
+</style>"""
+
+_DISTRICT_TOOLTIP_JS = """function (layer) {
+    var p = layer.feature.properties, div = document.createElement("div"), b = document.createElement("strong");
+    b.textContent = p.name; div.appendChild(b); div.appendChild(document.createElement("br"));
+    div.appendChild(document.createTextNode(%s + ": " + p.shown));
+    return div;
+}"""
+_POD_MARKER_JS = """function (feature, latlng) {
+    return L.circleMarker(latlng, {radius: 7, color: "#ffffff", weight: 1.5, opacity: 1,
+                                   fillColor: feature.properties.colour, fillOpacity: 0.95});
+}"""
+_SITE_MARKER_JS = """function (feature, latlng) {
+    return L.circleMarker(latlng, {radius: 4, color: %s, weight: 2, opacity: 0.9,
+                                   fillColor: "#ffffff", fillOpacity: 0.9});
+}"""
+
+
+class _GeoJsonLayer(Layer):
+    """A GeoJSON layer whose data, styles and tooltips are JSON and fixed JS functions.
+
+    folium's GeoJson/Tooltip/Popup splice text into JS template literals (a `${...}` or a
+    backtick in a pod name would run) and need jQuery; this layer needs only Leaflet.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data_js }}, {
+            {%- if this.style_js %}
+            style: {{ this.style_js }},
+            {%- endif %}
+            {%- if this.point_js %}
+            pointToLayer: {{ this.point_js }},
+            {%- endif %}
+            onEachFeature: function (feature, layer) {
+                {%- if this.tooltip_js %}
+                layer.bindTooltip({{ this.tooltip_js }}, {sticky: true});
+                {%- endif %}
+                {%- if this.tooltip_key %}
+                var tip = feature.properties[{{ this.tooltip_key|tojson }}];
+                if (tip) { layer.bindTooltip(tip); }
+                {%- endif %}
+                {%- if this.popup_key %}
+                var popup = feature.properties[{{ this.popup_key|tojson }}];
+                if (popup) { layer.bindPopup(popup, {maxWidth: 320}); }
+                {%- endif %}
+                {%- if this.highlight %}
+                layer.on({
+                    mouseover: function (e) { e.target.setStyle({weight: 2.5, color: "#000000", dashArray: null}); },
+                    mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.target); }
+                });
+                {%- endif %}
+            }
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, gdf: gpd.GeoDataFrame, *, name: str | None, overlay: bool = True, control: bool = True,
+                 show: bool = True, style_js: str = "", point_js: str = "", tooltip_js: str = "",
+                 tooltip_key: str = "", popup_key: str = "", highlight: bool = False):
+        super().__init__(name=name, overlay=overlay, control=control, show=show)
+        self._name = "GeoJsonLayer"
+        self.data_js = _safe_json_text(gdf.to_json(drop_id=True, separators=(",", ":"), ensure_ascii=False))
+        self.bounds = gdf.total_bounds if len(gdf) else None
+        self.style_js, self.point_js, self.tooltip_js = style_js, point_js, tooltip_js
+        self.tooltip_key, self.popup_key, self.highlight = tooltip_key, popup_key, highlight
+
+    def _get_self_bounds(self):
+        if self.bounds is None or not np.all(np.isfinite(self.bounds)):
+            return [[None, None], [None, None]]
+        minx, miny, maxx, maxy = (float(v) for v in self.bounds)
+        return [[miny, minx], [maxy, maxx]]
+
+
+class _Legend(MacroElement):
+    """A Leaflet control holding plain HTML (no branca colormap, so no d3 from a CDN)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", "podgeo-legend");
+            div.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, legend_html: str, position: str = "bottomright"):
+        super().__init__()
+        self._name = "Legend"
+        self.legend_html = legend_html
+        self.html_js = _js_json(legend_html)
+        self.position = position
+
+
+class _Css(MacroElement):
+    """Map styles in the page header (st_folium keeps inline header styles)."""
+
+    _template = Template("""{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}""")
+
+    def __init__(self, css: str):
+        super().__init__()
+        self._name = "PodgeoCss"
+        self.css = css
+
+
+def _ensure_map_setup(m: folium.Map) -> None:
+    """Let add_pods/add_sites work on any folium.Map: podgeo styles, and the maxZoom markercluster needs."""
+    if not any(isinstance(child, _Css) for child in m._children.values()):
+        _Css(_MAP_CSS).add_to(m)
+    m.options.setdefault("max_zoom", 18)
+
+
+def _ensure_layer_control(m: folium.Map) -> None:
+    """One LayerControl, always the map's last child so every layer it lists is already defined."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            del m._children[key]
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+
+def _run_mapclassify(y: np.ndarray, scheme: str, k: int):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Not enough unique values")
+        warnings.filterwarnings("ignore", message="Warning: Not enough unique values")
+        if scheme == "quantiles":
+            return mapclassify.Quantiles(y, k=k)
+        with _MAPCLASSIFY_LOCK:  # NaturalBreaks draws k-means starts from numpy's global RNG
+            state = np.random.get_state()
+            np.random.seed(0)
+            try:
+                return mapclassify.NaturalBreaks(y, k=k)
+            finally:
+                np.random.set_state(state)
+
+
+def _palette(palette: str | Sequence[str], k: int) -> tuple[str, ...]:
+    if isinstance(palette, str):
+        if palette == "viridis":
+            return _interpolate(_VIRIDIS_9, k)
+        if palette not in _SEQUENTIAL:
+            raise ValueError(f"palette must be one of {sorted([*_SEQUENTIAL, 'viridis'])} or a list of colours, "
+                             f"not {palette!r}")
+        if k >= 3:
+            return _SEQUENTIAL[palette][k]
+        three = _SEQUENTIAL[palette][3]
+        return (three[1],) if k == 1 else (three[0], three[2])
+    colours = tuple(palette)
+    if len(colours) < k:
+        raise ValueError(f"palette has {len(colours)} colours, fewer than the {k} classes asked for")
+    return colours[:k]
+
+
+def _interpolate(stops: Sequence[str], k: int) -> tuple[str, ...]:
+    rgb = np.array([[int(s[i:i + 2], 16) for i in (1, 3, 5)] for s in stops], dtype=float)
+    pos = np.linspace(0, len(stops) - 1, k)
+    out = []
+    for p in pos:
+        lo = int(math.floor(p)); hi = min(lo + 1, len(stops) - 1); t = p - lo
+        c = rgb[lo] * (1 - t) + rgb[hi] * t
+        out.append("#" + "".join(f"{int(round(v)):02x}" for v in c))
+    return tuple(out)
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+
+
+def _decimals(limits: Sequence[float]) -> int:
+    """Fewest decimals (0-4) that keep every class limit distinct on screen."""
+    span = max(abs(v) for v in limits) if limits else 0
+    start = 0 if span >= 100 else 1 if span >= 1 else 2
+    for d in range(start, 5):
+        shown = [f"{v:,.{d}f}" for v in limits]
+        if len(set(shown)) == len(set(limits)):
+            return d
+    return 4
+
+
+def _format_value(v: float, unit: str, decimals: int) -> str:
+    number = f"{v:,.{decimals}f}"
+    if unit in ("$", "US$"):
+        return f"{unit}{number}"
+    if not unit:
+        return number
+    return f"{number}{unit}" if unit == "%" else f"{number} {unit}"
+
+
+def _class_label(lo: float, hi: float, unit: str, decimals: int) -> str:
+    if f"{lo:,.{decimals}f}" == f"{hi:,.{decimals}f}":
+        return _format_value(hi, unit, decimals)
+    lo_text = _format_value(lo, "$" if unit in ("$", "US$") else "", decimals)
+    return f"{lo_text} – {_format_value(hi, unit, decimals)}"
+
+
+def _district_style_js(colours: Sequence[str]) -> str:
+    return ("function (feature) { var c = feature.properties.c; "
+            f"return c < 0 ? {_js_json(_NO_DATA_STYLE)} : "
+            f"Object.assign({{fillColor: {_js_json(list(colours))}[c]}}, {_js_json(_BASE_STYLE)}); }}")
+
+
+def _choropleth_legend_html(label: str, classes: Classes) -> str:
+    rows = [_legend_row(f"background:{c};border:1px solid #4d4d4d", text, n)
+            for c, text, n in zip(classes.colours, classes.labels, classes.counts)]
+    if classes.no_data:
+        rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, classes.no_data))
+    foot = f"{classes.scheme}, {len(classes.bins)} classes; (n) = districts" if classes.bins else "(n) = districts"
+    return f'<div class="t">{html.escape(label)}</div>{"".join(rows)}<div class="f">{html.escape(foot)}</div>'
+
+
+def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) -> str:
+    names = vocab.labels(vocab.OPERATOR_TYPES)
+    rows = [_legend_row(f"background:{OPERATOR_COLOURS[c]};border:1.5px solid #fff;outline:1px solid #999;"
+                        "border-radius:50%;width:11px;height:11px", names.get(c, c), n) for c, n in present.items()]
+    if not rows:
+        rows.append('<div class="r n">No pods to show</div>')
+    foot = f'<div class="f">{unlocated:,} without a location, not on the map</div>' if unlocated else ""
+    return f'<div class="t">{html.escape(title)}</div>{"".join(rows)}{foot}'
+
+
+def _legend_row(swatch_style: str, text: str, count: int | None = None) -> str:
+    n = f' <span class="n">({count:,})</span>' if count is not None else ""
+    return (f'<div class="r"><span style="display:inline-block;width:16px;height:11px;{swatch_style}"></span>'
+            f"<span>{html.escape(text)}{n}</span></div>")
+
+
+def _pod_popup_html(row: Mapping[str, Any]) -> str:
+    """The pod's details as HTML; every value from the sheet goes through html.escape."""
+    e = _escape
+    operator = vocab.labels(vocab.OPERATOR_TYPES).get(_text(row.get("operator_type")) or "other",
+                                                       _text(row.get("operator_type")) or "")
+    who = " · ".join(x for x in (e(operator), e(_text(row.get("operator_name")))) if x)
+    place = ", ".join(x for x in (_text(row.get("address")), _text(row.get("city")),
+                                  " ".join(x for x in (_text(row.get("state")), _text(row.get("zip"))) if x)) if x)
+    grades = "–".join(dict.fromkeys(g for g in (_grade(row.get("grade_low")), _grade(row.get("grade_high"))) if g))
+    cost = vocab.labels(vocab.COSTS).get(_text(row.get("cost")), _text(row.get("cost")))
+    fee = _number(row.get("fee_usd"))
+    if fee:
+        cost = f"{cost} (${fee:,.0f}/month)" if cost else f"${fee:,.0f}/month"
+    capacity = _number(row.get("capacity"))
+    details = [
+        ("Address", place),
+        ("Mode", vocab.labels(vocab.MODES).get(_text(row.get("mode")), _text(row.get("mode")))),
+        ("Grades", grades),
+        ("Seats", f"{capacity:,.0f}" if capacity is not None else ""),
+        ("Cost", cost),
+        ("Serves first", ", ".join(_labelled(row.get("priority_groups"), vocab.PRIORITY_GROUPS))),
+        ("Supports", ", ".join(_labelled(row.get("supports"), vocab.SUPPORTS))),
+        ("Languages", ", ".join(_as_list(row.get("languages")))),
+        ("Status", vocab.labels(vocab.STATUSES).get(_text(row.get("status")), _text(row.get("status")))),
+        ("Notes", _text(row.get("notes"))),
+    ]
+    table = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in details if v)
+    return (f'<div class="podgeo-popup"><strong>{e(_text(row.get("name")))}</strong>'
+            f'{"<br><span>" + who + "</span>" if who else ""}<table>{table}</table></div>')
+
+
+def _site_popup_html(name, address, city, kind_label: str) -> str:
+    e = _escape
+    place = ", ".join(x for x in (_text(address), _text(city)) if x)
+    return (f'<div class="podgeo-popup"><strong>{e(_text(name))}</strong><br>'
+            f'<span>{e(kind_label)}</span>{"<br>" + e(place) if place else ""}</div>')
+
+
+def _escape(value: Any) -> str:
+    return html.escape(_text(value), quote=True)
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return ""
+    return str(value).strip()
+
+
+def _number(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _grade(value: Any) -> str:
+    v = _number(value)
+    return vocab.grade_label(int(v)) if v is not None else _text(value)
+
+
+def _as_list(value: Any) -> list[str]:
+    """A list column as stored (JSON text), as a Python list, or ';'-separated text."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_text(v) for v in value if _text(v)]
+    text = _text(value)
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            return [_text(v) for v in json.loads(text) if _text(v)]
+        except (ValueError, TypeError):
+            pass
+    return [t.strip() for t in text.split(";") if t.strip()]
+
+
+def _labelled(value: Any, terms) -> list[str]:
+    names = vocab.labels(terms)
+    return [names.get(v, v) for v in _as_list(value)]
+
+
+def _ids(gdf: pd.DataFrame, id_col: str | None) -> list[str | None]:
+    """Row ids as JSON-ready strings (the index when there is no id column)."""
+    values = gdf[id_col] if id_col and id_col in gdf.columns else gdf.index.to_series()
+    return [_text(v) or None for v in values]
+
+
+def _first_column(gdf: pd.DataFrame, candidates: Sequence[str], what: str) -> str:
+    for col in candidates:
+        if col in gdf.columns:
+            return col
+    raise ValueError(f"{what} has none of the columns {list(candidates)} (columns: {list(gdf.columns)})")
+
+
+def _to_display_crs(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ValueError(f"{what} must be a GeoDataFrame, not {type(gdf).__name__}")
+    if gdf.crs is None:
+        raise ValueError(f"{what} has no CRS; set it (e.g. EPSG:4326) first")
+    return gdf.to_crs(DISPLAY_CRS) if not gdf.crs.equals(DISPLAY_CRS) else gdf
+
+
+def _located(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = gdf.geometry.values
+    return np.asarray(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms), dtype=bool)
+
+
+def _lat_lng(point: Any) -> tuple[float, float] | None:
+    if not isinstance(point, Mapping):
+        return None
+    lat, lng = _number(point.get("lat")), _number(point.get("lng", point.get("lon")))
+    if lat is None or lng is None:
+        return None
+    return lat, ((lng + 180.0) % 360.0) - 180.0
+
+
+def _district_containing(lat: float, lng: float, districts: gpd.GeoDataFrame, leaids: pd.Series) -> str | None:
+    point = shapely.Point(lng, lat)
+    if districts.crs is not None and not districts.crs.equals(DISPLAY_CRS):
+        point = gpd.GeoSeries([point], crs=DISPLAY_CRS).to_crs(districts.crs).iloc[0]
+    hits = districts.sindex.query(point, predicate="intersects")
+    candidates = [(not shapely.contains_properly(districts.geometry.iloc[i], point), leaids.iloc[i]) for i in hits
+                  if not leaids.iloc[i].endswith(FILLER_SUFFIX)]
+    return min(candidates)[1] if candidates else None
+
+
+def _js_json(value: Any) -> str:
+    """JSON that is also safe inside an HTML <script> (no `<`, `>`, `&`, `'` left raw)."""
+    return _safe_json_text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def _safe_json_text(text: str) -> str:
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))

@@ -1,0 +1,153 @@
+"""podgeo.geo: display simplification and point-in-district joins, on hand-built shapes."""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point, Polygon, box
+
+from podgeo.geo import assign_points_to_districts, display_geometry, round_geojson
+
+
+def _districts(rows, crs=4326):
+    return gpd.GeoDataFrame([{"leaid": leaid, "layer": layer} for leaid, layer, _ in rows],
+                            geometry=[geom for *_, geom in rows], crs=crs)
+
+
+def _wiggly_pair():
+    """Two neighbours in California sharing one zig-zag edge at lon -120 (many tiny vertices)."""
+    ys = np.linspace(36.0, 37.0, 401)
+    edge = [(-120.0 + (0.0005 if i % 2 else 0.0), y) for i, y in enumerate(ys)]
+    west = Polygon([(-121.0, 36.0), *edge, (-121.0, 37.0)])
+    east = Polygon([*edge, (-119.0, 37.0), (-119.0, 36.0)])
+    return _districts([("0600001", "unified", west), ("0600002", "elementary", east)])
+
+
+def test_display_geometry_simplifies_rounds_and_returns_wgs84():
+    src = _wiggly_pair()
+    out = display_geometry(src, tolerance_m=300, decimals=5)
+
+    assert out.crs.to_epsg() == 4326
+    assert list(out["leaid"]) == ["0600001", "0600002"]  # attributes kept, order kept
+    assert out.is_valid.all() and not out.is_empty.any()
+    assert shapely.get_num_coordinates(out.geometry.values).sum() < shapely.get_num_coordinates(src.geometry.values).sum() / 10
+    coords = shapely.get_coordinates(out.geometry.values)
+    assert np.allclose(coords * 1e5, np.round(coords * 1e5), atol=1e-6)  # 5 decimals
+    assert src.geometry.equals(_wiggly_pair().geometry)  # input not modified
+
+
+def test_coverage_method_keeps_shared_edges_shared():
+    out = display_geometry(_wiggly_pair(), tolerance_m=300, method="coverage")
+    west, east = out.geometry
+    assert west.intersection(east).area == pytest.approx(0, abs=1e-12)  # no overlap
+    assert west.union(east).area == pytest.approx(west.area + east.area)
+    assert shapely.coverage_is_valid(out.geometry.values)  # no gap either: still edge-matched
+
+
+def test_coverage_method_falls_back_when_polygons_overlap():
+    overlapping = _districts([("0600001", "unified", box(-121, 36, -119.9, 37)),
+                              ("0600002", "unified", box(-120.1, 36, -119, 37))])
+    out = display_geometry(overlapping, tolerance_m=300, method="coverage")
+    assert out.is_valid.all() and len(out) == 2
+
+
+def test_secondary_layer_is_simplified_separately_from_the_base_tiling():
+    pair = _wiggly_pair()
+    secondary = _districts([("0600003", "secondary", pair.geometry.union_all())])
+    out = display_geometry(pd.concat([pair, secondary], ignore_index=True), tolerance_m=300)
+    assert out.is_valid.all() and list(out["layer"]) == ["unified", "elementary", "secondary"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "magic"}, "method"), ({"tolerance_m": -1}, "tolerance_m"), ({"decimals": 12}, "decimals")])
+def test_display_geometry_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        display_geometry(_wiggly_pair(), **kwargs)
+
+
+def test_display_geometry_needs_a_crs():
+    with pytest.raises(ValueError, match="CRS"):
+        display_geometry(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]))
+
+
+def test_round_geojson():
+    gj = {"type": "Feature", "properties": {"v": 1.234567}, "geometry": {"type": "Point", "coordinates": (1.234567, 2.0)}}
+    assert round_geojson(gj, 4) == {"type": "Feature", "properties": {"v": 1.234567},
+                                    "geometry": {"type": "Point", "coordinates": [1.2346, 2.0]}}
+
+
+def test_assign_points_one_district_per_tiling_boundary_points_included():
+    districts = _districts([
+        ("0600002", "unified", box(1, 0, 2, 1)),
+        ("0600001", "elementary", box(0, 0, 1, 1)),
+        ("0600009", "secondary", box(0, 0, 2, 1)),
+        ("0699997", "unified", box(0, 5, 1, 6)),  # filler area: not a district
+    ])
+    points = gpd.GeoDataFrame({"pod_id": ["in_a", "edge_ab", "corner", "filler", "away"]},
+                              geometry=[Point(0.5, 0.5), Point(1, 0.5), Point(2, 1), Point(0.5, 5.5), Point(9, 9)],
+                              crs=4326)
+
+    got = assign_points_to_districts(points, districts, id_col="pod_id")
+
+    assert got.to_dict("records") == [
+        {"point_id": "in_a", "leaid": "0600001", "layer": "elementary"},
+        {"point_id": "in_a", "leaid": "0600009", "layer": "secondary"},
+        {"point_id": "edge_ab", "leaid": "0600001", "layer": "elementary"},  # neither interior: lowest LEAID
+        {"point_id": "edge_ab", "leaid": "0600009", "layer": "secondary"},  # interior of the secondary
+        {"point_id": "corner", "leaid": "0600002", "layer": "unified"},  # on the outer corner: still assigned
+        {"point_id": "corner", "leaid": "0600009", "layer": "secondary"},
+    ]
+
+
+def test_assign_points_prefers_the_district_whose_interior_holds_the_point():
+    districts = _districts([("0600001", "unified", box(0, 0, 1, 1)), ("0600002", "unified", box(0.5, 0, 2, 1))])
+    points = gpd.GeoDataFrame(geometry=[Point(1, 0.5)], crs=4326)  # on A's edge, inside B
+    assert assign_points_to_districts(points, districts).to_dict("records") == [
+        {"point_id": 0, "leaid": "0600002", "layer": "unified"}]
+
+
+def test_assign_points_keep_unmatched_and_reprojects():
+    districts = _districts([("0600001", "unified", box(0, 0, 1, 1))]).to_crs(5070)
+    points = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[Point(0.5, 0.5), Point(3, 3)], crs=4326)
+    got = assign_points_to_districts(points, districts, id_col="id", keep_unmatched=True)
+    assert got.to_dict("records") == [{"point_id": "a", "leaid": "0600001", "layer": "unified"},
+                                      {"point_id": "b", "leaid": None, "layer": None}]
+
+
+def test_assign_points_names_the_missing_column():
+    districts = _districts([("0600001", "unified", box(0, 0, 1, 1))]).rename(columns={"layer": "SDTYPE"})
+    with pytest.raises(ValueError, match="'layer'"):
+        assign_points_to_districts(gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=4326), districts)
+
+
+def test_real_fixture_libraries_fall_in_one_base_district_each(fixtures_dir):
+    districts = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(columns={"GEOID": "leaid", "SDTYPE": "layer"})
+    libs = pd.read_csv(fixtures_dir / "imls_library_outlets.csv", dtype=str)
+    points = gpd.GeoDataFrame(libs[["FSCSKEY", "FSCS_SEQ"]],
+                              geometry=gpd.points_from_xy(libs.LONGITUD.astype(float), libs.LATITUDE.astype(float)),
+                              crs=4326)
+    points["id"] = points.FSCSKEY + "-" + points.FSCS_SEQ
+    got = assign_points_to_districts(points, districts, id_col="id")
+    base = got[got.layer != "secondary"]
+    assert base.point_id.is_unique
+    assert set(got.leaid) <= set(districts.leaid)
+    assert len(base) >= 60  # the 68 outlets are cut to the SF box; a few sit outside district polygons (bay, islands)
+
+
+def test_california_display_geojson_is_small_enough(shared_data):
+    """All 979 CA districts, with the properties a map needs, must fit in about 1.5 MB."""
+    path = shared_data / "school_districts" / "ca_2021" / "ca_school_districts_2021.geojson"
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    raw = gpd.read_file(path).rename(columns={"GEOID": "leaid", "NAME": "name", "SDTYPE": "layer"})
+    out = display_geometry(raw, tolerance_m=300, decimals=5)
+    text = out[["leaid", "name", "layer", "geometry"]].to_json(drop_id=True, separators=(",", ":"))
+    size = len(text.encode())
+    print(f"CA display GeoJSON: {size:,} bytes for {len(out)} districts")
+    assert len(out) == 979 and out.is_valid.all() and not out.is_empty.any()
+    assert size <= 1_500_000
+    assert json.loads(text)["features"][0]["properties"].keys() == {"leaid", "name", "layer"}

@@ -1,0 +1,307 @@
+"""podgeo.maps: classes, no-data styling, legends, escaping, offline HTML, click-to-district."""
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from podgeo import maps
+from podgeo.assets import remote_links
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def _districts(values, names=None):
+    n = len(values)
+    return gpd.GeoDataFrame({"leaid": [f"060000{i}" for i in range(1, n + 1)],
+                             "name": names or [f"District {i}" for i in range(1, n + 1)],
+                             "share": values},
+                            geometry=[box(i, 0, i + 1, 1) for i in range(n)], crs=4326)
+
+
+def _html(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def _layers(html: str) -> list[dict]:
+    """The GeoJSON each podgeo layer sends to the browser, decoded."""
+    decoder = json.JSONDecoder()
+    return [decoder.raw_decode(html, match.end())[0] for match in re.finditer(r"L\.geoJson\(", html)]
+
+
+def _legends(html: str) -> list[str]:
+    return [json.loads(s) for s in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html)]
+
+
+def _pods():
+    return gpd.GeoDataFrame({
+        "pod_id": ["p1", "p2", None, "p4"],
+        "name": [EVIL, "${alert(2)}` pod", "Plain pod", "Nowhere pod"],
+        "operator_type": ["parent_led_pod", "community_org_hub", "not_a_type", "employer_pod"],
+        "operator_name": ["<script>alert(3)</script>", None, "Org & Co", "x"],
+        "address": ["1 Main St <b>", "2 Oak", None, None], "city": ["Oakland", "Oakland", None, None],
+        "languages": ['["Spanish", "<i>Tagalog</i>"]', "English; Cantonese", None, None],
+        "supports": ['["meals", "tutoring"]', None, None, None],
+        "notes": ['"><svg onload=alert(4)>', None, None, None],
+        "capacity": [12, None, 8, 3], "grade_low": [0, -1, 3, None], "grade_high": [5, -1, 8, None],
+    }, geometry=[Point(0.5, 0.5), Point(1.5, 0.5), Point(2.5, 0.5), None], crs=4326)
+
+
+# ------------------------------------------------------------ classes and legend
+
+def test_quantile_classes_equal_mapclassify():
+    values = [3.0, 1.0, 4.0, 1.5, 5.0, 9.0, 2.0, 6.0, 5.5, 3.5]
+    classes = maps.classify(values, scheme="quantiles", k=5, unit="%")
+    expected = mapclassify.Quantiles(np.array(values), k=5)
+    assert classes.bins == tuple(expected.bins)
+    assert classes.yb == tuple(expected.yb)
+    assert classes.lower == 1.0
+    assert classes.counts == tuple(np.bincount(expected.yb, minlength=5))
+    assert classes.colours == ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+    assert classes.labels[0] == f"1.0 – {expected.bins[0]:.1f}%"
+    assert classes.labels[-1] == f"{expected.bins[3]:.1f} – 9.0%"
+
+
+def test_natural_breaks_equal_mapclassify_and_are_stable():
+    values = [1, 2, 3, 20, 21, 22, 50, 51, 52, 100, 101, 102, 200, 201]
+    a = maps.classify(values, scheme="natural_breaks", k=5)
+    b = maps.classify(values, scheme="natural_breaks", k=5)
+    assert a.bins == tuple(mapclassify.NaturalBreaks(np.array(values, dtype=float), k=5).bins) == (3, 22, 52, 102, 201)
+    assert a == b
+    assert a.labels == ("1 – 3", "3 – 22", "22 – 52", "52 – 102", "102 – 201")
+
+
+def test_missing_and_infinite_values_are_no_data_not_zero():
+    classes = maps.classify([0.0, np.nan, 10.0, None, np.inf, 20.0], k=3)
+    assert classes.yb == (0, -1, 1, -1, -1, 2)
+    assert classes.no_data == 3 and sum(classes.counts) == 3
+
+
+def test_fewer_distinct_values_than_k_gives_fewer_classes():
+    classes = maps.classify([1.0, 1.0, 2.0, 2.0], k=5)
+    assert len(classes.bins) == len(classes.colours) == len(classes.labels) == 2
+    assert classes.bins == tuple(mapclassify.Quantiles(np.array([1.0, 1.0, 2.0, 2.0]), k=2).bins)
+    assert classes.counts == (2, 2)
+    all_missing = maps.classify([np.nan, np.nan], k=5)
+    assert all_missing.bins == () and all_missing.no_data == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"scheme": "equal"}, "scheme"), ({"k": 12}, "k must"), ({"palette": "Rainbow"}, "palette"),
+    ({"palette": ["#000000", "#ffffff"]}, "palette has 2")])
+def test_classify_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        maps.classify([1.0, 2.0, 3.0], **kwargs)
+
+
+def test_choropleth_no_data_district_is_grey_and_in_legend():
+    m = maps.district_choropleth(_districts([10.0, np.nan, 30.0, 40.0]), "share", label="Children in poverty",
+                                 unit="%", k=3, tiles=None)
+    html = _html(m)
+    (data,) = _layers(html)
+    props = [f["properties"] for f in data["features"]]
+    assert [p["leaid"] for p in props] == ["0600001", "0600002", "0600003", "0600004"]
+    assert props[1] == {"leaid": "0600002", "name": "District 2", "value": None, "shown": "No data", "c": -1}
+    assert [p["c"] for p in props] == [0, -1, 1, 2]
+    assert props[0]["shown"] == "10.0%"
+    assert f'return c < 0 ? {{"fillColor":"{maps.NO_DATA_COLOUR}"' in html
+
+    (legend,) = _legends(html)
+    classes = maps.classify([10.0, np.nan, 30.0, 40.0], k=3, unit="%")
+    for colour, label in zip(classes.colours, classes.labels):
+        assert colour in legend and label in legend
+    assert "No data" in legend and maps.NO_DATA_COLOUR in legend
+    assert "Children in poverty" in legend
+
+
+def test_choropleth_legend_limits_match_mapclassify():
+    values = list(np.linspace(0, 90, 10))
+    m = maps.district_choropleth(_districts(values), "share", label="Share", unit="per 1,000 children",
+                                 scheme="quantiles", k=4, tiles=None)
+    (legend,) = _legends(_html(m))
+    bins = mapclassify.Quantiles(np.array(values), k=4).bins
+    lows = [0.0, *bins[:-1]]
+    for lo, hi in zip(lows, bins):
+        assert f"{lo:,.1f} – {hi:,.1f} per 1,000 children" in legend
+    assert "No data" not in legend
+
+
+def test_choropleth_uses_canvas_and_fits_the_districts():
+    html = _html(maps.district_choropleth(_districts([1.0, 2.0, 3.0]), "share", label="x", unit="", tiles=None))
+    assert '"preferCanvas": true' in html
+    assert '"maxZoom": 18' in html  # without tiles, markercluster needs the map's own maxZoom
+    assert "fitBounds(" in html and "[[0.0, 0.0], [1.0, 3.0]]" in html
+    assert "L.tileLayer" not in html
+
+
+def test_choropleth_reprojects_and_names_bad_columns():
+    projected = _districts([1.0, 2.0]).to_crs(5070)
+    (data,) = _layers(_html(maps.district_choropleth(projected, "share", label="x", unit="", tiles=None)))
+    assert data["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx([1.0, 0.0], abs=1e-6)
+    with pytest.raises(ValueError, match="'nope'"):
+        maps.district_choropleth(_districts([1.0]), "nope", label="x", unit="")
+
+
+def test_district_names_are_never_html():
+    m = maps.district_choropleth(_districts([1.0, 2.0], names=[EVIL, "B"]), "share", label="<b>x</b>", unit="", tiles=None)
+    html = _html(m)
+    assert "<img" not in html and "\\u003cimg" in html  # only inside JSON, shown with textContent
+    assert "textContent = p.name" in html and "innerHTML = p" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in _legends(html)[0]
+
+
+# ------------------------------------------------------------ pods and sites
+
+def test_pod_popups_and_tooltips_escape_every_user_string():
+    m = maps.district_choropleth(_districts([1.0, 2.0, 3.0]), "share", label="x", unit="", tiles=None)
+    maps.add_pods(m, _pods())
+    html = _html(m)
+    _, pods = _layers(html)
+    feature = pods["features"][0]["properties"]
+
+    assert feature["tip"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert "<strong>&lt;img src=x onerror=alert(1)&gt;</strong>" in feature["popup"]
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in feature["popup"]
+    assert "Spanish, &lt;i&gt;Tagalog&lt;/i&gt;" in feature["popup"]
+    assert "&quot;&gt;&lt;svg onload=alert(4)&gt;" in feature["popup"]
+    assert "1 Main St &lt;b&gt;, Oakland" in feature["popup"]
+    assert "Meals, Tutoring" in feature["popup"] and "K–5" in feature["popup"]
+    decoded = json.dumps(pods)
+    for raw in ("<img", "<script", "<svg", "<i>"):
+        assert raw not in decoded
+    for raw in ("<img", "\\u003cimg", "<script>alert", "\\u003cscript\\u003ealert", "\\u003csvg"):
+        assert raw not in html
+    # nothing is spliced into a JS template literal (folium's Tooltip/Popup do that, and use jQuery)
+    assert "bindTooltip(`" not in html and "$(`" not in html
+    assert "${alert(2)}` pod" in pods["features"][1]["properties"]["tip"]
+
+
+def test_pods_are_clustered_coloured_by_operator_and_in_a_legend():
+    m = maps.district_choropleth(_districts([1.0, 2.0, 3.0]), "share", label="x", unit="", tiles=None)
+    maps.add_pods(m, _pods())
+    html = _html(m)
+    _, pods = _layers(html)
+    assert [f["properties"]["id"] for f in pods["features"]] == ["p1", "p2", None]  # p4 has no location
+    assert [f["properties"]["colour"] for f in pods["features"]] == [
+        maps.OPERATOR_COLOURS["parent_led_pod"], maps.OPERATOR_COLOURS["community_org_hub"], maps.OPERATOR_COLOURS["other"]]
+    assert "L.markerClusterGroup(" in html
+    legend = _legends(html)[1]
+    assert "Parent-led pod" in legend and "Community organization hub" in legend and "Other" in legend
+    assert "Employer-sponsored pod" not in legend
+    assert "1 without a location" in legend
+    assert "L.control.layers(" in html
+
+
+def test_sites_are_toggleable_layers_from_real_outlets(fixtures_dir):
+    libs = pd.read_csv(fixtures_dir / "imls_library_outlets.csv", dtype=str)
+    sites = gpd.GeoDataFrame(libs, geometry=gpd.points_from_xy(libs.LONGITUD.astype(float), libs.LATITUDE.astype(float)),
+                             crs=4326)
+    m = maps.district_choropleth(_districts([1.0]), "share", label="x", unit="", tiles=None)
+    maps.add_sites(m, sites, "libraries")
+    maps.add_pods(m, _pods())
+    html = _html(m)
+    _, lib_layer, _ = _layers(html)
+    assert len(lib_layer["features"]) == len(libs)
+    assert lib_layer["features"][0]["properties"]["tip"] == "ALBANY LIBRARY"
+    assert html.count("L.control.layers(") == 1
+    assert "Public library outlets (68)" in html
+    layer_control_at = html.index("L.control.layers(")
+    assert all(html.index(f"var {name}") < layer_control_at
+               for name in re.findall(r"var (feature_group_\w+|marker_cluster_\w+) =", html))
+    with pytest.raises(ValueError, match="kind"):
+        maps.add_sites(m, sites, "parks")
+
+
+def test_every_map_we_build_loads_nothing_from_the_internet(fixtures_dir):
+    schools = gpd.GeoDataFrame({"School": ["A <school>"], "Street": ["1 St"], "City": ["Oakland"]},
+                               geometry=[Point(0.5, 0.5)], crs=4326)
+    maps_built = [
+        maps.district_choropleth(_districts([1.0, np.nan, 3.0]), "share", label="x", unit="%", tiles=None),
+        maps.add_pods(maps.district_choropleth(_districts([1.0, 2.0]), "share", label="x", unit="", tiles=None), _pods()),
+        maps.add_sites(maps.add_pods(maps.district_choropleth(_districts([1.0, 2.0]), "share", label="x", unit="",
+                                                              scheme="natural_breaks", tiles=None), _pods()),
+                       schools, "schools"),
+    ]
+    for m in maps_built:
+        html = _html(m)
+        assert remote_links(html) == []
+        assert re.findall(r"https?://", html) == []
+        srcs = re.findall(r'<script[^>]*src="([^"]+)"', html) + re.findall(r'<link[^>]*href="([^"]+)"', html)
+        assert srcs and all(s.startswith("/app/static/vendor/") for s in srcs)
+        for banned in ("jquery", "bootstrap", "awesome", "font-awesome", "fontawesome", "d3"):
+            assert banned not in " ".join(srcs).lower()
+
+
+def test_tiles_are_optional_and_configurable(monkeypatch):
+    d = _districts([1.0, 2.0])
+    monkeypatch.delenv("PODGEO_TILES", raising=False)
+    assert "L.tileLayer" not in _html(maps.district_choropleth(d, "share", label="x", unit=""))
+    monkeypatch.setenv("PODGEO_TILES", "https://tiles.example.org/{z}/{x}/{y}.png")
+    monkeypatch.setenv("PODGEO_TILES_ATTR", "Example tiles")
+    html = _html(maps.district_choropleth(d, "share", label="x", unit=""))
+    assert "L.tileLayer(" in html and '"https://tiles.example.org/{z}/{x}/{y}.png"' in html
+    assert remote_links(html) == []  # the tile URL is data for Leaflet, not a script or stylesheet
+    assert "L.tileLayer" not in _html(maps.district_choropleth(d, "share", label="x", unit="", tiles=None))
+    html = _html(maps.district_choropleth(d, "share", label="x", unit="", tiles="https://t.example/{z}/{x}/{y}.png"))
+    assert '"https://t.example/{z}/{x}/{y}.png"' in html and "Basemap tiles" in html
+
+
+# ------------------------------------------------------------ click -> district
+
+def _click_districts():
+    return gpd.GeoDataFrame({"leaid": ["0600001", "0600002", "0699997"]},
+                            geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 5, 1, 6)], crs=4326)
+
+
+def test_district_at_prefers_the_clicked_features_properties():
+    click = {"last_object_clicked": {"lat": 0.5, "lng": 1.5},
+             "last_active_drawing": {"type": "Feature", "properties": {"leaid": "0600001", "c": 0},
+                                     "geometry": {"type": "Polygon", "coordinates": []}}}
+    assert maps.district_at(click, _click_districts()) == "0600001"
+
+
+def test_district_at_falls_back_to_the_point_when_properties_are_not_a_shown_district():
+    stale = {"last_object_clicked": {"lat": 0.5, "lng": 1.5},
+             "last_active_drawing": {"properties": {"leaid": "0699999"}}}  # from another layer
+    assert maps.district_at(stale, _click_districts()) == "0600002"
+    pod = {"last_object_clicked": {"lat": 0.5, "lng": 0.25}, "last_active_drawing": {"properties": {"id": "p1"}}}
+    assert maps.district_at(pod, _click_districts()) == "0600001"
+
+
+@pytest.mark.parametrize("click, expected", [
+    (None, None), ({}, None),
+    ({"last_object_clicked": None, "last_clicked": {"lat": 0.5, "lng": 0.5}}, "0600001"),
+    ({"last_object_clicked": {"lat": 0.5, "lng": 1.0}}, "0600001"),  # on the shared edge: lowest LEAID
+    ({"last_object_clicked": {"lat": 0.5, "lng": 361.5}}, "0600002"),  # wrapped longitude
+    ({"last_object_clicked": {"lat": 9.0, "lng": 9.0}}, None),  # outside every district
+    ({"last_object_clicked": {"lat": 5.5, "lng": 0.5}}, None),  # filler area, not a district
+    ({"lat": 0.5, "lng": 1.5}, "0600002"),  # a bare {lat, lng}
+])
+def test_district_at_from_lat_lng(click, expected):
+    assert maps.district_at(click, _click_districts()) == expected
+
+
+def test_district_at_works_on_projected_districts():
+    click = {"last_object_clicked": {"lat": 0.5, "lng": 1.5}}
+    assert maps.district_at(click, _click_districts().to_crs(5070)) == "0600002"
+
+
+def test_real_fixture_click_on_oakland(fixtures_dir):
+    districts = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(columns={"GEOID": "leaid"})
+    unified = districts[districts.SDTYPE == "unified"]
+    assert maps.district_at({"last_object_clicked": {"lat": 37.8044, "lng": -122.2712}}, unified) == "0628050"
+
+
+def test_pods_and_sites_on_a_base_map_or_any_folium_map():
+    for m in (maps.base_map((0, 0, 3, 1), tiles=None), folium.Map(tiles=None)):
+        maps.add_pods(m, _pods())
+        html = _html(m)
+        assert remote_links(html) == [] and re.findall(r"https?://", html) == []
+        assert '"maxZoom": 18' in html and ".podgeo-legend" in html
