@@ -161,3 +161,35 @@ def _local_kind(elem) -> str | None:
 
 def _is_remote(url: str) -> bool:
     return bool(re.match(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", url, re.I))
+
+
+def standalone_html(m: folium.Map, static_dir: Path, base_url: str = VENDOR_URL) -> str:
+    """The map as one self-contained HTML file: our served scripts and stylesheets inlined (with
+    Leaflet's images as data URIs), so a downloaded map opens anywhere, offline included."""
+    page = m.get_root().render()
+    vendor = Path(static_dir) / "vendor"
+    prefix = base_url.rstrip("/") + "/"
+
+    def inline_script(match: re.Match) -> str:
+        path = vendor / match.group(1)[len(prefix):]
+        return f"<script>{path.read_text(encoding='utf-8')}</script>" if path.is_file() else match.group(0)
+
+    def inline_css(match: re.Match) -> str:
+        path = vendor / match.group(1)[len(prefix):]
+        if not path.is_file():
+            return match.group(0)
+        css = re.sub(r"url\((['\"]?)(images/[^'\")]+)\1\)", lambda u: f"url({_data_uri(path.parent / u.group(2))})",
+                     path.read_text(encoding="utf-8"))
+        return f"<style>{css}</style>"
+
+    page = re.sub(rf'<script src="({re.escape(prefix)}[^"]+)"></script>', inline_script, page)
+    page = re.sub(rf'<link rel="stylesheet" href="({re.escape(prefix)}[^"]+)"\s*/?>', inline_css, page)
+    return page
+
+
+def _data_uri(path: Path) -> str:
+    import base64
+
+    if not path.is_file():
+        return "''"
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")

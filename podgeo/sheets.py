@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Mapping
 from rapidfuzz import fuzz, process
 
 from podgeo import vocab
+from podgeo.exports import safe_cell
 
 MAX_BYTES = 25 * 2**20
 #: xlsx guard: total uncompressed size, and the largest compression ratio of any sizeable member.
@@ -1234,12 +1235,7 @@ def _rejected_table(validation: Validation) -> Iterator[list[str]]:
         yield [*(rejected.values.get(c, "") for c in validation.columns), rejected.error_text]
 
 
-def _safe_cell(value) -> str:
-    """Defuse spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading quote."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
+_safe_cell = safe_cell  # one rule for every file podgeo writes
 
 
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

@@ -60,5 +60,5 @@ def test_sources_page_lists_every_file(app):
     at = app("pages/sources.py")
     _no_errors(at)
     frame = at.dataframe[0].value
-    assert len(frame) == 7
+    assert len(frame) == 10  # 7 build sources + CUPC enrollment and the two Bay Area tract files
     assert "Institute of Museum and Library Services" in set(frame["publisher"])

@@ -1,0 +1,113 @@
+"""AppTest for pages/explore.py: every widget (by key) changes what is shown, and the URL round-trips.
+
+On the SF Bay fixture store, 6 of the 40 illustrative pods lie in a fixture district:
+sample-031 (community hub, 98 seats), -007 (faith-based, 96), -032 (microschool, closed 2021-06-11,
+24), -008 (other, planned, 21), -006 (microschool, closed 2021-06-11, 14), -030 (other, planned, 62).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from podgeo.build import build
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(scope="module")
+def two_state_store(tmp_path_factory, shared_data):
+    """Delaware and Rhode Island from the real 2016 files: small, but a real national view."""
+    path = tmp_path_factory.mktemp("two") / "two.db"
+    build(path, sources_root=shared_data, states=["DE", "RI"])
+    return path
+
+
+def run(store: Path, monkeypatch, **query) -> AppTest:
+    monkeypatch.setenv("PODGEO_DB", str(store))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def counts_line(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if " pods shown " in m.value)
+
+
+def test_opens_on_poverty_with_the_pods_in_view(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch)
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — CA school districts"
+    assert counts_line(at).startswith("**6** of 40 pods shown (all pods), **315** seats.")
+    assert "illustrative sample" in counts_line(at)
+
+
+def test_operator_filter_changes_counts_and_url(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch)
+    at.sidebar.multiselect(key="filters.operator_types").set_value(["microschool_private"]).run()
+    assert counts_line(at).startswith("**2** of 40 pods shown (operator types: Microschool or private provider), "
+                                      "**38** seats.")
+    assert at.query_params["operator_types"] == "microschool_private"
+
+
+def test_as_of_date_keeps_pods_open_that_day(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch)
+    at.sidebar.checkbox(key="filters.use_as_of").check().run()
+    at.sidebar.date_input(key="filters.as_of").set_value("2020-11-01").run()
+    # the two planned pods drop out; the microschools closed only in 2021
+    assert counts_line(at).startswith("**4** of 40 pods shown (open on 2020-11-01), **232** seats.")
+    assert at.query_params["as_of"] == "2020-11-01"
+
+
+def test_layer_and_scheme_widgets(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch)
+    at.sidebar.radio(key="explore.layer").set_value("secondary").run()
+    assert "Secondary (overlays elementary)" in at.caption[0].value
+    assert counts_line(at).startswith("**0** of 40")  # no sample pod lies in the 3 secondary districts
+    at.sidebar.radio(key="explore.scheme").set_value("natural_breaks").run()
+    assert at.query_params["layer"] == "secondary" and at.query_params["scheme"] == "natural_breaks"
+    assert not at.exception
+
+
+def test_pod_rate_measure_shades_without_error(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch)
+    at.sidebar.selectbox(key="shared.measure").set_value("seats_per_1000").run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Seats per 1,000 children")
+
+
+def test_shared_url_reopens_the_same_view_with_the_district_panel(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch, measure="pct_no_computer", scheme="natural_breaks", sites="libraries,schools",
+             operator_types="other,microschool_private", grades="K-5", district="0634410")
+    assert not at.exception
+    assert at.sidebar.selectbox(key="shared.measure").value == "pct_no_computer"
+    assert at.sidebar.radio(key="explore.scheme").value == "natural_breaks"
+    assert at.sidebar.multiselect(key="explore.sites").value == ["libraries", "schools"]
+    assert at.sidebar.multiselect(key="filters.operator_types").value == ["other", "microschool_private"]
+    assert at.sidebar.select_slider(key="filters.grades").value == (0, 5)
+    assert at.subheader[0].value.startswith("San Francisco Unified School District · LEAID 0634410 · unified")
+    profile = at.dataframe[0].value
+    row = profile.set_index("measure").loc["% of households with no computer or internet"]
+    assert row["value"].endswith("%") or row["value"].count("±") == 1
+    assert row["vs_state"] in {"above the state median", "below the state median", "at the state median"}
+    # every choice is still in the URL after the run
+    assert at.query_params["district"] == "0634410" and at.query_params["grades"] == "K-5"
+
+
+def test_unknown_values_in_the_url_fall_back_to_defaults(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch, measure="<script>", state="ZZ", layer="everything", district="9999999")
+    assert not at.exception and not at.error
+    assert at.sidebar.selectbox(key="shared.measure").value == "pct_poverty"
+    assert at.sidebar.selectbox(key="shared.state").value == "CA"
+    assert not at.subheader
+
+
+def test_national_view_rolls_states_up(two_state_store, monkeypatch):
+    at = run(two_state_store, monkeypatch, state="US")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — United States"
+    at.sidebar.selectbox(key="shared.state").set_value("RI").run()
+    assert at.title[0].value == "% of children 5-17 in poverty — RI school districts"
+    assert at.query_params["state"] == "RI"
