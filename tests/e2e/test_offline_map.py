@@ -5,6 +5,7 @@ import time
 from textwrap import dedent
 
 import pytest
+from browser_helpers import COUNT_DISTRICTS, INKED_PIXELS, OPEN_POD_POPUPS, map_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -39,37 +40,6 @@ APP = dedent('''
     st.markdown(f"clicked district: `{maps.district_at(out, districts)}`")
 ''').replace("__EVIL__", repr(EVIL))
 
-COUNT_DISTRICTS = """() => { let n = 0; if (!window.map) return 0;
-    window.map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.leaid) n++; });
-    return n; }"""
-INKED_PIXELS = """() => { let inked = 0;
-    for (const c of document.querySelectorAll('.leaflet-overlay-pane canvas')) {
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        for (let i = 3; i < d.length; i += 16) if (d[i] > 0) inked++;
-    }
-    return inked; }"""
-OPEN_POD_POPUPS = """() => { const out = [];
-    window.map.eachLayer(g => { if (g.getLayers && g._featureGroup) {  // the marker cluster group
-        for (const l of g.getLayers()) {
-            const p = L.popup().setLatLng(l.getLatLng()).setContent(l.getPopup().getContent()).addTo(window.map);
-            const el = p.getElement().querySelector('.leaflet-popup-content');
-            out.push({text: el.querySelector('strong').textContent, imgs: el.querySelectorAll('img, script').length});
-            const t = L.tooltip().setLatLng(l.getLatLng()).setContent(l.getTooltip().getContent()).addTo(window.map);
-            out.push({text: t.getElement().textContent.trim(), imgs: t.getElement().querySelectorAll('img').length});
-        } } });
-    return out; }"""
-
-
-def _map_frame(page, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if "streamlit_folium" in frame.url:
-                return frame
-        page.wait_for_timeout(100)
-    raise AssertionError(f"no st_folium iframe among {[f.url for f in page.frames]}")
-
-
 def test_district_map_draws_offline_and_escapes_pods(tmp_path, fixtures_dir, streamlit_server, offline_page):
     app = tmp_path / "app.py"
     app.write_text(APP)
@@ -81,7 +51,7 @@ def test_district_map_draws_offline_and_escapes_pods(tmp_path, fixtures_dir, str
 
     started = time.perf_counter()
     page.goto(base, wait_until="domcontentloaded")
-    frame = _map_frame(page)
+    frame = map_frame(page)
     frame.wait_for_function(f"({COUNT_DISTRICTS})() === 21", timeout=60_000)
     frame.wait_for_function(f"({INKED_PIXELS})() > 1000", timeout=30_000)
     draw_s = time.perf_counter() - started
