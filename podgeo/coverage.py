@@ -456,11 +456,19 @@ def _to_equal_area(crs):
 
 
 def _site_totals(placed):
-    """Per leaid: sites, sites without a capacity, and the sum of the capacities that are known."""
-    flags = placed.assign(unknown=placed["capacity"].isna().astype(int), known=placed["capacity"].fillna(0.0))
-    totals = flags.groupby("leaid").agg(sites=("unknown", "size"), sites_unknown_capacity=("unknown", "sum"),
-                                        seats_known=("known", "sum"))
-    return totals
+    """Per leaid: sites, sites without a capacity, and the sum of the capacities that are known.
+
+    Counted with bincount: pandas' named groupby aggregation cost ~40 ms even on a few rows,
+    and the map recounts on every filter change."""
+    codes, leaids = pd.factorize(placed["leaid"].to_numpy())
+    capacity = placed["capacity"].to_numpy(dtype=float)
+    unknown = np.isnan(capacity)
+    n = len(leaids)
+    return pd.DataFrame({
+        "sites": np.bincount(codes, minlength=n).astype(int),
+        "sites_unknown_capacity": np.bincount(codes, weights=unknown, minlength=n).astype(int),
+        "seats_known": np.bincount(codes, weights=np.where(unknown, 0.0, capacity), minlength=n),
+    }, index=pd.Index(leaids, name="leaid"))
 
 
 def _group_weights(points, group, total_col):

@@ -194,15 +194,15 @@ def prepare_sites(sites: gpd.GeoDataFrame, kind: str) -> PreparedLayer:
     gdf = _to_display_crs(sites, "sites")
     gdf = gdf[_located(gdf)]
     name_col = _first_column(gdf, spec["name"], "sites")
-    id_col = next((c for c in spec["id"] if c in gdf.columns), None)
     addr_col = next((c for c in spec["address"] if c in gdf.columns), None)
     city_col = next((c for c in spec["city"] if c in gdf.columns), None)
     records = gdf.to_dict("records")
+    # escaped name and place only; the popup is assembled in the browser (`_SITE_POPUP_JS`), which
+    # keeps ten thousand school features under the 5 MB a view may send
     props = gpd.GeoDataFrame({
-        "id": _ids(gdf, id_col),
         "tip": [_escape(v) for v in gdf[name_col]],
-        "popup": [_site_popup_html(r.get(name_col), r.get(addr_col) if addr_col else None,
-                                   r.get(city_col) if city_col else None, spec["label"]) for r in records],
+        "at": [_escape(", ".join(x for x in (_text(r.get(addr_col) if addr_col else None),
+                                             _text(r.get(city_col) if city_col else None)) if x)) for r in records],
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
     bounds = tuple(float(v) for v in props.total_bounds) if len(props) else None
     return PreparedLayer(kind, _feature_collection(props), len(props), bounds)
@@ -225,7 +225,7 @@ def add_sites(m: folium.Map, sites: gpd.GeoDataFrame | PreparedLayer, kind: str,
                                 control=True, show=show)
     group.add_to(m)
     _GeoJsonLayer(layer, name=None, control=False, point_js=_SITE_MARKER_JS % _js_json(spec["colour"]),
-                  tooltip_key="tip", popup_key="popup").add_to(group)
+                  tooltip_key="tip", popup_js=_SITE_POPUP_JS % _js_json(html.escape(spec["label"]))).add_to(group)
     _ensure_layer_control(m)
     return assets.localize(m)
 
@@ -351,6 +351,11 @@ _SITE_MARKER_JS = """function (feature, latlng) {
 }"""
 
 
+#: properties are HTML-escaped in Python (`prepare_sites`), so joining them here is safe
+_SITE_POPUP_JS = """'<div class="podgeo-popup"><strong>' + feature.properties.tip + '</strong><br><span>' + %s
+    + '</span>' + (feature.properties.at ? '<br>' + feature.properties.at : '') + '</div>'"""
+
+
 class _GeoJsonLayer(Layer):
     """A GeoJSON layer whose data, styles and tooltips are JSON and fixed JS functions.
 
@@ -375,6 +380,9 @@ class _GeoJsonLayer(Layer):
                 var tip = feature.properties[{{ this.tooltip_key|tojson }}];
                 if (tip) { layer.bindTooltip(tip); }
                 {%- endif %}
+                {%- if this.popup_js %}
+                layer.bindPopup({{ this.popup_js }}, {maxWidth: 320});
+                {%- endif %}
                 {%- if this.popup_key %}
                 var popup = feature.properties[{{ this.popup_key|tojson }}];
                 if (popup) { layer.bindPopup(popup, {maxWidth: 320}); }
@@ -392,7 +400,7 @@ class _GeoJsonLayer(Layer):
 
     def __init__(self, gdf: "gpd.GeoDataFrame | PreparedLayer", *, name: str | None, overlay: bool = True, control: bool = True,
                  show: bool = True, style_js: str = "", point_js: str = "", tooltip_js: str = "",
-                 tooltip_key: str = "", popup_key: str = "", highlight: bool = False):
+                 tooltip_key: str = "", popup_key: str = "", popup_js: str = "", highlight: bool = False):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "GeoJsonLayer"
         if isinstance(gdf, PreparedLayer):
@@ -402,6 +410,7 @@ class _GeoJsonLayer(Layer):
             self.bounds = gdf.total_bounds if len(gdf) else None
         self.style_js, self.point_js, self.tooltip_js = style_js, point_js, tooltip_js
         self.tooltip_key, self.popup_key, self.highlight = tooltip_key, popup_key, highlight
+        self.popup_js = popup_js
 
     def render(self, **kwargs):
         """Render with a placeholder, then splice the data in: folium wraps every layer's script in
@@ -641,13 +650,6 @@ def _pod_popup_html(row: Mapping[str, Any]) -> str:
     table = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in details if v)
     return (f'<div class="podgeo-popup"><strong>{e(_text(row.get("name")))}</strong>'
             f'{"<br><span>" + who + "</span>" if who else ""}<table>{table}</table></div>')
-
-
-def _site_popup_html(name, address, city, kind_label: str) -> str:
-    e = _escape
-    place = ", ".join(x for x in (_text(address), _text(city)) if x)
-    return (f'<div class="podgeo-popup"><strong>{e(_text(name))}</strong><br>'
-            f'<span>{e(kind_label)}</span>{"<br>" + e(place) if place else ""}</div>')
 
 
 def _escape(value: Any) -> str:

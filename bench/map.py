@@ -1,0 +1,274 @@
+"""Explore-map speed and size, each against a naive folium map measured in the same run.
+
+1. Bytes the browser receives for the map (what st_folium sends: script + html + header):
+   California's districts, the largest view of any state, the national view; the naive map of
+   the raw polygons as the baseline.
+2. Server time for a rerun after a filter change, warm caches (AppTest, California), and the
+   in-process cost of building + serialising our map against building + serialising the naive one.
+3. Time until the California map is drawn in headless Chromium (Debian's), ours against the
+   naive map, both served as pages from 127.0.0.1, and the real app through st_folium.
+
+    .venv/bin/python bench/map.py [--db data/podgeo.db] [--repeat 5] [--no-browser]
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import folium  # noqa: E402
+import streamlit_folium  # noqa: E402
+
+from podgeo import assets, explore, filters, maps  # noqa: E402
+from podgeo.store import SqliteStore, default_path  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def payload_bytes(m: folium.Map) -> int:
+    """What st_folium ships to the browser for a map: the Leaflet script, the html and the header."""
+    m.get_root().render()
+    parts = (streamlit_folium._get_map_string(m), streamlit_folium._get_html(m), streamlit_folium._get_header(m))
+    return sum(len(p.encode("utf-8")) for p in parts if p)
+
+
+def naive_map(districts) -> folium.Map:
+    """What a first attempt looks like: raw polygons straight into folium.GeoJson (Leaflet served locally)."""
+    m = folium.Map(location=[37, -119], zoom_start=6, tiles=None)
+    folium.GeoJson(districts[["leaid", "name", "geometry"]]).add_to(m)
+    return assets.localize(m)
+
+
+def our_state_view(store: SqliteStore, fips: str, layers, site_kinds=("libraries",)) -> explore.View:
+    districts = store.districts(state_fips=[fips], layers=list(layers))
+    pods, links = store.pods(), store.place_districts("pods")
+    state = districts["state"].iloc[0]
+    sites = {k: maps.prepare_sites(store.sites(kinds=[explore.SITE_KINDS[k][0]], states=[state]), k) for k in site_kinds}
+    return explore.state_view(districts, explore.pods_in_view(pods, links, districts["leaid"]), links, sites,
+                              measure="pct_poverty")
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def sizes(store: SqliteStore) -> None:
+    print("== 1. bytes sent to the browser for the map")
+    ca = store.districts(state_fips=["06"], layers=["unified", "elementary"], geometry="full")
+    naive = payload_bytes(naive_map(ca))
+    ours = payload_bytes(our_state_view(store, "06", ("unified", "elementary"), ()).map)
+    with_libs = payload_bytes(our_state_view(store, "06", ("unified", "elementary")).map)
+    print(f"California districts: ours {ours / 1e6:.2f} MB, naive raw polygons {naive / 1e6:.2f} MB "
+          f"(ratio {naive / ours:.1f}x); with library outlets {with_libs / 1e6:.2f} MB")
+    schools = payload_bytes(our_state_view(store, "06", ("unified", "elementary"), ("libraries", "schools")).map)
+    print(f"California with library outlets and all public schools: {schools / 1e6:.2f} MB")
+    worst = (0, "")
+    for row in store.state_list().itertuples():
+        for layer, layers in explore.LAYERS.items():
+            if store.districts(state_fips=[row.state_fips], layers=list(layers), geometry=None).empty:
+                continue
+            size = payload_bytes(our_state_view(store, row.state_fips, layers).map)
+            worst = max(worst, (size, f"{row.state} {layer}"))
+    print(f"largest state view (libraries on): {worst[1]} {worst[0] / 1e6:.2f} MB")
+    if len(store.state_list()) > 1:
+        national = explore.national_view(store.states(), store.districts(geometry=None), store.pods(),
+                                         store.place_districts("pods"), measure="pct_poverty")
+        print(f"national view: {payload_bytes(national.map) / 1e6:.2f} MB")
+
+
+def rerun_times(store: SqliteStore, db: Path, repeat: int) -> None:
+    print("== 2. server time for a rerun after a filter change (California, warm caches)")
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["PODGEO_DB"] = str(db)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    at.run()
+    choices = [["district_hub"], ["community_org_hub", "faith_based"], [], ["parent_led_pod"]]
+    times = []
+    for i in range(repeat * 2):
+        at.sidebar.multiselect(key="filters.operator_types").set_value(choices[i % len(choices)])
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+        assert not at.exception, at.exception
+    print(f"AppTest rerun after a filter change: median {statistics.median(times) * 1000:.0f} ms, "
+          f"max {max(times) * 1000:.0f} ms over {len(times)} reruns")
+    ca_full = store.districts(state_fips=["06"], layers=["unified", "elementary"], geometry="full")
+    districts = store.districts(state_fips=["06"], layers=["unified", "elementary"])
+    pods, links = store.pods(), store.place_districts("pods")
+    libs = maps.prepare_sites(store.sites(kinds=["library"], states=["CA"]), "libraries")
+
+    def ours():
+        kept = filters.apply(pods, filters.PodFilter(operator_types=("district_hub",)))
+        view = explore.state_view(districts, explore.pods_in_view(kept, links, districts["leaid"]), links,
+                                  {"libraries": libs}, measure="pct_poverty")
+        payload_bytes(view.map)
+
+    def naive():
+        payload_bytes(naive_map(ca_full))
+
+    t_ours, t_naive = median_time(ours, repeat), median_time(naive, repeat)
+    print(f"build + serialise in process: ours {t_ours * 1000:.0f} ms, naive {t_naive * 1000:.0f} ms "
+          f"(naive / ours = {t_naive / t_ours:.1f}x)")
+
+
+def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
+    print("== 3. time until the California map is drawn in headless Chromium")
+    from playwright.sync_api import sync_playwright
+
+    ca_full = store.districts(state_fips=["06"], layers=["unified", "elementary"], geometry="full")
+    assets.install_static(REPO / "static")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "app").symlink_to(REPO)  # serves /app/static/vendor/... as Streamlit does
+        (root / "naive.html").write_text(_timed(naive_map(ca_full).get_root().render()))
+        (root / "ours.html").write_text(_timed(our_state_view(store, "06", ("unified", "elementary")).map
+                                               .get_root().render()))
+        (root / "static").symlink_to(REPO / "static")
+        (root / "compare.py").write_text(_COMPARE_APP)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=tmp))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            results: dict[str, list[float]] = {}
+            for name in ("naive", "ours") * repeat:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                t = time.perf_counter()
+                page.goto(f"{base}/{name}.html")
+                page.wait_for_function("() => window.__drawn_ms !== undefined", timeout=120_000)
+                results.setdefault(name, []).append(time.perf_counter() - t)
+                page.close()
+            naive_s, ours_s = statistics.median(results["naive"]), statistics.median(results["ours"])
+            print(f"plain HTML page (no Streamlit): ours {ours_s:.2f} s, naive raw polygons {naive_s:.2f} s "
+                  f"(naive / ours = {naive_s / ours_s:.1f}x; medians of {repeat})")
+            times = _app_draw_times(browser, root / "compare.py", db, repeat)
+            print(f"through Streamlit + st_folium (warm server): ours {statistics.median(times['ours']):.2f} s, "
+                  f"naive {statistics.median(times['naive']):.2f} s "
+                  f"(naive / ours = {statistics.median(times['naive']) / statistics.median(times['ours']):.1f}x), "
+                  f"the real app page {statistics.median(times['app']):.2f} s; navigation to inked canvas")
+            browser.close()
+        server.shutdown()
+
+
+#: a two-variant app for the comparison: ?variant=naive|ours, same server, same browser
+_COMPARE_APP = f"""
+import sys
+sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / "bench")!r})
+import streamlit as st
+from streamlit_folium import st_folium
+from map import naive_map, our_state_view
+from podgeo.store import SqliteStore
+
+@st.cache_resource
+def store():
+    return SqliteStore(st.query_params.get("db"))
+
+@st.cache_data
+def full():
+    return store().districts(state_fips=["06"], layers=["unified", "elementary"], geometry="full")
+
+if st.query_params.get("variant") == "naive":
+    m = naive_map(full())
+else:
+    m = our_state_view(store(), "06", ("unified", "elementary")).map
+st_folium(m, key="map", height=620, use_container_width=True, returned_objects=[])
+"""
+
+
+def _timed(page: str) -> str:
+    """Mark the moment the map has been painted: after the script ran and two animation frames."""
+    probe = ("<script>requestAnimationFrame(() => requestAnimationFrame(() => "
+             "{ window.__drawn_ms = performance.now(); }));</script>")
+    return page.replace("</html>", probe + "</html>") if "</html>" in page else page + probe
+
+
+_DRAWN = """() => { for (const f of document.querySelectorAll('iframe')) { try {
+    const d = f.contentDocument; if (!d || !d.querySelector('.leaflet-container')) continue;
+    if (d.querySelectorAll('path.leaflet-interactive').length > 500) return true;  // naive: SVG paths
+    const c = d.querySelector('.leaflet-overlay-pane canvas'); if (!c) continue;
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+    for (let i = 3; i < px.length; i += 64) if (px[i] > 0) n++; if (n > 500) return true; } catch (e) {} }
+    return false; }"""
+
+
+def _app_draw_times(browser, compare_app: Path, db: Path, repeat: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for name, script, query in (("naive", compare_app, f"variant=naive&db={db}"),
+                                ("ours", compare_app, f"variant=ours&db={db}"),
+                                ("app", REPO / "app.py", "state=CA")):
+        port, proc = _serve(script, db)
+        try:
+            for i in range(repeat + 1):
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                t = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/?{query}")
+                page.wait_for_function(_DRAWN, timeout=180_000, polling=50)
+                if i:  # the first load warms the server's caches
+                    out.setdefault(name, []).append(time.perf_counter() - t)
+                page.close()
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait()
+    return out
+
+
+def _serve(script: Path, db: Path):
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PODGEO_DB": str(db), "PODGEO_TILES": "", "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
+                            cwd=script.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return port, proc
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not start for {script}")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=default_path())
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    store = SqliteStore(args.db)
+    sizes(store)
+    rerun_times(store, args.db, args.repeat)
+    if not args.no_browser:
+        draw_times(store, args.db, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
