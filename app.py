@@ -8,11 +8,16 @@ import streamlit as st
 
 from podgeo.assets import install_static
 
-st.set_page_config(page_title="podgeo", page_icon=":material/map:", layout="wide")
+# a local icon: material-symbol page icons are fetched from a font CDN, which breaks offline use
+st.set_page_config(page_title="podgeo", page_icon=str(Path(__file__).parent / "static" / "podgeo-icon.png"),
+                   layout="wide")
 install_static(Path(__file__).parent / "static")
 
 PAGES = [
     st.Page("pages/explore.py", title="Explore map", icon=":material/map:", url_path="explore", default=True),
     st.Page("pages/sources.py", title="Data sources", icon=":material/source:", url_path="sources"),
+    st.Page("pages/coverage.py", title="Coverage", icon=":material/insights:", url_path="coverage"),
+    st.Page("pages/upload.py", title="Upload pods", icon=":material/upload_file:", url_path="upload"),
+    st.Page("pages/history.py", title="Upload history", icon=":material/history:", url_path="history"),
 ]
 st.navigation(PAGES).run()

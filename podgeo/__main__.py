@@ -41,6 +41,29 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--rejected-out", type=Path, default=None, help="write rejected rows (with errors) to this CSV")
     i.set_defaults(func=_import)
 
+    h = sub.add_parser("hash-password", help="print a staff password hash for $PODGEO_STAFF_PASSWORD_HASH")
+    h.add_argument("--stdin", action="store_true", help="read the password from the first line of stdin (no prompt)")
+    h.set_defaults(func=_hash_password)
+
+    c = sub.add_parser("coverage", help="write the Coverage page's per-district access table to a CSV")
+    c.add_argument("--db", type=Path, default=None, help="store path (default: $PODGEO_DB or data/podgeo.db)")
+    c.add_argument("--sites", action="append", required=True, metavar="KIND",
+                   help="pods, libraries or schools; repeat or give a comma list (pods,libraries)")
+    c.add_argument("--demand", required=True, help="schools, tracts or districts")
+    c.add_argument("--method", required=True, help="ratio, distance, 2sfca or e2sfca")
+    c.add_argument("--radius-miles", type=float, default=10.0, help="catchment or distance radius (default 10)")
+    c.add_argument("--state", default=None, metavar="XX", help="one state (postal code); default every state")
+    c.add_argument("--decay", default="step", help="E2SFCA weights: step (default) or gaussian")
+    c.add_argument("--group", default=None, help="need group that ranks the shortfall (default per demand)")
+    c.add_argument("--assumed-seats", type=float, default=None,
+                   help="seats to assume at sites with no capacity (default: count sites instead of seats)")
+    c.add_argument("--pod-filter", default="", metavar="QUERY",
+                   help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active'")
+    c.add_argument("--hub", default=None, metavar="LON,LAT,SEATS", help="add a hypothetical hub (what-if)")
+    c.add_argument("--out", type=Path, required=True, help="CSV to write (the table the page shows)")
+    c.add_argument("--summary-out", type=Path, default=None, help="also write the equity summary by group")
+    c.set_defaults(func=_coverage)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -58,7 +81,8 @@ def _build(args: argparse.Namespace) -> int:
     report = build(db, sources_root=args.sources, states=args.state,
                    pods_file=None if args.no_sample_pods else SAMPLE_PODS, progress=print)
     print(f"built {report.path} in {time.perf_counter() - started:.1f} s: {len(report.states)} state(s)")
-    for table in ("districts", "district_measures", "sites", "site_districts", "pods", "pod_districts"):
+    for table in ("districts", "district_measures", "sites", "site_districts", "pods", "pod_districts",
+                  "demand_points"):
         print(f"  {table:18} {report.counts.get(table, 0):>8,}")
     for row in report.provenance:
         if row["rows_unjoined"]:
@@ -97,6 +121,57 @@ def _import(args: argparse.Namespace) -> int:
     batch = store.batches().set_index("batch_id").loc[batch_id]
     print(f"committed batch {batch_id}: {batch['counts'].get('placed', 0):,} pods placed in districts, "
           f"{batch['counts'].get('not_geocoded', 0):,} without coordinates")
+    return 0
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    """Prompt twice (or read stdin) and print the hash; the password itself is never printed or stored."""
+    import getpass
+
+    from podgeo import auth
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("staff password: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the two passwords differ")
+    print(auth.hash_password(password))
+    return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    """Compute with the page's own function, write the CSV, print the method note and the top of the ranking."""
+    from podgeo import access_report
+
+    sites = [kind.strip() for value in args.sites for kind in value.split(",") if kind.strip()]
+    hub = None
+    if args.hub is not None:
+        hub = access_report.Hub.from_query(args.hub)
+        if hub is None:
+            raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
+    store = SqliteStore(args.db or default_path())
+    try:
+        frames = access_report.load_frames(store, args.state.upper() if args.state else None)
+    finally:
+        store.close()
+    started = time.perf_counter()
+    table, summary, meta = access_report.coverage_table(
+        frames, sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
+        decay=args.decay, group=args.group, state=args.state.upper() if args.state else None,
+        pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
+        assumed_seats=args.assumed_seats)
+    seconds = time.perf_counter() - started
+    access_report.write_csv(table, args.out)
+    if args.summary_out:
+        access_report.write_csv(summary, args.summary_out)
+    print(f"wrote {args.out}: {len(table):,} districts, {meta['ranked']:,} ranked as low access "
+          f"({meta['method_label']}, {seconds:.2f} s)")
+    print(access_report.method_note(meta).replace("**", ""))
+    top = table[table["rank"].notna()].head(5)
+    for row in top.itertuples():
+        print(f"  #{row.rank} {row.leaid} {row.name}: {row.children_in_need:,.0f} {meta['group_label']}, "
+              f"access {row.access:.3g} {meta['access_unit']}")
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import datetime, timezone
 
 import geopandas as gpd
@@ -21,9 +22,16 @@ POD_EXPORT_COLUMNS = ("pod_id", "name", "operator_type", "operator_name", "partn
 
 
 def safe_cell(value) -> str:
-    """Defuse spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading quote."""
+    """Defuse spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading
+    quote. A plain number such as -122.25 is left alone: it is no formula, and a quote would turn
+    a longitude into text."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+_PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
 def note(what: str, filters: str, vintages: str) -> str:

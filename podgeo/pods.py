@@ -15,7 +15,9 @@ import geopandas as gpd
 import pandas as pd
 
 from podgeo import geo, geocode, sheets
-from podgeo.store import SqliteStore
+from podgeo.store import REPO, SqliteStore
+
+TEMPLATE_DIR = REPO / "data"
 
 
 @dataclass
@@ -26,6 +28,7 @@ class UploadPlan:
     data: bytes
     raw: sheets.RawSheet
     validation: sheets.Validation
+    fixed: tuple[sheets.Fix, ...] = ()  # offered fixes the user accepted (already in `raw`)
     sha256: str = field(init=False)
 
     def __post_init__(self):
@@ -33,7 +36,7 @@ class UploadPlan:
 
     @property
     def counts(self) -> dict[str, int]:
-        return self.validation.counts
+        return {**self.validation.counts, "fixed": len(self.fixed)}
 
     @property
     def committable(self) -> bool:
@@ -51,15 +54,26 @@ class UploadPlan:
 
 def plan_upload(store: SqliteStore, data: bytes, filename: str, *, sheet: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, state: str | None = None,
-                max_bytes: int = sheets.MAX_BYTES) -> UploadPlan:
+                max_bytes: int = sheets.MAX_BYTES, accept_fixes: bool = False,
+                raw: sheets.RawSheet | None = None) -> UploadPlan:
     """Read and validate an upload against the store's pods (existing ids become updates).
 
-    Raises SheetError (naming the file) when the file as a whole cannot be used.
+    `accept_fixes` applies every fix validation offers (swapped lat/lon...) and validates again.
+    `raw` skips re-reading when the caller already read `data` (the page reads it to show the
+    mapping before validating). Raises SheetError (naming the file) when the file as a whole
+    cannot be used.
     """
-    raw = sheets.read_sheet(data, filename, sheet=sheet, max_bytes=max_bytes)
+    if raw is None:
+        raw = sheets.read_sheet(data, filename, sheet=sheet, max_bytes=max_bytes)
     chosen = dict(mapping) if mapping is not None else sheets.suggest_mapping(raw.columns)
-    validation = sheets.validate(raw, chosen, existing_ids=store.pod_ids(), state=state)
-    return UploadPlan(filename, data, raw, validation)
+    existing = store.pod_ids()
+    validation = sheets.validate(raw, chosen, existing_ids=existing, state=state)
+    fixed: tuple[sheets.Fix, ...] = ()
+    if accept_fixes and validation.fixes:
+        fixed = validation.fixes
+        raw = sheets.apply_fixes(raw, fixed)
+        validation = sheets.validate(raw, chosen, existing_ids=existing, state=state)
+    return UploadPlan(filename, data, raw, validation, fixed)
 
 
 def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_url: str | None = None,
@@ -94,6 +108,101 @@ def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_u
     rejected = [{"row": r.row, "row_values": r.values, "errors": [str(e) for e in r.errors]}
                 for r in plan.validation.rejected]
     return store.commit_upload(batch, rows, links, rejected)
+
+
+def mapping_table(raw: sheets.RawSheet, mapping: Mapping[str, str | None] | None = None) -> pd.DataFrame:
+    """The mapping as the page edits it: one row per file column, an example value, the pod field (or None)."""
+    mapping = sheets.suggest_mapping(raw.columns) if mapping is None else mapping
+    examples = []
+    for i, _ in enumerate(raw.columns):
+        examples.append(next((row[i] for row in raw.rows if i < len(row) and row[i].strip()), "")[:60])
+    return pd.DataFrame({"column": list(raw.columns), "example": examples,
+                         "pod field": [mapping.get(c) or None for c in raw.columns]})
+
+
+def mapping_from_table(table: pd.DataFrame) -> dict[str, str | None]:
+    """The edited mapping table back to {file column: pod field or None}; blanks mean "not imported"."""
+    out = {}
+    for column, target in zip(table["column"], table["pod field"]):
+        out[str(column)] = target if isinstance(target, str) and target else None
+    return out
+
+
+def file_key(data: bytes, sheet: str | None = None) -> str:
+    """Short id of an uploaded file (and sheet), so widgets made for one file start afresh for the next."""
+    return hashlib.sha256(data + b"\0" + (sheet or "").encode()).hexdigest()[:12]
+
+
+def fixes_table(fixes) -> pd.DataFrame:
+    """The offered fixes as rows the user can read before accepting them."""
+    return pd.DataFrame([{"row": f.row, "fix": f.message,
+                          "set": "; ".join(f"{column} = {text}" for column, text in f.changes)} for f in fixes],
+                        columns=["row", "fix", "set"])
+
+
+def batch_summary(store: SqliteStore, batch_id: int) -> str:
+    """One sentence on what a committed batch did, for the page and the command line."""
+    c = store.batches().set_index("batch_id").loc[batch_id, "counts"]
+    return (f"Committed batch {batch_id}: {c.get('inserts', 0):,} new and {c.get('updates', 0):,} updated pods, "
+            f"{c.get('placed', 0):,} placed in districts, {c.get('not_geocoded', 0):,} without coordinates, "
+            f"{c.get('rejected', 0):,} rejected rows kept with their errors.")
+
+
+def history(batches: pd.DataFrame) -> pd.DataFrame:
+    """One display row per batch (from `store.batches()`): who, when, what, counts and undo links."""
+    def count(key):
+        return batches["counts"].map(lambda c: c.get(key)).astype("Int64")
+
+    out = pd.DataFrame({
+        "batch": batches["batch_id"].astype("Int64"), "kind": batches["kind"], "file": batches["filename"],
+        "by": batches["uploaded_by"], "at": batches["uploaded_at"],
+        "rows": count("rows"), "valid": count("valid"), "rejected": count("rejected"),
+        "new": count("inserts"), "updated": count("updates"), "placed": count("placed"),
+        "not_geocoded": count("not_geocoded"), "restored": count("restored"), "removed": count("removed"),
+        "undoes": batches["undoes"].astype("Int64"), "undone_by": batches["undone_by"].astype("Int64")})
+    return out.reset_index(drop=True)
+
+
+def template_file(fmt: str) -> tuple[str, bytes]:
+    """The upload template shipped in data/ (CSV or XLSX), made fresh if the file is missing."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"format {fmt!r}: use 'csv' or 'xlsx'")
+    path = TEMPLATE_DIR / f"pods_template.{fmt}"
+    if path.exists():
+        return path.name, path.read_bytes()
+    return path.name, sheets.template_csv() if fmt == "csv" else sheets.template_xlsx()
+
+
+def batch_label(row: pd.Series) -> str:
+    """A `history()` row as one line for a picker."""
+    return f"#{row['batch']} · {row['kind']} · {row['file']} · {row['at']} · {row['by']}"
+
+
+def can_undo(batches: pd.DataFrame, batch_id: int) -> bool:
+    """Whether the undo button should be offered: an upload not yet undone (the store decides the rest)."""
+    row = batches.set_index("batch_id").loc[batch_id]
+    return row["kind"] == "upload" and pd.isna(row["undone_by"])
+
+
+def rejected_file(store: SqliteStore, batch_id: int, fmt: str = "csv") -> tuple[str, bytes]:
+    """A committed batch's rejected rows as a sheet to fix and upload again: (file name, bytes).
+
+    Same columns (the file's own, then `errors`) and formula escaping as the preview's download.
+    """
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"format {fmt!r}: use 'csv' or 'xlsx'")
+    batch = store.batches().set_index("batch_id")
+    if batch_id not in batch.index:
+        raise ValueError(f"no upload batch {batch_id}")
+    rows = store.rejected_rows(batch_id)
+    columns = list(batch.loc[batch_id, "mapping"] or {})
+    for r in rows:
+        columns += [c for c in r["row_values"] if c not in columns]
+    rejected = tuple(sheets.RejectedRow(r["row"], r["row_values"], tuple(r["errors"])) for r in rows)
+    validation = sheets.Validation(str(batch.loc[batch_id, "filename"]), None, tuple(columns), {}, (), rejected)
+    stem = Path(str(batch.loc[batch_id, "filename"])).stem
+    data = sheets.rejected_to_csv(validation) if fmt == "csv" else sheets.rejected_to_xlsx(validation)
+    return f"{stem}.batch{batch_id}.rejected.{fmt}", data
 
 
 def load_file(store: SqliteStore, path: Path, districts: gpd.GeoDataFrame, *, source: str,

@@ -22,7 +22,7 @@ import sqlite_utils
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DB = REPO / "data" / "podgeo.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4  # 4: cohorts and district attribute layers
 
 
 class StoreError(RuntimeError):
@@ -54,8 +54,21 @@ PROVENANCE = {"source_key": str, "file": str, "title": str, "publisher": str, "v
 BATCHES = {"batch_id": int, "kind": str, "filename": str, "sha256": str, "file_bytes": bytes, "sheet": str,
            "uploaded_by": str, "uploaded_at": str, "mapping": str, "counts": str, "undoes": int, "undone_by": int,
            "note": str}
+#: Demand points (schools, tracts): `leaid` is the unified/elementary district the point lies in,
+#: `leaid_source` the LEA the source itself names (a school's NCESDist), `label` the unit shown on screen.
+DEMAND_POINTS = {"kind": str, "demand_id": str, "name": str, "leaid": str, "leaid_source": str, "state_fips": str,
+                 "lon": float, "lat": float, "total": float, "poverty": float, "low_income": float,
+                 "english_learners": float, "disability": float, "of_color": float, "white_nh": float, "label": str}
+DEMAND_KINDS = ("schools", "tracts")
 MEASURE_CATALOG = {"key": str, "label": str, "unit": str, "source": str, "moe": str, "kind": str, "weight": str,
                    "note": str, "vintage": str, "publisher": str}
+#: A named set of districts (any states) to compare side by side; members in `cohort_members`.
+COHORTS = {"cohort_id": int, "name": str, "created_by": str, "created_at": str, "source": str, "note": str}
+#: A staff-uploaded sheet of district facts: provenance here, one row per (district, column) in
+#: `attribute_values` (text, typed by `columns`: [{"key", "label", "type"}], see podgeo.attributes).
+ATTRIBUTE_LAYERS = {"layer_id": int, "name": str, "filename": str, "sha256": str, "file_bytes": bytes, "sheet": str,
+                    "uploaded_by": str, "uploaded_at": str, "key": str, "columns": str, "counts": str,
+                    "rejected": str, "version": int}
 
 
 class SqliteStore:
@@ -116,10 +129,26 @@ class SqliteStore:
                                  pk=("batch_id", "pod_id"))
         db["rejected_rows"].create({"batch_id": int, "row": int, "row_values": str, "errors": str},
                                    pk=("batch_id", "row"))
+        db["demand_points"].create(DEMAND_POINTS, pk=("kind", "demand_id"))
         db["districts"].create_index(["state_fips", "layer"])
+        db["demand_points"].create_index(["kind", "state_fips"])
         db["site_districts"].create_index(["leaid"])
         db["pod_districts"].create_index(["leaid"])
         db["sites"].create_index(["kind", "state"])
+        self._create_cohort_and_attribute_tables()
+
+    def _create_cohort_and_attribute_tables(self) -> None:
+        db = self.db
+        db["cohorts"].create(COHORTS, pk="cohort_id", not_null={"name"})
+        db["cohort_members"].create({"cohort_id": int, "leaid": str}, pk=("cohort_id", "leaid"),
+                                    foreign_keys=[("cohort_id", "cohorts"), ("leaid", "districts")])
+        db["attribute_layers"].create(ATTRIBUTE_LAYERS, pk="layer_id", not_null={"name"})
+        db["attribute_values"].create({"layer_id": int, "leaid": str, "column": str, "value": str},
+                                      pk=("layer_id", "leaid", "column"),
+                                      foreign_keys=[("layer_id", "attribute_layers"), ("leaid", "districts")])
+        db["cohorts"].create_index(["name"], unique=True)
+        db["attribute_layers"].create_index(["name"], unique=True)
+        db["attribute_values"].create_index(["leaid"])
 
     def write_frame(self, table: str, frame: pd.DataFrame, *, alter: bool = False) -> int:
         """Insert a (Geo)DataFrame's rows; geometry columns become WKB, NaN becomes NULL."""
@@ -236,6 +265,7 @@ class SqliteStore:
             conn.rollback()
             raise
         else:
+            _test_pause_before_commit()
             conn.commit()
 
     def _insert_batch(self, batch: dict) -> int:
@@ -356,6 +386,27 @@ class SqliteStore:
         table, key = {"pods": ("pod_districts", "pod_id"), "sites": ("site_districts", "site_id")}[kind]
         return self._frame(f"select {key}, leaid, layer from {table}")
 
+    def demand_points(self, kind: str, state_fips: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
+        """Demand points of one kind ('schools' or 'tracts') as EPSG:4326 points, optionally for some states.
+
+        District interior points are not stored: `podgeo.demand.district_points` makes them from
+        the districts table when asked.
+        """
+        if kind not in DEMAND_KINDS:
+            raise ValueError(f"demand kind {kind!r} is not one of {list(DEMAND_KINDS)}")
+        sql, params = "select * from demand_points where kind = ?", [kind]
+        if state_fips is not None:
+            values = [state_fips] if isinstance(state_fips, str) else list(state_fips)
+            sql += f" and state_fips in ({', '.join('?' * len(values))})" if values else " and 0"
+            params += values
+        frame = self._frame(sql + " order by demand_id", params)
+        if frame.empty:
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in DEMAND_POINTS})
+        for column, kind_ in DEMAND_POINTS.items():
+            if kind_ is float:  # NULL counts come back as None: NaN, so sums and weights work
+                frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        return _points(frame)
+
     def provenance(self) -> pd.DataFrame:
         frame = self._frame("select * from provenance order by source_key")
         frame["unjoined_reasons"] = frame["unjoined_reasons"].map(lambda v: json.loads(v) if v else {})
@@ -367,6 +418,137 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    # -- cohorts ------------------------------------------------------------------------------
+
+    def create_cohort(self, name: str, leaids: Iterable[str], *, created_by: str | None = None,
+                      source: str | None = None, note: str | None = None) -> int:
+        """Save a named set of districts in one transaction; returns its id. StoreError when the name
+        is empty or taken, there are no districts, or a LEAID is not in the store (naming it)."""
+        name = " ".join(str(name or "").split())
+        members = list(dict.fromkeys(str(v) for v in leaids))
+        if not name:
+            raise StoreError("a cohort needs a name")
+        if not members:
+            raise StoreError(f"cohort {name!r} has no districts")
+        with self._write():
+            if self.db.execute("select 1 from cohorts where name = ?", [name]).fetchone():
+                raise StoreError(f"there is already a cohort named {name!r}; choose another name or delete it first")
+            self._require_districts(members, f"cohort {name!r}")
+            cohort_id = int(self.db["cohorts"].insert({"name": name, "created_by": created_by, "created_at": _now(),
+                                                        "source": source, "note": note}).last_pk)
+            self.db["cohort_members"].insert_all([{"cohort_id": cohort_id, "leaid": v} for v in members])
+            self._bump_revision()
+        return cohort_id
+
+    def cohorts(self) -> pd.DataFrame:
+        """Every cohort with its member count, newest first."""
+        return self._frame(
+            "select c.cohort_id, c.name, c.created_by, c.created_at, c.source, c.note, count(m.leaid) as members "
+            "from cohorts c left join cohort_members m using (cohort_id) group by c.cohort_id "
+            "order by c.cohort_id desc")
+
+    def cohort_members(self, cohort_id: int) -> list[str]:
+        """The LEAIDs of a cohort, sorted; StoreError for an unknown cohort."""
+        if not self.db.execute("select 1 from cohorts where cohort_id = ?", [cohort_id]).fetchone():
+            raise StoreError(f"no cohort {cohort_id}")
+        return [r[0] for r in self.db.execute(
+            "select leaid from cohort_members where cohort_id = ? order by leaid", [cohort_id])]
+
+    def delete_cohort(self, cohort_id: int) -> None:
+        with self._write():
+            if not self.db.execute("select 1 from cohorts where cohort_id = ?", [cohort_id]).fetchone():
+                raise StoreError(f"no cohort {cohort_id}")
+            self.db.execute("delete from cohort_members where cohort_id = ?", [cohort_id])
+            self.db.execute("delete from cohorts where cohort_id = ?", [cohort_id])
+            self._bump_revision()
+
+    # -- district attribute layers ---------------------------------------------------------------
+
+    def save_attribute_layer(self, layer: dict, values: pd.DataFrame, *, replaces: int | None = None) -> int:
+        """Write a layer and all its values in one transaction; returns the layer id.
+
+        `layer` has name, filename, sha256, file_bytes, sheet, uploaded_by, key, columns (list of
+        dicts), counts (dict), rejected (list of dicts); `values` has leaid, column, value (text).
+        `replaces` keeps that layer's id (so shared links still work), bumps its version and swaps
+        every value. StoreError when the name is taken by another layer or a LEAID is unknown.
+        """
+        record = {k: (json.dumps(v) if k in ("columns", "counts", "rejected") and not isinstance(v, str) else v)
+                  for k, v in layer.items() if k in ATTRIBUTE_LAYERS and k not in ("layer_id", "version")}
+        name = " ".join(str(record.get("name") or "").split())
+        if not name:
+            raise StoreError("an attribute layer needs a name")
+        record.update(name=name, uploaded_at=_now())
+        rows = _records(values[["leaid", "column", "value"]]) if len(values) else []
+        with self._write():
+            clash = self.db.execute("select layer_id from attribute_layers where name = ? and layer_id is not ?",
+                                    [name, replaces]).fetchone()
+            if clash:
+                raise StoreError(f"there is already an attribute layer named {name!r} (layer {clash[0]}); "
+                                 "replace that layer or choose another name")
+            self._require_districts(sorted({r["leaid"] for r in rows}), f"attribute layer {name!r}")
+            if replaces is None:
+                layer_id = int(self.db["attribute_layers"].insert({**record, "version": 1}).last_pk)
+            else:
+                old = self.db.execute("select version from attribute_layers where layer_id = ?", [replaces]).fetchone()
+                if old is None:
+                    raise StoreError(f"no attribute layer {replaces} to replace")
+                layer_id = int(replaces)
+                self.db.execute("delete from attribute_values where layer_id = ?", [layer_id])
+                self.db["attribute_layers"].update(layer_id, {**record, "version": int(old[0] or 1) + 1})
+            if rows:
+                self.db["attribute_values"].insert_all([{**r, "layer_id": layer_id} for r in rows], batch_size=5000)
+            self._bump_revision()
+        return layer_id
+
+    def attribute_layers(self) -> pd.DataFrame:
+        """Every attribute layer with its provenance (no file bytes), `columns`/`counts`/`rejected` decoded."""
+        frame = self._frame(
+            "select l.layer_id, l.name, l.filename, l.sha256, l.sheet, l.uploaded_by, l.uploaded_at, l.key, "
+            "l.columns, l.counts, l.rejected, l.version, (select count(distinct leaid) from attribute_values v "
+            "where v.layer_id = l.layer_id) as districts from attribute_layers l order by l.layer_id")
+        for col, empty in (("columns", []), ("counts", {}), ("rejected", [])):
+            frame[col] = frame[col].map(lambda v, e=empty: json.loads(v) if isinstance(v, str) and v else type(e)())
+        return frame
+
+    def attribute_values(self, *, layer_ids: Iterable[int] | None = None,
+                         leaids: Iterable[str] | None = None) -> pd.DataFrame:
+        """(layer_id, leaid, column, value) rows, values as stored text, for some layers and/or districts."""
+        where, params = [], []
+        for column, values in (("layer_id", layer_ids), ("leaid", leaids)):
+            if values is not None:
+                values = list(values)
+                where.append(f"{column} in ({', '.join('?' * len(values))})" if values else "0")
+                params += values
+        return self._frame("select layer_id, leaid, column, value from attribute_values"
+                           + (" where " + " and ".join(where) if where else "") + " order by layer_id, leaid, column",
+                           params)
+
+    def attribute_file(self, layer_id: int) -> tuple[str, bytes]:
+        row = self.db.execute("select filename, file_bytes from attribute_layers where layer_id = ?",
+                              [layer_id]).fetchone()
+        if row is None or row[1] is None:
+            raise StoreError(f"no stored file for attribute layer {layer_id}")
+        return row[0], row[1]
+
+    def delete_attribute_layer(self, layer_id: int) -> None:
+        with self._write():
+            if not self.db.execute("select 1 from attribute_layers where layer_id = ?", [layer_id]).fetchone():
+                raise StoreError(f"no attribute layer {layer_id}")
+            self.db.execute("delete from attribute_values where layer_id = ?", [layer_id])
+            self.db.execute("delete from attribute_layers where layer_id = ?", [layer_id])
+            self._bump_revision()
+
+    def _require_districts(self, leaids: list[str], what: str) -> None:
+        """StoreError naming up to five LEAIDs that are not districts in this store."""
+        missing = []
+        for chunk in _chunks(leaids, 500):
+            known = {r[0] for r in self.db.execute(
+                f"select leaid from districts where leaid in ({', '.join('?' * len(chunk))})", chunk)}
+            missing += [v for v in chunk if v not in known]
+        if missing:
+            raise StoreError(f"{what}: {len(missing)} LEAID(s) are not districts in this store: "
+                             + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -426,6 +608,21 @@ def _empty_wal(path: Path) -> None:
         conn.close()
     except sqlite3.DatabaseError:
         pass  # not a store we can read: it is replaced whole anyway
+
+
+#: Test hook: seconds to hold a write transaction open just before COMMIT (announced on stderr) so
+#: a test can SIGKILL a writer mid-commit. Unset, as in every real deployment, it does nothing.
+TEST_PAUSE_ENV = "PODGEO_TEST_PAUSE_BEFORE_COMMIT"
+
+
+def _test_pause_before_commit() -> None:
+    seconds = os.environ.get(TEST_PAUSE_ENV)
+    if seconds:
+        import sys
+        import time
+
+        print(f"podgeo: test hook: holding the write transaction for {seconds} s", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
 
 
 def _chunks(items: list, size: int):

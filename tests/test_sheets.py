@@ -363,7 +363,7 @@ def test_template_help_row_and_export_escaping_round_trip():
     lines = list(csv.reader(io.StringIO(out.decode("utf-8-sig"))))
     assert lines[0] == [*POD_FIELDS, "errors"]
     row = dict(zip(lines[0], lines[1]))
-    assert (row["pod_id"], row["name"], row["lon"], row["notes"]) == ("'=cmd", "'+1 Hub", "'-122.2", "'@SUM(1)")
+    assert (row["pod_id"], row["name"], row["lon"], row["notes"]) == ("'=cmd", "'+1 Hub", "-122.2", "'@SUM(1)")
     assert row["errors"].startswith("row 3, column 'pod_id': '=cmd' is a formula")
     # the quote is undone on re-upload, so the fixed file validates
     fixed = out.decode("utf-8-sig").replace("'=cmd", "p-9").encode()
@@ -380,7 +380,7 @@ def test_rejected_xlsx_holds_text_never_formulas():
     cells = [c for row in ws.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
     assert [[c.value for c in r] for r in ws.iter_rows(max_col=3)] == [
-        ["name", "lat", "lon"], ["'=1+1", "37.8", "'-122.2"], ["'@x", "north", "'-1"]]
+        ["name", "lat", "lon"], ["'=1+1", "37.8", "-122.2"], ["'@x", "north", "-1"]]
 
 
 # -- templates ---------------------------------------------------------------------------------

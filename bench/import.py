@@ -1,0 +1,107 @@
+"""Upload import speed and peak memory: the IMLS outlets CSV (17,478 rows) and a 100,000-row CSV made from it.
+
+Each measurement runs in its own process so its peak RSS is its own. The baseline, measured in
+the same run, is `pandas.read_csv` of the same file (parsing only); the ratio says what reading
+cell by cell, header mapping, row validation, placing pods in districts and the one-transaction
+commit (with undo history and rejected rows) cost on top of parsing. The store is California,
+built from the sources folder at the start.
+
+    .venv/bin/python bench/import.py [--sources DIR] [--rows 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+IMLS = "hub_sites/imls_pls_fy2018_outlets.csv"
+
+_CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+mode, path, db = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+out = {{}}
+if mode == "pandas":
+    import pandas as pd
+    t = time.perf_counter()
+    frame = pd.read_csv(path, encoding="cp1252", dtype=str, keep_default_na=False)
+    out["read_s"] = time.perf_counter() - t
+    out["rows"] = len(frame)
+else:
+    from podgeo import pods
+    from podgeo.store import SqliteStore
+    store = SqliteStore(db)
+    t = time.perf_counter()
+    plan = pods.plan_upload(store, path.read_bytes(), path.name)
+    out["plan_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pods.commit_upload(store, plan, user="bench", use_geocoder=False)
+    out["commit_s"] = time.perf_counter() - t
+    out["rows"], out["valid"], out["rejected"] = plan.counts["rows"], plan.counts["valid"], plan.counts["rejected"]
+out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def run(mode: str, path: Path, db: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _CHILD.format(repo=str(REPO)), mode, str(path), str(db)],
+                          check=True, capture_output=True, text=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def synthetic(source: Path, rows: int, dest: Path) -> Path:
+    """`rows` IMLS outlets, copies renamed ("... #2") so none repeats an earlier one; same encoding."""
+    text = source.read_bytes().decode("cp1252")
+    header, *body = list(csv.reader(io.StringIO(text, newline="")))
+    name = header.index("LIBNAME")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for i in range(rows):
+        row = list(body[i % len(body)])
+        if i >= len(body):
+            row[name] = f"{row[name]} #{i // len(body) + 1}"
+        writer.writerow(row)
+    dest.write_bytes(out.getvalue().encode("cp1252"))
+    return dest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the synthetic file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        ca = tmp / "ca.db"
+        # In a child too: ru_maxrss survives fork and exec, so a big parent would inflate every peak.
+        subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from podgeo.build import "
+                        "build; build(sys.argv[2], sources_root=sys.argv[3], states=['CA'], pods_file=None)",
+                        str(REPO), str(ca), str(args.sources)], check=True, capture_output=True)
+        files = [args.sources / IMLS, synthetic(args.sources / IMLS, args.rows, tmp / f"imls_x{args.rows}.csv")]
+        print(f"{'file':28} {'rows':>7} {'valid':>7} {'pandas s':>8} {'plan s':>7} {'commit s':>8} {'plan r/s':>9} "
+              f"{'commit r/s':>10} {'ratio':>6} {'pandas MB':>9} {'import MB':>9}")
+        for path in files:
+            db = tmp / "run.db"
+            shutil.copy(ca, db)
+            base = run("pandas", path, db)
+            got = run("import", path, db)
+            total = got["plan_s"] + got["commit_s"]
+            print(f"{path.name[:28]:28} {got['rows']:7,} {got['valid']:7,} {base['read_s']:8.2f} {got['plan_s']:7.2f} "
+                  f"{got['commit_s']:8.2f} {got['rows'] / got['plan_s']:9,.0f} {got['valid'] / got['commit_s']:10,.0f} "
+                  f"{total / base['read_s']:6.1f} {base['peak_mb']:9.0f} {got['peak_mb']:9.0f}")
+            db.unlink()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
