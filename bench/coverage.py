@@ -7,7 +7,12 @@ outlets (sites, one unit of supply each), 10-mile catchment. `access` is timed t
 user runs it from the same GeoDataFrames (Access + create_euclidean_distance, which builds the
 full school x library cross join, + the FCA call), and on the FCA call alone given a sparse cost
 table built here with a k-d tree. Part 2, national: every US library outlet except bookmobiles
-against interior points of every unified and elementary district; all methods, timed.
+against interior points of every unified and elementary district; all methods, timed. Part 3, the
+Coverage page end to end: a California store is built (or PODGEO_BENCH_DB reused), and
+`access_report.coverage_table` (what the page and `python -m podgeo coverage` run) is timed for
+schools x libraries with all four methods against the plain method call on the same points.
+
+    .venv/bin/python bench/coverage.py [all|california|national|page]
 """
 from __future__ import annotations
 
@@ -42,8 +47,15 @@ def main() -> None:
 
     print(f"podgeo coverage bench | python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"pandas {pd.__version__}, scipy {scipy.__version__}, access {access.__version__}")
-    california(root)
-    national(root)
+    part = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if part not in ("all", "california", "national", "page"):
+        sys.exit(f"unknown part {part!r}: all, california, national or page")
+    if part in ("all", "california"):
+        california(root)
+    if part in ("all", "national"):
+        national(root)
+    if part in ("all", "page"):
+        page(root)
 
 
 def california(root: Path) -> None:
@@ -151,6 +163,48 @@ def national(root: Path) -> None:
     peak = peak_mb(lambda: (cv.two_step_fca(demand, libraries, radius_miles=RADIUS_MILES, seats_col=None),
                             cv.distance_coverage(demand, libraries)))
     print(f"peak traced memory, national 2SFCA + distance coverage: {peak:.1f} MB")
+
+
+def page(root: Path) -> None:
+    import tempfile
+
+    from podgeo import access_report
+    from podgeo.build import build
+    from podgeo.store import SqliteStore
+
+    print("\n== Coverage page end to end: CA schools x library outlets, access_report.coverage_table vs the method")
+    db = os.environ.get("PODGEO_BENCH_DB")
+    tmp = None
+    if not db:
+        tmp = tempfile.TemporaryDirectory()
+        t_build, _ = timed(lambda: build(Path(tmp.name) / "ca.db", sources_root=root, states=["CA"], pods_file=None))
+        db = str(Path(tmp.name) / "ca.db")
+        print(f"built a California store in {t_build:.1f} s")
+    store = SqliteStore(db)
+    t_load, frames = best_of(3, lambda: access_report.load_frames(store, "CA"))
+    store.close()
+    print(f"load_frames (every store read the page's cached loader does): {t_load:.3f} s")
+    print(f"{'method':10} {'coverage_table s':>17} {'method alone s':>15} {'ratio':>7}   table")
+    for method in access_report.METHODS:
+        def full():
+            return access_report.coverage_table(frames, sites=["libraries"], demand="schools", method=method,
+                                                radius_miles=RADIUS_MILES, state="CA")
+        t_full, result = best_of(5, full)
+        points, sites = result.points, result.sites[["site_id", "leaid", "capacity", "geometry"]]
+        alone = {
+            "ratio": lambda: cv.container_ratio(
+                result.table[["leaid", "children_5_17", "children_poverty"]].assign(layer="unified"),
+                sites[sites["leaid"].notna()], children_col="children_5_17", poverty_col="children_poverty"),
+            "distance": lambda: cv.distance_coverage(points, sites, radii_miles=[RADIUS_MILES]),
+            "2sfca": lambda: cv.two_step_fca(points, sites, radius_miles=RADIUS_MILES, seats_col=None),
+            "e2sfca": lambda: cv.enhanced_two_step_fca(points, sites, radius_miles=RADIUS_MILES, seats_col=None),
+        }[method]
+        t_alone, _ = best_of(5, alone)
+        print(f"{method:10} {t_full:17.4f} {t_alone:15.4f} {t_full / t_alone:6.1f}x   "
+              f"{len(result.table):,} districts, {result.meta['ranked']:,} ranked, {len(points):,} schools, "
+              f"{len(sites):,} outlets")
+    if tmp is not None:
+        tmp.cleanup()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from typing import Callable
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
-from podgeo import geo, measures, sources
+from podgeo import demand, geo, measures, sources
 from podgeo.sources import SOURCES, SourceError
-from podgeo.store import SqliteStore
+from podgeo.store import DEMAND_POINTS, SqliteStore, build_store, open_store
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -78,6 +79,10 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
     sites, site_links, more = _sites(root, districts, postal, loaded_fips)
     provenance += more
 
+    say("placing demand points (schools, tracts) in districts")
+    demand_rows, more = _demand_points(root, districts, loaded_fips)
+    provenance += more
+
     provenance.append(_prov("states", states_path, rows_read=len(state_table), rows_loaded=len(state_table)))
 
     def write(store: SqliteStore) -> None:
@@ -87,14 +92,15 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
         store.write_frame("measure_catalog", _catalog())
         store.write_frame("sites", sites)
         store.write_frame("site_districts", site_links)
+        store.write_frame("demand_points", demand_rows)
         store.write_provenance(provenance)
         store.set_meta(states=[postal[f] for f in loaded_fips],
                        sources_root=str(root) if root else "downloaded")
         if pods_file is not None:
             _load_pods(store, pods_file, districts)
 
-    path = SqliteStore.build_atomically(db_path, write)
-    store = SqliteStore(path)
+    path = build_store(db_path, write)
+    store = open_store(path)
     report = BuildReport(path, [postal[f] for f in loaded_fips], store.counts(), provenance)
     store.close()
     return report
@@ -209,6 +215,53 @@ def _sites(root, districts, postal, loaded_fips):
     sites = pd.concat(all_sites, ignore_index=True) if all_sites else pd.DataFrame(columns=sources.SITE_COLUMNS)
     links = pd.concat(all_links, ignore_index=True) if all_links else pd.DataFrame(columns=["site_id", "leaid", "layer"])
     return sites, links, provenance
+
+
+def _demand_points(root, districts, loaded_fips):
+    """Schools (CA, CDE enrollment) and Bay Area tracts as demand points, each in its base-layer district.
+
+    `leaid` is where the point lies among the unified + elementary districts (they tile a state),
+    so every point counts once; a school's own LEA (NCESDist, e.g. a charter LEA) is kept in
+    `leaid_source`. Points in no loaded district are kept with no district, and counted.
+    """
+    readers = []
+    if "06" in loaded_fips:
+        enrollment = sources.locate("cde_enrollment", root, download=False)
+        directory = sources.locate("cde_schools", root, download=False)
+        if enrollment is not None and directory is not None:
+            readers.append(("schools", "cde_enrollment", enrollment,
+                            lambda: demand.ca_school_points(enrollment, directory)))
+        counts = sources.locate("mtc_tracts", root, download=False)
+        polygons = sources.locate("udp_tracts", root, download=False)
+        if counts is not None and polygons is not None:
+            readers.append(("tracts", "mtc_tracts", counts, lambda: demand.bay_area_tract_points(polygons, counts)))
+    base = districts[districts["layer"].isin(["unified", "elementary"])]
+    frames, provenance = [], []
+    for kind, key, path, read in readers:
+        result = read()
+        points = result.points
+        links = geo.assign_points_to_districts(points, base, id_col="demand_id").set_index("point_id")["leaid"]
+        rows = pd.DataFrame({
+            "kind": kind, "demand_id": points["demand_id"].astype(object), "name": points["name"].astype(object),
+            "leaid": points["demand_id"].map(links).astype(object),
+            "leaid_source": points["leaid"].astype(object) if kind == "schools" else None,
+            "state_fips": "06" if kind == "schools" else points["demand_id"].str[:2].astype(object),
+            "lon": points.geometry.x, "lat": points.geometry.y,
+            **{g: points[g] for g in ("total", *demand.GROUP_COLUMNS)}, "label": points["unit_label"].astype(object)})
+        reasons = result.unmatched["reason"].value_counts().to_dict()
+        reasons["point outside every loaded unified/elementary district (kept, no district)"] = int(
+            rows["leaid"].isna().sum())
+        provenance.append(_prov(key, path, rows_read=len(points) + len(result.unmatched), rows_loaded=len(points),
+                                unjoined={k: int(v) for k, v in reasons.items()}))
+        if kind == "tracts":
+            features = int(pyogrio.read_info(polygons)["features"])
+            outside = max(features - len(points), 0)
+            provenance.append(_prov("udp_tracts", polygons, rows_read=features, rows_loaded=len(points), unjoined={
+                "tract polygon with no MTC count row (outside the nine Bay Area counties)": outside}))
+        frames.append(rows)
+    columns = list(DEMAND_POINTS)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return out[columns], provenance
 
 
 def _states_rows(state_table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -5,6 +5,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from podgeo import sources
@@ -45,14 +46,36 @@ def test_fixture_build_values_for_san_francisco_and_oakland(fixture_store, fixtu
 
 def test_fixture_provenance_records_every_file_with_checksums(fixture_store, shared_data):
     prov = SqliteStore(fixture_store).provenance().set_index("source_key")
-    assert sorted(prov.index) == ["acs_ed_race", "cde_schools", "districts_2021_06_combined", "elsi_2020_21",
-                                  "household_conditions_csv", "imls_outlets", "states"]
+    assert sorted(prov.index) == ["acs_ed_race", "cde_enrollment", "cde_schools", "districts_2021_06_combined",
+                                  "elsi_2020_21", "household_conditions_csv", "imls_outlets", "mtc_tracts", "states",
+                                  "udp_tracts"]
     imls = prov.loc["imls_outlets"]
     assert (imls["rows_read"], imls["rows_loaded"]) == (68, 64)
     assert imls["unjoined_reasons"] == {"bookmobile or books-by-mail outlet (no fixed site)": 4}
     fixture_file = shared_data / "fixtures_sf_bay" / "imls_library_outlets.csv"
     assert imls["sha256"] == _sha(fixture_file)
     assert prov.loc["acs_ed_race", "rows_loaded"] == 23
+
+
+def test_fixture_demand_points_schools_and_tracts(fixture_store):
+    store = SqliteStore(fixture_store)
+    assert store.counts()["demand_points"] == 318 + 421
+    schools, tracts = store.demand_points("schools"), store.demand_points("tracts")
+    assert len(schools) == 318 and len(tracts) == 421  # every CUPC row has a directory point; every tract a polygon
+    assert schools["leaid"].notna().all() and int(tracts["leaid"].isna().sum()) == 1
+    oakland_charter = schools.set_index("demand_id").loc["01100170112607"]
+    assert (oakland_charter["leaid"], oakland_charter["leaid_source"]) == ("0628050", "0691051")  # charter LEA kept
+    assert (oakland_charter["total"], oakland_charter["low_income"], oakland_charter["english_learners"]) == (
+        412, 295, 70)
+    assert np.isnan(oakland_charter["poverty"]) and set(schools["label"]) == {"CA public schools, 2019-20 enrollment"}
+    assert tracts["white_nh"].add(tracts["of_color"]).equals(tracts["total"])
+    assert len(store.demand_points("tracts", state_fips=["36"])) == 0
+    prov = store.provenance().set_index("source_key")
+    assert (prov.loc["cde_enrollment", "rows_read"], prov.loc["cde_enrollment", "rows_loaded"]) == (318, 318)
+    assert prov.loc["mtc_tracts", "unjoined_reasons"] == {
+        "point outside every loaded unified/elementary district (kept, no district)": 1}
+    with pytest.raises(ValueError, match="demand kind 'districts' is not one of"):
+        store.demand_points("districts")
 
 
 def test_sample_pods_are_all_placed_and_marked_illustrative(fixture_store):
@@ -90,6 +113,17 @@ def test_every_california_library_outlet_lands_in_a_district(ca_store):
     libs = ca_store.sites(kinds=["library"])
     assert len(libs) == 1173  # 1,225 CA outlets less 52 bookmobiles / by-mail
     assert libs["leaids"].notna().all()
+
+
+def test_california_demand_points_every_row_accounted_for(ca_store):
+    schools, tracts = ca_store.demand_points("schools"), ca_store.demand_points("tracts")
+    assert (len(schools), len(tracts)) == (9815, 1567)
+    prov = ca_store.provenance().set_index("source_key")
+    enrollment = prov.loc["cde_enrollment"]
+    assert enrollment["rows_read"] == 10584 == 9815 + 444 + 219 + 104 + 2
+    assert enrollment["unjoined_reasons"]["nonpublic, nonsectarian school placements: no location by design"] == 444
+    assert int(schools["leaid"].isna().sum()) == 1 and tracts["leaid"].notna().all()
+    assert (prov.loc["mtc_tracts", "rows_read"], prov.loc["udp_tracts", "rows_read"]) == (1588, 2109)
 
 
 def test_secondary_layer_overlays_elementary_so_a_school_can_sit_in_two(ca_store):

@@ -305,3 +305,43 @@ def test_pods_and_sites_on_a_base_map_or_any_folium_map():
         html = _html(m)
         assert remote_links(html) == [] and re.findall(r"https?://", html) == []
         assert '"maxZoom": 18' in html and ".podgeo-legend" in html
+
+
+# ------------------------------------------------------------ coverage page: access layers
+
+def test_access_points_are_classed_escaped_and_grey_without_a_value():
+    points = gpd.GeoDataFrame({"name": [EVIL, "B", "C", "D"], "access": [0.0, 1.0, 2.0, np.nan]},
+                              geometry=[Point(0.2, 0.5), Point(1.2, 0.5), Point(2.2, 0.5), Point(3.2, 0.5)], crs=4326)
+    m = maps.district_choropleth(_districts([1.0, 2.0, 3.0, 4.0]), "share", label="Access", unit="")
+    maps.add_access_points(m, points, "access", label="Access <i>x</i>", unit="", name="Schools <b>")
+    html = _html(m)
+    layer = _layers(html)[-1]["features"]
+    assert [f["properties"]["colour"] for f in layer][-1] == maps.NO_DATA_COLOUR
+    assert len({f["properties"]["colour"] for f in layer[:3]}) == 3
+    tips = [f["properties"]["tip"] for f in layer]
+    assert tips[0].startswith("&lt;img src=x onerror=alert(1)&gt;<br>Access &lt;i&gt;x&lt;/i&gt;: ")
+    assert tips[3].endswith(": No data")
+    assert "Schools \\u0026lt;b\\u0026gt; (4)" in html and "Schools <b>" not in html  # layer-control label
+    assert EVIL not in html and remote_links(html) == []
+    with pytest.raises(ValueError, match="points has no column 'seats'"):
+        maps.add_access_points(m, points, "seats", label="x", unit="")
+
+
+def test_hypothetical_hub_is_drawn_with_its_seats():
+    m = maps.district_choropleth(_districts([1.0, 2.0]), "share", label="Access", unit="")
+    maps.add_hypothetical_hub(m, 0.5, 0.5, 40)
+    html = _html(m)
+    hub = _layers(html)[-1]["features"][0]
+    assert hub["geometry"]["coordinates"] == [0.5, 0.5]
+    assert hub["properties"]["tip"] == "Hypothetical hub: 40 seats"
+    assert any("Hypothetical hub (40 seats)" in legend for legend in _legends(html))
+    with pytest.raises(ValueError, match="hub position"):
+        maps.add_hypothetical_hub(m, None, 0.5, 40)
+
+
+def test_clicked_point_reads_last_clicked_only():
+    assert maps.clicked_point({"last_clicked": {"lat": 37.8, "lng": -122.27}}) == (-122.27, 37.8)
+    assert maps.clicked_point({"last_clicked": {"lat": 37.8, "lng": 237.73}}) == pytest.approx((-122.27, 37.8))
+    assert maps.clicked_point({"last_object_clicked": {"lat": 1, "lng": 2}}) is None
+    assert maps.clicked_point({"last_clicked": {"lat": 137.8, "lng": 2}}) is None
+    assert maps.clicked_point(None) is None

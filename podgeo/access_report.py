@@ -1,0 +1,576 @@
+"""Coverage for the page and the shell: one call turns store frames and a few choices into the table.
+
+`coverage_table` is what the Coverage page shows and what `python -m podgeo coverage` writes, so
+the two can never disagree. It only orchestrates: the metrics are `podgeo.coverage`, district
+interior points `podgeo.demand`, pod filters `podgeo.filters`. Rows are the unified and
+elementary districts of the chosen state(s): they tile a state, so every child counts once
+(secondary districts overlay elementary ones and are left out).
+
+Units, so that district and group figures read alike: 2SFCA and E2SFCA give seats (or sites) per
+1,000 of the demand unit in reach (students, residents, children 5-17); distance coverage the
+percent of them within the radius; the container ratio seats (or sites) per 1,000 SAIPE children
+5-17 in the district, which each demand point inherits for the group figures.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+
+from podgeo import coverage, demand, filters, geo
+
+METHODS = {"ratio": "Container ratio", "distance": "Distance coverage",
+           "2sfca": "Two-step floating catchment (2SFCA)", "e2sfca": "Enhanced 2SFCA (distance decay)"}
+SITE_KINDS = {"pods": "Pods and hubs", "libraries": "Public library outlets", "schools": "Public schools"}
+DEMAND_KINDS = {"schools": "California public schools (enrollment)",
+                "tracts": "Bay Area census tracts (residents)",
+                "districts": "District interior points (SAIPE children 5-17)"}
+#: What one unit of demand is, for axis labels and units ("seats per 1,000 students").
+DEMAND_NOUN = {"schools": "students", "tracts": "residents", "districts": "children 5-17"}
+DECAYS = {"step": "stepped (1 / 0.68 / 0.22 at 1 / 5 / 10 mi)", "gaussian": "Gaussian (sigma = radius / 2)"}
+#: Groups each demand source counts, in menu order; the first is the default need measure.
+NEED_GROUPS = {"schools": ("low_income", "english_learners"),
+               "tracts": ("low_income", "english_learners", "disability", "of_color"),
+               "districts": ("poverty", "english_learners", "disability", "of_color")}
+BASE_LAYERS = ("unified", "elementary")
+HUB_ID = "hypothetical-hub"
+_STORE_KIND = {"libraries": "library", "schools": "school"}
+_VINTAGE_SOURCES = {"schools": ("cde_enrollment", "cde_schools"), "tracts": ("mtc_tracts", "udp_tracts"),
+                    "districts": ("household_conditions", "household_conditions_csv", "acs_ed_race"),
+                    "libraries": ("imls_outlets",), "sites:schools": ("cde_schools",)}
+
+
+@dataclass
+class Coverage:
+    """What `coverage_table` returns; unpacks as `table, summary, meta`.
+
+    `table`: one row per district; `summary`: equity by group; `meta`: parameters, units, data
+    vintages; `points`: the demand points with their access (for a map layer); `sites`: the
+    sites used, the hypothetical hub included.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    meta: dict
+    points: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+
+    def __iter__(self):
+        return iter((self.table, self.summary, self.meta))
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A hypothetical hub: where (WGS84) and how many seats. Frozen, so it can key a cache or a URL."""
+
+    lon: float
+    lat: float
+    seats: float
+
+    def __post_init__(self):
+        if not (_is_number(self.lon) and -180 <= self.lon <= 180):
+            raise ValueError(f"hub longitude {self.lon!r} is not in -180..180")
+        if not (_is_number(self.lat) and -90 <= self.lat <= 90):
+            raise ValueError(f"hub latitude {self.lat!r} is not in -90..90")
+        if not (_is_number(self.seats) and self.seats >= 0):
+            raise ValueError(f"hub seats {self.seats!r} must be a number >= 0")
+
+    def to_query(self) -> str:
+        return f"{self.lon:.5f},{self.lat:.5f},{self.seats:g}"
+
+    @classmethod
+    def from_query(cls, text: str | None) -> "Hub | None":
+        """`-122.41,37.77,50` -> Hub; anything malformed -> None (a URL is never trusted)."""
+        try:
+            lon, lat, seats = (float(v) for v in str(text or "").split(","))
+            return cls(lon, lat, seats)
+        except ValueError:
+            return None
+
+
+@dataclass
+class Frames:
+    """Everything coverage reads from the store for one state (or all): see `load_frames`."""
+
+    districts: gpd.GeoDataFrame  # districts with measures and display geometry
+    sites: gpd.GeoDataFrame  # candidate hub sites (libraries, schools)
+    site_links: pd.DataFrame  # site_id, leaid, layer
+    pods: gpd.GeoDataFrame
+    pod_links: pd.DataFrame  # pod_id, leaid, layer
+    demand: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)  # "schools", "tracts"
+    provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def coverage_table(
+    frames: Frames,
+    *,
+    sites: Sequence[str] = ("pods",),
+    demand: str = "districts",
+    method: str = "2sfca",
+    radius_miles: float = 10.0,
+    decay: str = "step",
+    group: str | None = None,
+    state: str | None = None,
+    pod_filter: filters.PodFilter | None = None,
+    hypothetical: Hub | None = None,
+    assumed_seats: float | None = None,
+) -> Coverage:
+    """Access per district (ranked by children in need with low access), equity by group, and meta.
+
+    `sites`: any of pods (after `pod_filter`), libraries, schools. `demand`: schools, tracts or
+    districts. `group`: the need measure that ranks the shortfall (default: the first of
+    `NEED_GROUPS[demand]`). `state`: postal code, None for every state in `frames`.
+    `assumed_seats`: seats to assume at sites with no capacity; None counts sites instead of
+    seats whenever any chosen site lacks one. `hypothetical`: a `Hub` added to the sites.
+    """
+    sites, group = _check_args(sites, demand, method, radius_miles, decay, group, assumed_seats)
+    pod_filter = pod_filter or filters.PodFilter()
+    districts = _base_districts(frames.districts, state)
+    points, label, dropped = _demand_points(frames, demand, state, districts)
+    if not points[group].notna().any():
+        raise ValueError(f"group {group!r} has no counts in the {demand} demand points; "
+                         f"choose one of {list(NEED_GROUPS[demand])}")
+    site_frame, site_notes = _site_frame(frames, sites, state, pod_filter, districts)
+    if hypothetical is not None:
+        site_frame = _add_hub(site_frame, hypothetical, districts)
+    if assumed_seats is not None:
+        site_frame["capacity"] = site_frame["capacity"].fillna(float(assumed_seats))
+    seats_known = bool(site_frame["capacity"].notna().all())
+    noun = DEMAND_NOUN[demand]
+    ratio = coverage.container_ratio(
+        districts[["leaid", "layer", "children_5_17", "children_poverty"]],
+        site_frame.loc[site_frame["leaid"].notna(), ["site_id", "leaid", "capacity"]],
+        children_col="children_5_17", poverty_col="children_poverty")
+    points, unit = _point_access(points, site_frame, ratio, method=method, radius=float(radius_miles), decay=decay,
+                                 seats_known=seats_known, noun=noun)
+    per = _per_district(points, group)
+    threshold = _low_access_threshold(per, method)
+    placed = site_frame.loc[site_frame["leaid"].notna(), ["leaid", "capacity"]]
+    short = coverage.shortfall(points, "access", need_col=group, sites=placed, max_access=threshold)
+    table = _district_table(districts, ratio, per, short, method=method, group=group, unit=unit)
+    summary = coverage.equity_summary(points, "access", total_col="total")
+    summary.insert(1, "label", summary["group"].map(lambda g: group_label(g, demand)))
+    summary["access_unit"] = unit
+    meta = _meta(frames, sites=sites, demand=demand, method=method, radius=float(radius_miles), decay=decay,
+                 state=state, pod_filter=pod_filter, hub=hypothetical, assumed_seats=assumed_seats,
+                 site_frame=site_frame, site_notes=site_notes, seats_known=seats_known, points=points, label=label,
+                 dropped=dropped, group=group, unit=unit, threshold=threshold, table=table)
+    return Coverage(table, summary, meta, points, site_frame)
+
+
+def load_frames(store, state: str | None = None) -> Frames:
+    """Read what `coverage_table` needs from a store (`podgeo.store.open_store`), for one state or all."""
+    fips = None
+    if state is not None:
+        states = store.state_list()
+        lookup = dict(zip(states["state"], states["state_fips"]))
+        if state not in lookup:
+            raise ValueError(f"state {state!r} is not in the store (it has {', '.join(states['state']) or 'none'})")
+        fips = [lookup[state]]
+    demand_frames = {kind: store.demand_points(kind, state_fips=fips) for kind in ("schools", "tracts")}
+    return Frames(
+        districts=store.districts(state_fips=fips, geometry="display"),
+        sites=store.sites(states=None if state is None else [state]),
+        site_links=store.place_districts("sites"), pods=store.pods(), pod_links=store.place_districts("pods"),
+        demand=demand_frames, provenance=store.provenance())
+
+
+def chosen_pods(frames: Frames, state: str | None, pod_filter: filters.PodFilter) -> gpd.GeoDataFrame:
+    """The pods of `state` that `pod_filter` keeps: the same selection as the map page."""
+    pods = frames.pods if state is None else frames.pods[frames.pods["state"] == state]
+    return filters.apply(pods, pod_filter)
+
+
+def cli_command(meta: dict) -> str:
+    """The shell command that writes this table (`python -m podgeo coverage ...`)."""
+    import shlex
+
+    parts = ["python -m podgeo coverage", "--sites", ",".join(meta["sites"]), "--demand", meta["demand"],
+             "--method", meta["method"], "--radius-miles", f"{meta['radius_miles']:g}", "--group", meta["group"]]
+    if meta["state"]:
+        parts += ["--state", meta["state"]]
+    if meta["decay"]:
+        parts += ["--decay", meta["decay"]]
+    if meta.get("assumed_seats") is not None:
+        parts += ["--assumed-seats", f"{meta['assumed_seats']:g}"]
+    if meta.get("pod_filter_query"):
+        parts += ["--pod-filter", shlex.quote(meta["pod_filter_query"])]
+    if meta.get("hypothetical"):
+        h = meta["hypothetical"]
+        parts += ["--hub", Hub(h["lon"], h["lat"], h["seats"]).to_query()]
+    return " ".join(parts + ["--out", "coverage.csv"])
+
+
+def district_shapes(table: pd.DataFrame, frames: Frames) -> gpd.GeoDataFrame:
+    """The table's districts with their display geometry, for a choropleth."""
+    shapes = frames.districts[["leaid", frames.districts.geometry.name]]
+    return gpd.GeoDataFrame(shapes.merge(table, on="leaid", how="inner"), geometry=shapes.geometry.name,
+                            crs=frames.districts.crs)
+
+
+def available_demand(frames: Frames) -> list[str]:
+    """Demand kinds with points in `frames` (district points are always available)."""
+    return [k for k in ("schools", "tracts") if len(frames.demand.get(k, ()))] + ["districts"]
+
+
+def group_label(group: str, demand_kind: str) -> str:
+    """What a group is, in the words of its source (tract counts are people of all ages)."""
+    base = {"total": "Everyone", "poverty": "Children in poverty", "low_income": "Low-income students (FRPM)",
+            "english_learners": "English learners", "disability": "Children with a disability",
+            "of_color": "Children of color", "white_nh": "White non-Hispanic children"}
+    if demand_kind == "tracts":
+        base.update(low_income="People below 200% of poverty", english_learners="People with limited English",
+                    disability="People with a disability", of_color="People of color",
+                    white_nh="White non-Hispanic people")
+    elif demand_kind == "districts":
+        base["english_learners"] = "Linguistically isolated children"
+    if group.startswith("not_"):
+        return "Not: " + _lower_first(base.get(group[4:], group[4:]))
+    return base.get(group, group)
+
+
+def poverty_quartiles(table: pd.DataFrame) -> pd.DataFrame:
+    """Districts in quartiles of SAIPE child poverty: demand-weighted mean access in each.
+
+    Fewer than four groups when there are too few distinct poverty rates to split.
+    """
+    ok = table[table["pct_poverty"].notna() & (table["demand"] > 0) & np.isfinite(table["access"])].copy()
+    columns = ["quartile", "poverty_range", "districts", "demand", "mean_access"]
+    if ok.empty:
+        return pd.DataFrame(columns=columns)
+    codes = pd.qcut(ok["pct_poverty"].rank(method="first"), q=min(4, len(ok)), labels=False)
+    ok["q"] = codes.astype(int)
+    rows = []
+    for q, part in ok.groupby("q"):
+        lo, hi = part["pct_poverty"].min(), part["pct_poverty"].max()
+        rows.append({"quartile": f"Q{q + 1}", "poverty_range": f"{lo:.0f}-{hi:.0f}% in poverty",
+                     "districts": len(part), "demand": float(part["demand"].sum()),
+                     "mean_access": float(np.average(part["access"], weights=part["demand"]))})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def pod_filter_from_text(text: str) -> filters.PodFilter:
+    """The map page's URL filter parameters (`modes=in_person&statuses=active`) as a PodFilter.
+
+    Unlike a URL, which is never trusted and loses what it does not know, text typed in a shell
+    is checked: an unknown parameter or value raises ValueError naming it.
+    """
+    from urllib.parse import parse_qsl
+
+    given = dict(parse_qsl(text or "", keep_blank_values=True))
+    known = set(filters.FIELDS) - {"grade_low", "grade_high"} | {"grades"}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError(f"pod filter parameter(s) {unknown} not among {sorted(known)}")
+    result = filters.PodFilter.from_query(given)
+    kept = result.to_query()
+    for key, value in given.items():
+        if value and kept.get(key) != value:
+            raise ValueError(f"pod filter {key}={value!r} is not valid (kept: {kept.get(key, 'nothing')!r})")
+    return result
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """The table as CSV bytes: what the page offers for download and the CLI writes."""
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    Path(path).write_bytes(to_csv(frame))
+
+
+def method_note(meta: dict) -> str:
+    """A short, citable description of how the figures were made (markdown; also printed by the CLI)."""
+    m = meta["method"]
+    r = meta["radius_miles"]
+    what = {
+        "ratio": "seats (or sites) located in each district per 1,000 SAIPE children 5-17 (container ratio)",
+        "distance": f"share of {meta['demand_noun']} whose nearest site is within {r:g} straight-line miles",
+        "2sfca": f"two-step floating catchment (Luo & Wang 2003), {r:g}-mile catchment",
+        "e2sfca": f"enhanced two-step floating catchment (Luo & Qi 2009), {r:g}-mile catchment, "
+                  f"{DECAYS.get(meta['decay'] or '', '')} weights",
+    }[m]
+    sites = ", ".join(f"{SITE_KINDS[k].lower()} ({meta['site_counts'].get(k, 0):,})" for k in meta["sites"])
+    lines = [
+        f"**Method:** {what}; access in {meta['access_unit']}. Straight-line distances in EPSG:5070 "
+        "(equal area); floating-catchment results match PySAL `access` 1.1.10.",
+        f"**Sites:** {sites or 'none'}"
+        + (f"; pods: {meta['pods_filter']}" if meta.get("pods_filter") else "")
+        + (f"; {meta['pods_without_location']:,} pods without a location left out" if meta.get("pods_without_location") else "")
+        + (f"; counted as sites, not seats ({meta['sites_unknown_capacity']:,} without a capacity)"
+           if meta["basis"] == "sites" else "")
+        + (f"; {meta['assumed_seats']:g} seats assumed where unknown" if meta.get("assumed_seats") is not None else "")
+        + ".",
+        f"**Demand:** {meta['demand_label']}: {meta['demand_points']:,} points, {meta['demand_total']:,.0f} "
+        f"{meta['demand_noun']}. Sites and demand are those of {meta['state'] or 'every state in the store'}, so "
+        "catchments stop at the edge of what is loaded.",
+        f"**Shortfall:** districts with at least {coverage.MIN_CHILDREN} {_lower_first(meta['group_label'])} and "
+        f"access at or below the lower quartile of districts ({meta['low_access_threshold']:.3g}), ranked by "
+        f"{_lower_first(meta['group_label'])}. Group figures resting on fewer than {coverage.MIN_CHILDREN} are "
+        "suppressed.",
+    ]
+    if meta.get("hypothetical"):
+        h = meta["hypothetical"]
+        lines.append(f"**What-if:** includes a hypothetical hub at {h['lat']:.4f}, {h['lon']:.4f} "
+                     f"with {h['seats']:g} seats.")
+    lines.append("**Data:** " + "; ".join(f"{v['title']} ({v['publisher']}, {v['vintage']})" for v in meta["vintages"]))
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# private helpers
+# ---------------------------------------------------------------------------------------------
+
+def _check_args(sites, demand_kind, method, radius, decay, group, assumed_seats):
+    chosen = [sites] if isinstance(sites, str) else list(sites)
+    bad = [s for s in chosen if s not in SITE_KINDS]
+    if bad:
+        raise ValueError(f"sites {bad} not among {list(SITE_KINDS)}")
+    if not chosen:
+        raise ValueError(f"sites is empty; choose one or more of {list(SITE_KINDS)}")
+    if demand_kind not in DEMAND_KINDS:
+        raise ValueError(f"demand {demand_kind!r} is not one of {list(DEMAND_KINDS)}")
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of {list(METHODS)}")
+    if not (_is_number(radius) and 0 < radius <= 200):
+        raise ValueError(f"radius_miles {radius!r} must be a number of miles above 0 and at most 200")
+    if decay not in DECAYS:
+        raise ValueError(f"decay {decay!r} is not one of {list(DECAYS)}")
+    group = NEED_GROUPS[demand_kind][0] if group is None else group
+    if group not in NEED_GROUPS[demand_kind]:
+        raise ValueError(f"group {group!r} is not counted by {demand_kind} demand; "
+                         f"choose one of {list(NEED_GROUPS[demand_kind])}")
+    if assumed_seats is not None and not (_is_number(assumed_seats) and assumed_seats >= 0):
+        raise ValueError(f"assumed_seats {assumed_seats!r} must be a number >= 0 or None")
+    return list(dict.fromkeys(chosen)), group
+
+
+def _base_districts(districts, state):
+    keep = districts["layer"].isin(BASE_LAYERS) & (districts["is_filler"] == 0)
+    if state is not None:
+        keep &= districts["state"] == state
+    out = districts[keep].copy()
+    if out.empty:
+        raise ValueError(f"no unified or elementary districts for state {state!r} in the store")
+    return out.reset_index(drop=True)
+
+
+def _demand_points(frames, kind, state, districts):
+    """Demand points with the shared columns; points without a count are dropped (and counted)."""
+    if kind == "districts":
+        table = pd.DataFrame(districts.drop(columns=districts.geometry.name)).rename(
+            columns={"children_5_17": "children"})
+        located = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=4326)
+        result = demand.district_points(located)
+        points, dropped = result.points, int(len(result.unmatched))
+    else:
+        stored = frames.demand.get(kind)
+        if stored is None or stored.empty:
+            raise ValueError(f"the store has no {kind} demand points; choose one of {available_demand(frames)}")
+        if state is not None:
+            fips = districts["state_fips"].iloc[0]
+            stored = stored[stored["state_fips"] == fips]
+            if stored.empty:
+                raise ValueError(f"no {kind} demand points in {state}; choose one of {available_demand(frames)} "
+                                 "(school and tract points cover California only)")
+        points = gpd.GeoDataFrame(stored.rename(columns={"label": "unit_label"}), geometry=stored.geometry.values,
+                                  crs=stored.crs)
+        counted = points["total"].notna()
+        points, dropped = points[counted], int((~counted).sum())
+    label = points["unit_label"].iloc[0] if len(points) else DEMAND_KINDS[kind]
+    keep = ["demand_id", "name", "leaid", "total", *coverage.GROUP_COLUMNS]
+    out = gpd.GeoDataFrame(points[keep].reset_index(drop=True), geometry=points.geometry.values, crs=4326)
+    out["leaid"] = out["leaid"].astype(object).where(out["leaid"].notna(), None)
+    return out, label, dropped
+
+
+def _site_frame(frames, kinds, state, pod_filter, districts):
+    """One row per site: site_id (kind-prefixed), kind, name, capacity, its base-layer leaid, point."""
+    base = set(districts["leaid"])
+    parts, counts, unlocated = [], {}, 0
+    for kind in kinds:
+        if kind == "pods":
+            pods = chosen_pods(frames, state, pod_filter)
+            located = pods["lon"].notna() & pods["lat"].notna()
+            unlocated = int((~located).sum())
+            pods = pods[located]
+            links = frames.pod_links.rename(columns={"pod_id": "id"})
+            frame = pd.DataFrame({"id": pods["pod_id"], "name": pods["name"],
+                                  "capacity": pd.to_numeric(pods["capacity"], errors="coerce"),
+                                  "lon": pods["lon"], "lat": pods["lat"]})
+        else:
+            chosen = frames.sites[frames.sites["kind"] == _STORE_KIND[kind]]
+            if state is not None:
+                chosen = chosen[chosen["state"] == state]
+            links = frames.site_links.rename(columns={"site_id": "id"})
+            frame = pd.DataFrame({"id": chosen["site_id"], "name": chosen["name"], "capacity": np.nan,
+                                  "lon": chosen["lon"], "lat": chosen["lat"]})
+        links = links[links["leaid"].isin(base)].drop_duplicates("id").set_index("id")["leaid"]
+        frame["leaid"] = frame["id"].map(links)
+        frame.insert(0, "site_id", kind + ":" + frame["id"].astype(str))
+        frame.insert(1, "kind", kind)
+        counts[kind] = len(frame)
+        parts.append(frame.drop(columns="id"))
+    table = pd.concat(parts, ignore_index=True)
+    table["capacity"] = table["capacity"].astype(float)
+    table["leaid"] = table["leaid"].astype(object).where(table["leaid"].notna(), None)
+    out = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=4326)
+    return out, {"counts": counts, "unlocated": unlocated}
+
+
+def _add_hub(sites, hub, districts):
+    """The sites plus the hypothetical hub, placed in the base-layer district under it (if any)."""
+    leaid = None
+    if isinstance(districts, gpd.GeoDataFrame) and districts.geometry.notna().any():
+        hit = geo.assign_points_to_districts(gpd.GeoDataFrame({"id": [HUB_ID]}, geometry=[Point(hub.lon, hub.lat)],
+                                                              crs=4326), districts, id_col="id")
+        leaid = hit["leaid"].iloc[0] if len(hit) else None
+    out = coverage.add_hypothetical_site(sites, hub.lon, hub.lat, hub.seats, site_id=HUB_ID, leaid=leaid)
+    out.loc[out["site_id"] == HUB_ID, ["kind", "name", "lon", "lat"]] = ["hypothetical", "Hypothetical hub",
+                                                                         hub.lon, hub.lat]
+    out["leaid"] = out["leaid"].astype(object).where(out["leaid"].notna(), None)
+    return out
+
+
+def _point_access(points, sites, ratio, *, method, radius, decay, seats_known, noun):
+    """Each demand point's access in display units, and the unit's name."""
+    supply = "seats" if seats_known else "sites"
+    seats_col = "capacity" if seats_known else None
+    fca = sites[["site_id", "capacity", "geometry"]]
+    if method == "ratio":
+        per = ratio.set_index("leaid")["per_1000_children"]
+        out = points.assign(access=points["leaid"].map(per).astype(float))
+        return out, f"{supply} per 1,000 children 5-17 in the district"
+    if method == "distance":
+        near = coverage.distance_coverage(points, fca, radii_miles=[radius])
+        out = points.assign(access=100.0 * near[f"within_{radius:g}mi"].astype(float),
+                            nearest_site_miles=near["nearest_site_miles"])
+        return out, f"% of {noun} within {radius:g} mi of a site"
+    if method == "2sfca":
+        result = coverage.two_step_fca(points, fca, radius_miles=radius, seats_col=seats_col)
+    else:
+        result = coverage.enhanced_two_step_fca(points, fca, radius_miles=radius, decay=decay, seats_col=seats_col)
+    out = points.assign(access=1000.0 * result["access"], sites_in_reach=result["sites_in_reach"])
+    return out, f"{supply} per 1,000 {noun} in reach"
+
+
+def _per_district(points, group):
+    """Per leaid: demand points, demand, children in need (and at zero access), demand- and need-weighted access."""
+    frame = pd.DataFrame({"leaid": points["leaid"], "total": points["total"].fillna(0.0),
+                          "need": points[group].fillna(0.0), "access": points["access"]})
+    frame = frame[frame["leaid"].notna()]
+    known = frame["access"].notna()
+    weight = frame["total"].where(known & (frame["total"] > 0), 0.0)
+    need_weight = frame["need"].where(known & (frame["need"] > 0), 0.0)
+    with np.errstate(invalid="ignore"):  # inf access at zero-demand points has weight 0: skipped
+        frame["w_access"] = np.where(weight > 0, weight * frame["access"], 0.0)
+        frame["n_access"] = np.where(need_weight > 0, need_weight * frame["access"], 0.0)
+    frame["need_zero"] = np.where(frame["access"] == 0, frame["need"], 0.0)
+    frame["w"], frame["nw"] = weight, need_weight
+    per = frame.groupby("leaid").agg(demand_points=("total", "size"), demand=("total", "sum"),
+                                     children_in_need=("need", "sum"), in_need_zero_access=("need_zero", "sum"),
+                                     w_access=("w_access", "sum"), w=("w", "sum"), n_access=("n_access", "sum"),
+                                     nw=("nw", "sum"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per["access"] = per["w_access"] / per["w"]
+        per["need_access"] = per["n_access"] / per["nw"]
+    return per.drop(columns=["w_access", "w", "n_access", "nw"])
+
+
+def _low_access_threshold(per, method):
+    """Lower quartile of need-weighted district access (districts with enough children in need).
+
+    For distance coverage it is capped below 100 %: a district whose children are all within
+    the radius is never "low access", however many districts tie at 100 %.
+    """
+    ranked = per.loc[per["children_in_need"] >= coverage.MIN_CHILDREN, "need_access"]
+    finite = ranked[np.isfinite(ranked)]
+    threshold = float(np.quantile(finite, 0.25)) if len(finite) else 0.0
+    return min(threshold, float(np.nextafter(100.0, 0.0))) if method == "distance" else threshold
+
+
+def _district_table(districts, ratio, per, short, *, method, group, unit):
+    """One row per district: access, need, demand, sites, and the shortfall rank (blank when not ranked)."""
+    cols = ["leaid", "name", "state", "layer", "children_5_17", "children_poverty", "pct_poverty"]
+    table = pd.DataFrame(districts[cols]).merge(
+        ratio[["leaid", "sites", "seats_known", "sites_unknown_capacity", "per_1000_children",
+               "per_1000_children_poverty"]], on="leaid", how="left")
+    table = table.merge(per, left_on="leaid", right_index=True, how="left")
+    if method == "ratio":  # the ratio is a district figure: it exists with or without demand points
+        table["access"] = table["per_1000_children"]
+    table["demand_points"] = table["demand_points"].fillna(0).astype(int)
+    filled = ["demand", "children_in_need", "in_need_zero_access"]
+    table[filled] = table[filled].fillna(0.0)
+    table = table.merge(short[["leaid", "rank"]], on="leaid", how="left")
+    table["rank"] = table["rank"].astype("Int64")
+    table["access_unit"] = unit
+    table["need_measure"] = group
+    table = table.sort_values(["rank", "children_in_need", "leaid"], ascending=[True, False, True],
+                              na_position="last", kind="stable")
+    order = ["rank", "leaid", "name", "state", "layer", "access", "access_unit", "need_measure", "children_in_need",
+             "in_need_zero_access", "need_access", "demand", "demand_points", "children_5_17", "children_poverty",
+             "pct_poverty", "sites", "seats_known", "sites_unknown_capacity", "per_1000_children",
+             "per_1000_children_poverty"]
+    return table[order].reset_index(drop=True)
+
+
+def _meta(frames, *, sites, demand, method, radius, decay, state, pod_filter, hub, assumed_seats, site_frame,
+          site_notes, seats_known, points, label, dropped, group, unit, threshold, table):
+    """Parameters, counts, units and data vintages: what the method note and the CLI print."""
+    return {
+        "method": method, "method_label": METHODS[method], "radius_miles": radius,
+        "decay": decay if method == "e2sfca" else None, "state": state, "sites": list(sites),
+        "site_counts": site_notes["counts"], "pods_filter": filters.describe(pod_filter) if "pods" in sites else None,
+        "pod_filter_query": urlencode(pod_filter.to_query()) if "pods" in sites else "",
+        "pods_without_location": site_notes["unlocated"], "sites_without_district": int(site_frame["leaid"].isna().sum()),
+        "basis": "seats" if seats_known else "sites", "assumed_seats": assumed_seats,
+        "sites_unknown_capacity": int(site_frame["capacity"].isna().sum()),
+        "demand": demand, "demand_label": label, "demand_noun": DEMAND_NOUN[demand], "demand_points": int(len(points)),
+        "demand_total": float(points["total"].sum()), "demand_points_dropped": dropped,
+        "demand_points_without_district": int(points["leaid"].isna().sum()),
+        "group": group, "group_label": group_label(group, demand), "access_unit": unit,
+        "low_access_threshold": threshold, "districts": int(len(table)), "ranked": int(table["rank"].notna().sum()),
+        "hypothetical": None if hub is None else {"lon": hub.lon, "lat": hub.lat, "seats": hub.seats},
+        "vintages": _vintages(frames.provenance, sites, demand),
+    }
+
+
+def _vintages(provenance, sites, demand_kind):
+    """Title, publisher and vintage of every source behind the figures, from the store's provenance."""
+    if provenance is None or provenance.empty:
+        return []
+    keys = ["household_conditions", "household_conditions_csv", "acs_ed_race"]
+    keys += list(_VINTAGE_SOURCES.get(demand_kind, ()))
+    for kind in sites:
+        keys += list(_VINTAGE_SOURCES.get("sites:schools" if kind == "schools" else kind, ()))
+    rows = provenance.drop_duplicates("source_key").set_index("source_key")
+    boundaries = rows[rows.index.str.startswith("districts_")]
+    out = [{"source_key": "districts", "title": "School district boundaries (cartographic boundary files)",
+            "publisher": "U.S. Census Bureau", "vintage": ", ".join(sorted(set(boundaries["vintage"].astype(str))))}
+           ] if len(boundaries) else []
+    for key in dict.fromkeys(keys):
+        if key in rows.index:
+            row = rows.loc[key]
+            out.append({"source_key": key, "title": row["title"], "publisher": row["publisher"],
+                        "vintage": row["vintage"]})
+    if "pods" in sites:
+        out.append({"source_key": "pods", "title": "Pods and hubs", "publisher": "podgeo store (uploads and the "
+                    "illustrative sample)", "vintage": "as uploaded"})
+    return out
+
+
+def _lower_first(text: str) -> str:
+    """'Low-income students (FRPM)' -> 'low-income students (FRPM)': acronyms keep their case."""
+    return text[:1].lower() + text[1:]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and math.isfinite(float(value))

@@ -1,0 +1,149 @@
+"""AppTest for pages/coverage.py: widgets (by key) change the table, the URL round-trips, and the table
+on screen is the one `access_report.coverage_table` (and so the CLI) produces."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from podgeo import access_report as ar
+from podgeo.filters import PodFilter
+from podgeo.store import SqliteStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def page(fixture_store, monkeypatch):
+    monkeypatch.setenv("PODGEO_DB", str(fixture_store))
+
+    def run(**query) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=120)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.switch_page("pages/coverage.py")
+        return at.run()
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def frames(fixture_store):
+    store = SqliteStore(fixture_store)
+    try:
+        return ar.load_frames(store, "CA")
+    finally:
+        store.close()
+
+
+def _ok(at: AppTest) -> None:
+    assert [e.value for e in at.exception] == []
+    assert [e.value for e in at.error] == []
+
+
+def _table(at: AppTest) -> pd.DataFrame:
+    return at.dataframe[0].value
+
+
+def _same(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+
+
+def test_opens_on_schools_2sfca_and_shows_the_functions_table(page, frames):
+    at = page()
+    _ok(at)
+    assert at.title[0].value == "Coverage — CA"
+    assert at.sidebar.multiselect(key="coverage.sites").value == ["pods"]
+    assert at.sidebar.radio(key="coverage.demand").value == "schools"
+    assert at.sidebar.radio(key="coverage.method").value == "2sfca"
+    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="2sfca", radius_miles=10.0,
+                                 state="CA", pod_filter=PodFilter())
+    _same(_table(at), expected.table)
+    assert "illustrative sample" in at.caption[0].value
+    assert {"supply": "pods", "demand": "schools", "method": "2sfca", "radius": "10"}.items() <= dict(
+        at.query_params).items()
+    notes = " ".join(m.value for m in at.markdown)
+    assert "two-step floating catchment (Luo & Wang 2003), 10-mile catchment" in notes
+    assert "CALPADS unduplicated pupil count by school (California Department of Education, 2019-20)" in notes
+
+
+def test_radius_widget_changes_the_table_and_the_url(page, frames):
+    at = page()
+    before = _table(at)
+    at.sidebar.slider(key="coverage.radius").set_value(2.0).run()
+    _ok(at)
+    after = _table(at)
+    assert not after["access"].equals(before["access"])
+    assert at.query_params["radius"] == "2"
+    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="2sfca", radius_miles=2.0,
+                                 state="CA")
+    _same(after, expected.table)
+
+
+def test_sites_demand_method_and_group_widgets(page, frames):
+    at = page()
+    at.sidebar.multiselect(key="coverage.sites").set_value(["libraries", "schools"]).run()
+    at.sidebar.radio(key="coverage.demand").set_value("tracts").run()
+    at.sidebar.radio(key="coverage.method").set_value("e2sfca").run()
+    at.sidebar.radio(key="coverage.decay").set_value("gaussian").run()
+    at.sidebar.radio(key="coverage.group").set_value("of_color").run()
+    _ok(at)
+    expected = ar.coverage_table(frames, sites=["libraries", "schools"], demand="tracts", method="e2sfca",
+                                 decay="gaussian", group="of_color", radius_miles=10.0, state="CA")
+    _same(_table(at), expected.table)
+    assert set(_table(at)["need_measure"]) == {"of_color"}
+    assert dict(at.query_params)["supply"] == "libraries,schools" and at.query_params["group"] == "of_color"
+
+
+def test_url_round_trip_reopens_the_same_view(page, frames):
+    first = page()
+    first.sidebar.radio(key="coverage.method").set_value("distance").run()
+    first.sidebar.slider(key="coverage.radius").set_value(1.5).run()
+    first.toggle(key="coverage.hub_on").set_value(True).run()
+    first.number_input(key="coverage.hub_lon").set_value(-122.27).run()
+    first.number_input(key="coverage.hub_lat").set_value(37.8).run()
+    _ok(first)
+    url = dict(first.query_params)
+    assert url["method"] == "distance" and url["radius"] == "1.5" and url["hub"] == "-122.27000,37.80000,50"
+    second = page(**url)
+    _ok(second)
+    assert second.sidebar.radio(key="coverage.method").value == "distance"
+    assert second.sidebar.slider(key="coverage.radius").value == 1.5
+    assert second.toggle(key="coverage.hub_on").value is True
+    _same(_table(second), _table(first))
+    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=1.5,
+                                 state="CA", hypothetical=ar.Hub(-122.27, 37.8, 50))
+    _same(_table(second), expected.table)
+
+
+def test_hypothetical_hub_raises_access_on_screen(page):
+    plain = page(supply="libraries", method="2sfca", radius="3")
+    hub = page(supply="libraries", method="2sfca", radius="3", hub="-122.154,37.847,40")  # Del Rey Elementary, Orinda
+    _ok(hub)
+    a = _table(plain).set_index("leaid")["access"]
+    b = _table(hub).set_index("leaid")["access"][a.index]
+    known = a.notna()  # districts with no schools in the fixture have no access figure
+    assert (b[known] >= a[known] - 1e-12).all() and (b[known] > a[known]).any()
+    assert b["0628860"] > a["0628860"]  # no library within 3 miles of Del Rey before
+    assert "hypothetical hub at 37.8470, -122.1540 with 40 seats" in " ".join(m.value for m in hub.markdown)
+
+
+def test_bad_url_values_fall_back_to_defaults(page):
+    at = page(method="gravity", radius="900", hub="not,a,hub", demand="counties")
+    _ok(at)
+    assert at.sidebar.radio(key="coverage.method").value == "2sfca"
+    assert at.sidebar.slider(key="coverage.radius").value == 10.0
+    assert at.toggle(key="coverage.hub_on").value is False
+
+
+def test_demand_points_layer_is_opt_in(page):
+    at = page(demand="tracts")
+    _ok(at)
+    assert at.sidebar.checkbox(key="coverage.points").value is False
+    at.sidebar.checkbox(key="coverage.points").check().run()
+    _ok(at)
+    at.sidebar.radio(key="coverage.demand").set_value("districts").run()  # district points: no layer, no box
+    _ok(at)
+    assert not [c for c in at.sidebar.checkbox if c.key == "coverage.points"]
