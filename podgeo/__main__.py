@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from podgeo.sources import SourceError
-from podgeo.store import SqliteStore, StoreError, default_path
+from podgeo.store import StoreError, default_path, describe_location, open_store, store_location
 
 USER_ERRORS = (SourceError, StoreError, ValueError, FileNotFoundError)  # SheetError is a ValueError
 
@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build the store from the official source files")
-    b.add_argument("--db", type=Path, default=None, help="store path (default: $PODGEO_DB or data/podgeo.db)")
+    b.add_argument("--db", type=store_location, default=None,
+                   help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
     b.add_argument("--sources", type=Path, default=None,
                    help="folder of source files (default: $PODGEO_SOURCES, else ../shared/data, else download)")
     b.add_argument("--state", action="append", default=None, metavar="XX",
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
     i = sub.add_parser("import", help="import a CSV or XLSX of pods as one undoable upload batch")
     i.add_argument("file", type=Path)
-    i.add_argument("--db", type=Path, default=None, help="store path (default: $PODGEO_DB or data/podgeo.db)")
+    i.add_argument("--db", type=store_location, default=None,
+                   help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
     i.add_argument("--sheet", default=None, help="worksheet name in an .xlsx (default: the first)")
     i.add_argument("--state", default=None, metavar="XX", help="state for rows that name none")
     i.add_argument("--user", default=None, help="who is importing (default: the login name)")
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     h.set_defaults(func=_hash_password)
 
     c = sub.add_parser("coverage", help="write the Coverage page's per-district access table to a CSV")
-    c.add_argument("--db", type=Path, default=None, help="store path (default: $PODGEO_DB or data/podgeo.db)")
+    c.add_argument("--db", type=store_location, default=None,
+                   help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
     c.add_argument("--sites", action="append", required=True, metavar="KIND",
                    help="pods, libraries or schools; repeat or give a comma list (pods,libraries)")
     c.add_argument("--demand", required=True, help="schools, tracts or districts")
@@ -64,6 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--summary-out", type=Path, default=None, help="also write the equity summary by group")
     c.set_defaults(func=_coverage)
 
+    e = sub.add_parser("export", help="write pods, districts or coverage as csv, geojson or gpkg (with a note)")
+    e.add_argument("what", choices=("pods", "districts", "coverage"))
+    e.add_argument("--format", dest="fmt", choices=("csv", "geojson", "gpkg"), default=None,
+                   help="file format (default: from the --out extension)")
+    e.add_argument("--out", type=Path, required=True, help="file to write")
+    e.add_argument("--db", type=store_location, default=None,
+                   help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
+    e.add_argument("--state", default=None, metavar="XX", help="one state (postal code); default every state")
+    e.add_argument("--pod-filter", default="", metavar="QUERY",
+                   help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active&grades=K-5'")
+    e.add_argument("--layer", choices=("base", "secondary", "all"), default="base",
+                   help="districts: unified + elementary (base, default), secondary, or all three")
+    e.set_defaults(func=_export)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -80,7 +97,7 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = build(db, sources_root=args.sources, states=args.state,
                    pods_file=None if args.no_sample_pods else SAMPLE_PODS, progress=print)
-    print(f"built {report.path} in {time.perf_counter() - started:.1f} s: {len(report.states)} state(s)")
+    print(f"built {describe_location(report.path)} in {time.perf_counter() - started:.1f} s: {len(report.states)} state(s)")
     for table in ("districts", "district_measures", "sites", "site_districts", "pods", "pod_districts",
                   "demand_points"):
         print(f"  {table:18} {report.counts.get(table, 0):>8,}")
@@ -97,7 +114,7 @@ def _import(args: argparse.Namespace) -> int:
 
     from podgeo import pods, sheets
 
-    store = SqliteStore(args.db or default_path())
+    store = open_store(args.db or default_path())
     plan = pods.plan_upload(store, args.file.read_bytes(), args.file.name, sheet=args.sheet, state=args.state)
     c = plan.counts
     print(f"{args.file.name}: {c['rows']:,} rows: {c['valid']:,} valid ({c['inserts']:,} new, {c['updates']:,} updates, "
@@ -150,7 +167,7 @@ def _coverage(args: argparse.Namespace) -> int:
         hub = access_report.Hub.from_query(args.hub)
         if hub is None:
             raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
-    store = SqliteStore(args.db or default_path())
+    store = open_store(args.db or default_path())
     try:
         frames = access_report.load_frames(store, args.state.upper() if args.state else None)
     finally:
@@ -172,6 +189,29 @@ def _coverage(args: argparse.Namespace) -> int:
     for row in top.itertuples():
         print(f"  #{row.rank} {row.leaid} {row.name}: {row.children_in_need:,.0f} {meta['group_label']}, "
               f"access {row.access:.3g} {meta['access_unit']}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Write the file with the library's `exports.export` and say what it holds."""
+    from podgeo import access_report, exports
+
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)  # not "Created 35 records" on top of our own line
+    fmt = args.fmt or {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(
+        args.out.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format from {args.out.name!r}: give --format csv, geojson or gpkg")
+    layers = {"base": ("unified", "elementary"), "secondary": ("secondary",),
+              "all": ("unified", "elementary", "secondary")}[args.layer]
+    store = open_store(args.db or default_path())
+    try:
+        result = exports.export(store, args.what, fmt, state=args.state.upper() if args.state else None,
+                                pod_filter=access_report.pod_filter_from_text(args.pod_filter), layers=layers)
+    finally:
+        store.close()
+    args.out.write_bytes(result.data)
+    print(f"wrote {args.out}: {result.rows:,} {args.what} rows as {fmt} ({len(result.data):,} bytes)")
+    print(result.description)
     return 0
 
 

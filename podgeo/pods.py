@@ -97,8 +97,10 @@ def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_u
         rows = geocode.apply_geocodes(rows, results)
     for row in rows:
         row["illustrative"] = 0
-    districts = _districts_for(store, rows)
-    links = place(rows, districts)
+    state_fips = _state_fips_for(store, rows)
+    points = pd.DataFrame(rows, columns=["pod_id", "lon", "lat"])
+    links = store.assign_points(points, id_col="pod_id", state_fips=state_fips).rename(columns={"point_id": "pod_id"})
+    districts = store.districts(geometry=None, state_fips=state_fips)
     links = pd.concat([links, _partner_links(rows, links, districts)], ignore_index=True)
     counts = {**plan.counts, "geocoded": sum(r.get("geocode_status") == "match" for r in rows),
               "not_geocoded": sum(r.get("lat") is None for r in rows),
@@ -232,14 +234,15 @@ def place(rows: list[dict], districts: gpd.GeoDataFrame) -> pd.DataFrame:
     return geo.assign_points_to_districts(points, districts, id_col="pod_id").rename(columns={"point_id": "pod_id"})
 
 
-def _districts_for(store: SqliteStore, rows: list[dict]) -> gpd.GeoDataFrame:
-    """Full-resolution districts of the states the rows name (all states when a row names none)."""
+def _state_fips_for(store: SqliteStore, rows: list[dict]) -> list[str] | None:
+    """FIPS codes of the states the rows name, whose districts pods are placed in (None: every state,
+    when a row names none). The store places them: PostGIS in the database, SQLite with GeoPandas."""
     states = {r.get("state") for r in rows}
     known = store.state_list()
     fips = dict(zip(known["state"], known["state_fips"]))
     if None in states or "" in states:
-        return store.districts(geometry="full")
-    return store.districts(geometry="full", state_fips=[fips[s] for s in states if s in fips])
+        return None
+    return [fips[s] for s in states if s in fips]
 
 
 def _partner_links(rows: list[dict], links: pd.DataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:

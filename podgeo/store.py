@@ -2,7 +2,8 @@
 
 This is the only module that speaks SQL. Geometry is kept as WKB in EPSG:4326: `geometry` at
 full resolution for spatial joins, `display` simplified and rounded for maps (made at build
-time so no page simplifies on a rerun). A PostGIS store will implement the same methods.
+time so no page simplifies on a rerun). `store_pg.PostgisStore` implements the same methods on
+PostGIS for several app replicas on one database; `open_store` picks one from a path or a URL.
 """
 from __future__ import annotations
 
@@ -29,9 +30,59 @@ class StoreError(RuntimeError):
     """The store is missing, from another version, or cannot be written; the message says which."""
 
 
-def default_path() -> Path:
-    """`PODGEO_DB` if set, else data/podgeo.db in the repo."""
-    return Path(os.environ.get("PODGEO_DB") or DEFAULT_DB)
+def default_path() -> Path | str:
+    """`PODGEO_DB` if set, else data/podgeo.db in the repo (a postgresql:// URL stays text)."""
+    return store_location(os.environ.get("PODGEO_DB") or DEFAULT_DB)
+
+
+def open_store(location: str | os.PathLike | None = None, *, must_exist: bool = True):
+    """The store at `location` (default `default_path()`): a PostgisStore for a postgresql:// URL,
+    else a SqliteStore. The rest of podgeo calls this and never asks which one it got."""
+    location = default_path() if location is None else store_location(location)
+    if isinstance(location, str):
+        return _postgis().PostgisStore(location, must_exist=must_exist)
+    return SqliteStore(location, must_exist=must_exist)
+
+
+def build_store(location: str | os.PathLike, write: "callable") -> Path | str:
+    """Build a store atomically at a path or postgresql:// URL: see `build_atomically` of each store."""
+    location = store_location(location)
+    if isinstance(location, str):
+        return _postgis().PostgisStore.build_atomically(location, write)
+    return SqliteStore.build_atomically(location, write)
+
+
+def store_location(value: str | os.PathLike) -> Path | str:
+    """A postgresql:// URL as text (a Path would fold its `//`), anything else as a Path."""
+    text = os.fspath(value)
+    return text if is_postgres_url(text) else Path(text)
+
+
+def is_postgres_url(value) -> bool:
+    return isinstance(value, str) and value.split("://", 1)[0].lower() in ("postgresql", "postgres") and "://" in value
+
+
+def describe_location(location) -> str:
+    """A store's path or URL for messages and logs, with any password replaced by ***."""
+    text = os.fspath(location)
+    if not is_postgres_url(text):
+        return text
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{netloc[0].split(':', 1)[0]}:***@{netloc[1]}"))
+
+
+def _postgis():
+    """podgeo.store_pg, imported only when a postgresql:// store is asked for (psycopg is optional)."""
+    try:
+        from podgeo import store_pg
+    except ImportError as exc:
+        raise StoreError(f"a postgresql:// store needs psycopg ({exc}): pip install -r requirements.txt") from exc
+    return store_pg
 
 
 # Column types per table; the build and the pods writers rely on these names.
@@ -385,6 +436,27 @@ class SqliteStore:
         """(id, leaid, layer) for 'pods' or 'sites': which districts each point falls in."""
         table, key = {"pods": ("pod_districts", "pod_id"), "sites": ("site_districts", "site_id")}[kind]
         return self._frame(f"select {key}, leaid, layer from {table}")
+
+    def assign_points(self, points: pd.DataFrame, *, id_col: str,
+                      state_fips: Iterable[str] | None = None) -> pd.DataFrame:
+        """Which district(s) each point (`id_col`, `lon`, `lat`) lies in: DataFrame[point_id, leaid, layer].
+
+        `geo.assign_points_to_districts` on the store's full-resolution districts (of `state_fips`
+        when given). A store method so that PostGIS can run the same join in the database.
+        """
+        from podgeo import geo  # pure functions; the store only hands them its districts
+
+        if id_col not in points.columns:
+            raise ValueError(f"points has no column {id_col!r} (columns: {list(points.columns)})")
+        located = points.assign(lon=pd.to_numeric(points["lon"], errors="coerce"),
+                                lat=pd.to_numeric(points["lat"], errors="coerce")).dropna(subset=["lon", "lat"])
+        districts = self.districts(geometry="full", state_fips=state_fips) if len(located) else None
+        if districts is None or districts.empty:
+            return pd.DataFrame({"point_id": pd.Series(dtype=points[id_col].dtype),
+                                 "leaid": pd.Series(dtype=object), "layer": pd.Series(dtype=object)})
+        gdf = gpd.GeoDataFrame(located[[id_col]], geometry=gpd.points_from_xy(located["lon"], located["lat"]),
+                               crs="EPSG:4326")
+        return geo.assign_points_to_districts(gdf, districts, id_col=id_col)
 
     def demand_points(self, kind: str, state_fips: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
         """Demand points of one kind ('schools' or 'tracts') as EPSG:4326 points, optionally for some states.

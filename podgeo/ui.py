@@ -18,6 +18,7 @@ import streamlit as st
 from podgeo import assets, maps, measures, vocab
 from podgeo.filters import PodFilter
 from podgeo.store import SqliteStore, StoreError, default_path
+from podgeo.store import open_store as store_at
 
 ILLUSTRATIVE_NOTE = ("The pods shown are an **illustrative sample written by the podgeo project**, not real "
                      "locations. Real pod lists come in through staff uploads.")
@@ -30,7 +31,7 @@ def store_path() -> str:
 def open_store() -> SqliteStore:
     """Open the store or stop the page with instructions to build it."""
     try:
-        return SqliteStore(store_path())
+        return store_at(store_path())
     except StoreError as exc:
         st.error(f"{exc}")
         st.code("python -m podgeo build", language="bash")
@@ -47,7 +48,7 @@ def revision() -> int:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _state_list(db: str, rev: int) -> pd.DataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.state_list()
     finally:
@@ -56,7 +57,7 @@ def _state_list(db: str, rev: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Loading districts…", max_entries=16)
 def _districts(db: str, rev: int, state_fips: tuple[str, ...] | None, layers: tuple[str, ...] | None) -> gpd.GeoDataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.districts(state_fips=state_fips, layers=layers)
     finally:
@@ -65,7 +66,7 @@ def _districts(db: str, rev: int, state_fips: tuple[str, ...] | None, layers: tu
 
 @st.cache_data(show_spinner="Loading states…", max_entries=2)
 def _states(db: str, rev: int) -> gpd.GeoDataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.states()
     finally:
@@ -74,7 +75,7 @@ def _states(db: str, rev: int) -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner="Loading district figures…", max_entries=2)
 def _district_table(db: str, rev: int) -> pd.DataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.districts(geometry=None)
     finally:
@@ -93,7 +94,7 @@ def district_table() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sites(db: str, rev: int, kinds: tuple[str, ...], states: tuple[str, ...] | None) -> gpd.GeoDataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.sites(kinds=kinds, states=states)
     finally:
@@ -102,7 +103,7 @@ def _sites(db: str, rev: int, kinds: tuple[str, ...], states: tuple[str, ...] | 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _pods(db: str, rev: int) -> gpd.GeoDataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.pods()
     finally:
@@ -111,7 +112,7 @@ def _pods(db: str, rev: int) -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _provenance(db: str, rev: int) -> pd.DataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.provenance()
     finally:
@@ -120,7 +121,7 @@ def _provenance(db: str, rev: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _pod_links(db: str, rev: int) -> pd.DataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.place_districts("pods")
     finally:
@@ -129,7 +130,7 @@ def _pod_links(db: str, rev: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _catalog(db: str, rev: int) -> pd.DataFrame:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return store.measure_catalog()
     finally:
@@ -159,7 +160,7 @@ def sites(kinds: tuple[str, ...], states: tuple[str, ...] | None = None) -> gpd.
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _site_layer(db: str, rev: int, kind: str, site_kind: str, state: str) -> maps.PreparedLayer:
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return maps.prepare_sites(store.sites(kinds=[site_kind], states=[state]), kind)
     finally:
@@ -401,7 +402,7 @@ HUB_KEYS = ("coverage.hub_on", "coverage.hub_lon", "coverage.hub_lat", "coverage
 def _coverage_frames(db: str, rev: int, state: str):
     from podgeo import access_report
 
-    store = SqliteStore(db)
+    store = store_at(db)
     try:
         return access_report.load_frames(store, state)
     finally:
@@ -463,3 +464,138 @@ def place_hub_from_click() -> None:
     if point is not None:
         st.session_state["coverage.hub_lon"], st.session_state["coverage.hub_lat"] = round(point[0], 5), round(point[1], 5)
         st.session_state["coverage.hub_on"] = True
+
+
+# -- profiles, cohorts, attribute layers, pods directory ---------------------------------------------
+# (cached loaders for the district profile, cohorts, attributes and directory pages, and the explore
+# page's attribute picker; one block, so the sections above stay as they were)
+
+from dataclasses import dataclass  # noqa: E402
+
+from podgeo import attributes  # noqa: E402
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _attribute_data(db: str, rev: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    store = store_at(db)
+    try:
+        layers, values = store.attribute_layers(), store.attribute_values()
+    finally:
+        store.close()
+    return layers, values, attributes.wide(layers, values)
+
+
+def attribute_layers() -> pd.DataFrame:
+    """Every attribute layer with its provenance and column types."""
+    return _attribute_data(store_path(), revision())[0]
+
+
+def attribute_values() -> pd.DataFrame:
+    """(layer_id, leaid, column, value) for every layer."""
+    return _attribute_data(store_path(), revision())[1]
+
+
+def attribute_table() -> pd.DataFrame:
+    """One row per district with a typed column per attribute (`attributes.wide`)."""
+    return _attribute_data(store_path(), revision())[2]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _cohorts(db: str, rev: int) -> pd.DataFrame:
+    store = store_at(db)
+    try:
+        return store.cohorts()
+    finally:
+        store.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cohort_members(db: str, rev: int, cohort_id: int) -> list[str]:
+    store = store_at(db)
+    try:
+        return store.cohort_members(cohort_id)
+    finally:
+        store.close()
+
+
+def cohorts() -> pd.DataFrame:
+    return _cohorts(store_path(), revision())
+
+
+def cohort_members(cohort_id: int) -> list[str]:
+    return _cohort_members(store_path(), revision(), int(cohort_id))
+
+
+def states_table() -> pd.DataFrame:
+    """state, state_fips, state_name for every state (no geometry), e.g. to read state names in sheets."""
+    return pd.DataFrame(states_geo().drop(columns="geometry"))
+
+
+def districts_in(leaids: list[str]) -> gpd.GeoDataFrame:
+    """These districts (any states, any layer) with display geometry, from the per-state cached loader."""
+    table = district_table()
+    fips = tuple(sorted(table.loc[table["leaid"].isin(set(leaids)), "state_fips"].unique()))
+    frame = districts(state_fips=fips, layers=None) if fips else districts(state_fips=(), layers=None)
+    return frame[frame["leaid"].isin(set(leaids))]
+
+
+@dataclass(frozen=True)
+class AttributeChoice:
+    """The explore page's attribute choices: shade by `shade` (a column id), keep districts whose
+    `filter_column` equals `filter_value`. Empty when the store has no attribute layers."""
+
+    shade: str | None = None
+    label: str = ""
+    type: str = ""
+    filter_column: str | None = None
+    filter_value: str | None = None
+    filter_label: str = ""
+
+
+def sidebar_attributes(state: str) -> AttributeChoice:
+    """Shade-by-attribute and "attribute = value" pickers for a state's map, mirrored into
+    `?attr=`, `?attr_filter=`, `?attr_value=`; nothing is drawn when there are no layers."""
+    cat = attributes.catalog(attribute_layers())
+    if state == NATIONAL or cat.empty:
+        return AttributeChoice()
+    labels, types = dict(zip(cat["id"], cat["label"])), dict(zip(cat["id"], cat["type"]))
+    box = st.sidebar.expander("District attributes", expanded=bool(st.query_params.get("attr")
+                                                                    or st.query_params.get("attr_filter")))
+    shadable = ["", *cat.loc[cat["shadable"], "id"]]
+    shade = box.selectbox("Shade by an attribute instead", shadable, key="explore.attr",
+                          index=shadable.index(query_default("attr", "", shadable)),
+                          format_func=lambda k: labels.get(k, "— (the measure above)"))
+    columns = ["", *cat.loc[cat["type"].isin(("category", "yes_no", "whole")), "id"]]
+    column = box.selectbox("Only districts where", columns, key="explore.attr_filter",
+                           index=columns.index(query_default("attr_filter", "", columns)),
+                           format_func=lambda k: labels.get(k, "— (no filter)"))
+    value = None
+    if column:
+        table = attribute_table()
+        in_state = set(district_table().loc[lambda d: d["state"] == state, "leaid"])
+        values = attributes.filter_values(table[table["leaid"].isin(in_state)], column)
+        if values:
+            value = box.selectbox("is", values, key=f"explore.attr_value.{column}",
+                                  index=values.index(query_default("attr_value", values[0], values)))
+    for param, chosen in (("attr", shade), ("attr_filter", column), ("attr_value", value)):
+        if chosen:
+            st.query_params[param] = chosen
+        else:
+            st.query_params.pop(param, None)
+    return AttributeChoice(shade or None, labels.get(shade, ""), types.get(shade, ""), column or None, value,
+                           labels.get(column, ""))
+
+
+def apply_attributes(districts: gpd.GeoDataFrame, choice: AttributeChoice) -> gpd.GeoDataFrame:
+    """`districts` with the attribute columns joined and the "attribute = value" filter applied
+    (when the filter would leave no district it is ignored, with a warning)."""
+    if not choice.shade and not choice.filter_column:
+        return districts
+    joined = gpd.GeoDataFrame(attributes.join(districts, attribute_table()), geometry="geometry", crs=districts.crs)
+    if choice.filter_column and choice.filter_value is not None:
+        kept = attributes.filter_districts(joined, choice.filter_column, choice.filter_value)
+        if len(kept):
+            return kept
+        st.warning(f"No district on this layer has {plain(choice.filter_label)} = {plain(choice.filter_value)}; "
+                   "showing every district.")
+    return joined

@@ -68,3 +68,69 @@ def fixture_store(fixture_sources: Path, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("store") / "podgeo.db"
     build(path, sources_root=fixture_sources)
     return path
+
+
+# -- store backends: one parametrized fixture runs a store test on SQLite and on PostGIS -------------
+
+@pytest.fixture(scope="session")
+def postgis_url():
+    """A PostGIS server: PODGEO_TEST_PG_URL, else a throwaway cluster from scripts/start-postgis.sh."""
+    import backends
+
+    url = os.environ.get("PODGEO_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    try:
+        url, folder = backends.start_cluster()
+    except Exception as exc:  # noqa: BLE001 - said in the failure or skip message
+        if os.environ.get("CI"):
+            pytest.fail(f"PostGIS could not be started, so the postgis store tests cannot run: {exc}")
+        pytest.skip(f"PostGIS could not be started: {exc}")
+    try:
+        yield url
+    finally:
+        backends.stop_cluster(folder)
+
+
+@pytest.fixture(scope="session")
+def postgis_fixture(postgis_url, fixture_sources) -> str:
+    """URL of a database holding the SF Bay fixture store (tests copy it; never write to it)."""
+    import backends
+
+    return backends.build_fixture_database(postgis_url, fixture_sources)
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def store_backend(request, fixture_store, tmp_path):
+    """A fresh, writable copy of the fixture store on each backend: `.open()`, `.location`, `.env()`."""
+    import backends
+
+    if request.param == "sqlite":
+        yield backends.Backend("sqlite", backends.copy_sqlite(fixture_store, tmp_path / "s.db"))
+    else:
+        yield request.getfixturevalue("postgis_backend")
+
+
+@pytest.fixture
+def postgis_backend(postgis_url, postgis_fixture):
+    """The "postgis" side of `store_backend` alone, for what only a shared database has to show."""
+    import backends
+
+    url = backends.copy_database(postgis_url, postgis_fixture)
+    try:
+        yield backends.Backend("postgis", url)
+    finally:
+        backends.drop_database(postgis_url, url)
+
+
+# -- real California store (district profiles, cohorts, attribute layers, exports) -----------------
+
+@pytest.fixture(scope="session")
+def ca_real_store(shared_data: Path, tmp_path_factory) -> Path:
+    """All 979 California districts built from the real files, with the sample pods; read-only (copy to write)."""
+    from podgeo.build import build
+
+    path = tmp_path_factory.mktemp("ca_real") / "ca.db"
+    build(path, sources_root=shared_data, states=["CA"])
+    return path
