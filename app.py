@@ -19,5 +19,9 @@ PAGES = [
     st.Page("pages/coverage.py", title="Coverage", icon=":material/insights:", url_path="coverage"),
     st.Page("pages/upload.py", title="Upload pods", icon=":material/upload_file:", url_path="upload"),
     st.Page("pages/history.py", title="Upload history", icon=":material/history:", url_path="history"),
+    st.Page("pages/profile.py", title="District profile", icon=":material/location_city:", url_path="district"),
+    st.Page("pages/cohorts.py", title="Cohorts", icon=":material/group_work:", url_path="cohorts"),
+    st.Page("pages/directory.py", title="Pods directory", icon=":material/list_alt:", url_path="directory"),
+    st.Page("pages/attributes.py", title="District attributes", icon=":material/table_chart:", url_path="attributes"),
 ]
 st.navigation(PAGES).run()

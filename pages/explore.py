@@ -7,6 +7,7 @@ from podgeo import explore, exports, filters, maps, measures, profile, ui
 state = ui.sidebar_state(allow_national=True)
 layer = ui.sidebar_choice("District layer", "explore.layer", explore.LAYER_LABELS, "base", param="layer")
 measure = ui.sidebar_measure()
+attr = ui.sidebar_attributes(state)
 scheme = ui.sidebar_choice("Classes", "explore.scheme", maps.SCHEMES, "quantiles", param="scheme")
 site_kinds = ui.sidebar_multi("Candidate hub sites", "explore.sites",
                               {k: label for k, (_, label) in explore.SITE_KINDS.items()}, ["libraries"], param="sites")
@@ -23,10 +24,13 @@ if state == ui.NATIONAL:
                "elementary districts only. Click a state to open it.")
 else:
     districts = ui.districts(state_fips=(ui.state_fips(state),), layers=explore.LAYERS[layer])
+    districts = ui.apply_attributes(districts, attr)
     shown_pods = explore.pods_in_view(pods, links, districts["leaid"])
     sites = {k: ui.site_layer(k, explore.SITE_KINDS[k][0], state) for k in site_kinds}
-    view = explore.state_view(districts, shown_pods, links, sites, measure=measure, scheme=scheme)
-    st.title(f"{meta.label} — {state} school districts")
+    view = (explore.attribute_state_view(districts, shown_pods, links, sites, column=attr.shade, label=attr.label,
+                                         kind=attr.type, scheme=scheme) if attr.shade
+            else explore.state_view(districts, shown_pods, links, sites, measure=measure, scheme=scheme))
+    st.title(f"{ui.plain(attr.label) if attr.shade else meta.label} — {state} school districts")
     st.caption(f"{explore.LAYER_LABELS[layer]}. Click a district for its profile.")
 
 st.markdown(f"**{view.pods_shown:,}** of {len(all_pods):,} pods shown ({filters.describe(pod_filter)}), "

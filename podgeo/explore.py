@@ -64,3 +64,20 @@ def pods_in_view(pods: gpd.GeoDataFrame, links: pd.DataFrame, leaids: pd.Series 
         return pods
     inside = set(links.loc[links["leaid"].isin(set(leaids)), "pod_id"])
     return pods[pods["pod_id"].isin(inside)]
+
+
+def attribute_state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.DataFrame,
+                         sites: dict[str, "gpd.GeoDataFrame | maps.PreparedLayer"], *, column: str, label: str,
+                         kind: str, scheme: str = "quantiles") -> View:
+    """`state_view` shaded by a district attribute-layer column instead of a measure: numbers in
+    classes, categories (and yes/no) one colour each. `districts` already carry the column."""
+    shaded = rollup.with_pod_counts(districts, pods, links)
+    if kind in ("number", "whole"):
+        m = maps.district_choropleth(shaded, column, label=label, unit="", scheme=scheme)
+    else:
+        m = maps.category_choropleth(shaded, column, label=label)
+    for site_kind, frame in sites.items():
+        maps.add_sites(m, frame, site_kind, show=True)
+    maps.add_pods(m, pods)
+    return View(m, shaded, len(pods), float(pd.to_numeric(pods["capacity"], errors="coerce").sum()),
+                int(pods["lat"].isna().sum()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import geopandas as gpd
@@ -51,7 +52,9 @@ def frame_csv(frame: pd.DataFrame, description: str) -> bytes:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: safe_cell(_plain(v)) if not _is_missing(v) else "")
     buf = io.StringIO()
-    buf.write("# " + description.replace("\n", " ") + "\r\n")
+    # one cell starting with "#" (so `comment="#"` still skips it): a comma or quote in the note (a typed
+    # search) could otherwise start a new cell with "=" or "+"
+    buf.write("# " + " ".join(description.split()).replace(",", ";").replace('"', "'") + "\r\n")
     out.to_csv(buf, index=False, lineterminator="\r\n")
     return buf.getvalue().encode("utf-8-sig")
 
@@ -93,3 +96,138 @@ def _is_missing(value) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+# -- GeoPackage, district tables and the shell export ----------------------------------------------
+# (the directory page's downloads and `python -m podgeo export` share these, so both say the same)
+
+EXPORT_KINDS = ("pods", "districts", "coverage")
+FORMATS = ("csv", "geojson", "gpkg")
+NOTE_FIELD = "podgeo_note"
+
+
+def gpkg(frame: gpd.GeoDataFrame, description: str, *, layer: str) -> bytes:
+    """A GeoDataFrame as GeoPackage bytes in EPSG:4326 that QGIS opens with the right CRS.
+
+    The note travels twice: as the layer's description (gpkg_contents, shown in QGIS's layer
+    properties) and as a `podgeo_note` field on every feature, which survives any copy or join.
+    List columns are joined with "; " (GeoPackage fields hold one value).
+    """
+    import os
+    import tempfile
+
+    out = gpd.GeoDataFrame(
+        {col: frame[col].map(_plain) if frame[col].dtype == object else frame[col]
+         for col in frame.columns if col != frame.geometry.name},
+        geometry=frame.geometry.values, crs=frame.crs or "EPSG:4326").to_crs("EPSG:4326")
+    out[NOTE_FIELD] = description
+    with tempfile.TemporaryDirectory(prefix="podgeo-gpkg-") as tmp:
+        path = os.path.join(tmp, f"{layer}.gpkg")
+        out.to_file(path, driver="GPKG", layer=layer, engine="pyogrio", layer_options={"DESCRIPTION": description})
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def pods_gpkg(pods: gpd.GeoDataFrame, description: str) -> bytes:
+    """Pods with coordinates as a GeoPackage point layer `pods` (same fields as the CSV)."""
+    located = pods[pods.geometry.notna() & ~pods.geometry.is_empty & pods["lat"].notna()]
+    table = pods_table(located)
+    return gpkg(gpd.GeoDataFrame(table, geometry=located.geometry.values, crs="EPSG:4326"), description, layer="pods")
+
+
+def geo_bytes(frame: gpd.GeoDataFrame, fmt: str, description: str, *, layer: str) -> bytes:
+    """Any table of features as csv (no geometry), geojson or gpkg, carrying `description`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {list(FORMATS)}")
+    if fmt == "csv":
+        return frame_csv(pd.DataFrame(frame.drop(columns=frame.geometry.name)), description)
+    if fmt == "gpkg":
+        return gpkg(frame, description, layer=layer)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].map(_plain)
+    data = json.loads(gpd.GeoDataFrame(table, geometry=frame.geometry.values, crs=frame.crs).to_crs(
+        "EPSG:4326").to_json(drop_id=True, na="null"))
+    data["description"] = description
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def vintages(provenance: pd.DataFrame) -> str:
+    """The data vintages behind a download, as the app's notes write them."""
+    return "; ".join(f"{r.title} ({r.publisher}, {r.vintage})" for r in provenance.itertuples())
+
+
+@dataclass
+class Export:
+    """One export: the file's bytes, how many rows it holds, and the note it carries."""
+
+    data: bytes
+    rows: int
+    description: str
+
+
+def export(store, kind: str, fmt: str, *, state: str | None = None, pod_filter=None,
+           layers: tuple[str, ...] = ("unified", "elementary")) -> Export:
+    """What `python -m podgeo export` writes: pods (filtered), districts (every measure, pod counts
+    and attribute-layer columns) or coverage (the Coverage page's container-ratio table, with
+    geometry) for one state or all, as csv, geojson or gpkg. Raises ValueError naming a bad choice."""
+    from podgeo import filters
+
+    if kind not in EXPORT_KINDS:
+        raise ValueError(f"export {kind!r} is not one of {list(EXPORT_KINDS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {list(FORMATS)}")
+    pod_filter = pod_filter or filters.PodFilter()
+    fips = _state_fips(store, state)
+    where = f"state {state}" if state else "every state"
+    data_note = vintages(store.provenance())
+    if kind == "pods":
+        pods = filters.apply(store.pods(), pod_filter)
+        if state:
+            pods = pods[pods["state"] == state]
+        description = note(f"pods ({where})", filters.describe(pod_filter), data_note)
+        if fmt == "csv":
+            return Export(pods_csv(pods, description), len(pods), description)
+        if fmt == "geojson":
+            return Export(pods_geojson(pods, description), int(pods["lat"].notna().sum()), description)
+        return Export(pods_gpkg(pods, description), int(pods["lat"].notna().sum()), description)
+    if kind == "districts":
+        frame = _districts_export(store, fips, layers, pod_filter)
+        description = note(f"districts ({where}; layers {', '.join(layers)})",
+                           f"pod counts: {filters.describe(pod_filter)}", data_note)
+        return Export(geo_bytes(frame, fmt, description, layer="districts"), len(frame), description)
+    from podgeo import access_report
+
+    frames = access_report.load_frames(store, state)
+    table = access_report.coverage_table(frames, sites=["pods"], demand="districts", method="ratio", state=state,
+                                         pod_filter=pod_filter).table
+    frame = access_report.district_shapes(table, frames)
+    description = note(f"coverage: container ratio per district ({where}; unified + elementary)",
+                       filters.describe(pod_filter), data_note)
+    return Export(geo_bytes(frame, fmt, description, layer="coverage"), len(frame), description)
+
+
+def _districts_export(store, fips, layers, pod_filter) -> gpd.GeoDataFrame:
+    from podgeo import attributes, filters, rollup
+
+    districts = store.districts(state_fips=fips, layers=layers, geometry="display")
+    pods = filters.apply(store.pods(), pod_filter)
+    counted = rollup.with_pod_counts(districts, pods, store.place_districts("pods"))
+    layers_ = store.attribute_layers()
+    table = attributes.wide(layers_, store.attribute_values(leaids=counted["leaid"]))
+    joined = attributes.join(pd.DataFrame(counted), table)
+    names = {row["id"]: row["label"] for _, row in attributes.catalog(layers_).iterrows()}
+    joined = joined.rename(columns=names)
+    drop = [c for c in ("is_filler",) if c in joined.columns]
+    return gpd.GeoDataFrame(joined.drop(columns=drop), geometry="geometry", crs="EPSG:4326")
+
+
+def _state_fips(store, state: str | None) -> list[str] | None:
+    if state is None:
+        return None
+    states = store.state_list()
+    lookup = dict(zip(states["state"], states["state_fips"]))
+    if state not in lookup:
+        raise ValueError(f"state {state!r} is not in the store (it has {', '.join(states['state']) or 'none'})")
+    return [lookup[state]]

@@ -821,3 +821,77 @@ _HUB_MARKER_JS = """function (feature, latlng) {
     return L.circleMarker(latlng, {radius: 10, color: "#D55E00", weight: 4, opacity: 1,
                                    fillColor: "#ffffff", fillOpacity: 0.6});
 }"""
+
+
+# ---------------------------------------------------------------- profiles, cohorts, attribute layers
+# (a separate block: outline maps of chosen districts and category shading; changes none of the above)
+
+#: Okabe-Ito then Tol's muted: distinguishable categories (more categories cycle)
+CATEGORY_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#332288",
+                    "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
+_CHOSEN_STYLE = {"color": "#08306b", "weight": 3, "opacity": 1, "fillColor": "#6baed6", "fillOpacity": 0.35}
+_CONTEXT_STYLE = {"color": "#737373", "weight": 0.8, "opacity": 0.8, "fillColor": "#f0f0f0", "fillOpacity": 0.15}
+
+
+def district_outlines(districts: gpd.GeoDataFrame, *, chosen: Iterable[str] | None = None, label: str = "Districts",
+                      leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+    """A map fitted to the `chosen` districts (all when None), drawn bold over the others in
+    `districts` (thin grey context), with a name tooltip on each. For profiles and cohorts."""
+    for col in (leaid_col, name_col):
+        if col not in districts.columns:
+            raise ValueError(f"districts has no column {col!r} (columns: {list(districts.columns)})")
+    gdf = _to_display_crs(districts, "districts")
+    picked = set(gdf[leaid_col].astype(str)) if chosen is None else {str(v) for v in chosen}
+    is_chosen = gdf[leaid_col].astype(str).isin(picked).to_numpy()
+    if not is_chosen.any():
+        raise ValueError("none of the chosen districts is in `districts`: nothing to map")
+    layer_text = gdf["layer"].astype(str) + ", " if "layer" in gdf.columns else ""
+    props = gpd.GeoDataFrame({
+        "leaid": gdf[leaid_col].astype(str).to_numpy(),
+        "name": gdf[name_col].astype("string").fillna("").to_numpy(dtype=object),
+        "shown": (layer_text + "LEAID " + gdf[leaid_col].astype(str)).to_numpy(dtype=object),
+        "c": np.where(is_chosen, 0, 1),
+    }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
+    props = pd.concat([props[props["c"] == 1], props[props["c"] == 0]])  # chosen drawn last, on top
+    m = base_map(gdf[is_chosen].total_bounds, tiles=tiles)
+    style = f"function (feature) {{ return {_js_json([_CHOSEN_STYLE, _CONTEXT_STYLE])}[feature.properties.c]; }}"
+    _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True, style_js=style,
+                  tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json("District")).add_to(m)
+    swatch = "background:#6baed6;opacity:.8;border:2px solid #08306b"
+    _Legend(f'<div class="t">{html.escape(label)}</div>'
+            + _legend_row(swatch, f"{int(is_chosen.sum()):,} district(s)"), position="bottomright").add_to(m)
+    return assets.localize(m)
+
+
+def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str, leaid_col: str = "leaid",
+                        name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+    """Districts coloured by a category (an attribute layer's text or yes/no column), legend with
+    counts; districts without a value are grey "No data". Values reach the page as JSON and are
+    shown as DOM text (tooltip) or HTML-escaped (legend), never as markup."""
+    for col in (column, leaid_col, name_col):
+        if col not in districts.columns:
+            raise ValueError(f"districts has no column {col!r} (columns: {list(districts.columns)})")
+    if districts.empty:
+        raise ValueError("districts is empty: nothing to map")
+    gdf = _to_display_crs(districts, "districts")
+    values = [_text(v) for v in gdf[column]]
+    categories = sorted({v for v in values if v})
+    colours = tuple(CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(categories)))
+    code = {c: i for i, c in enumerate(categories)}
+    props = gpd.GeoDataFrame({
+        "leaid": gdf[leaid_col].astype(str).to_numpy(),
+        "name": gdf[name_col].astype("string").fillna("").to_numpy(dtype=object),
+        "shown": [v or NO_DATA_LABEL for v in values],
+        "c": [code.get(v, -1) for v in values],
+    }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
+    m = base_map(gdf.total_bounds, tiles=tiles)
+    _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True, style_js=_district_style_js(colours),
+                  tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True).add_to(m)
+    rows = [_legend_row(f"background:{colour};border:1px solid #4d4d4d", c, values.count(c))
+            for c, colour in zip(categories, colours)]
+    missing = sum(1 for v in values if not v)
+    if missing:
+        rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, missing))
+    _Legend(f'<div class="t">{html.escape(label)}</div>{"".join(rows)}<div class="f">(n) = districts</div>',
+            position="bottomright").add_to(m)
+    return assets.localize(m)

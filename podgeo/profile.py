@@ -6,6 +6,7 @@ district profile page so both say the same thing about a district.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -60,3 +61,133 @@ def _num(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(out) else out
+
+
+# -- the district profile page ------------------------------------------------------------------
+# (assembled here, like podgeo.explore for the map page, so the page only draws what this returns)
+
+import folium  # noqa: E402
+import geopandas as gpd  # noqa: E402
+
+from podgeo import coverage, maps, rollup, vocab  # noqa: E402
+
+#: candidate sites this close to a district's boundary count as nearby (straight line)
+NEARBY_MILES = 1.0
+_SITE_LAYERS = {"library": "libraries", "school": "schools"}
+
+
+@dataclass
+class DistrictProfile:
+    """Everything the profile page shows for one district."""
+
+    leaid: str
+    heading: str
+    figures: pd.DataFrame  # figure, value: children, enrollment, pods, seats, container ratios, sites
+    measures: pd.DataFrame  # measure, value (± MOE), state median, vs state, source, vintage
+    pods: pd.DataFrame  # the district's pods, as text
+    sites: pd.DataFrame  # candidate sites inside or within NEARBY_MILES, nearest first
+    map: folium.Map
+
+
+def district_profile(leaid: str, state_districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.DataFrame,
+                     sites: gpd.GeoDataFrame, catalog: pd.DataFrame, *, nearby_miles: float = NEARBY_MILES,
+                     tiles: str | None = "env") -> DistrictProfile:
+    """One district's profile from its state's districts (every layer, display geometry), the
+    pods (already filtered) with their district links, and the state's candidate sites.
+
+    State medians compare the district with the other districts of its layer; the container
+    ratio is `coverage.container_ratio`, as on the map and the Coverage page.
+    """
+    if leaid not in set(state_districts["leaid"]):
+        raise ValueError(f"district {leaid!r} is not among the {len(state_districts)} districts given")
+    row = state_districts.set_index("leaid").loc[leaid]
+    group = ("secondary",) if row["layer"] == "secondary" else rollup.BASE_LAYERS
+    peers = state_districts[state_districts["layer"].isin(group)]
+    counted = rollup.with_pod_counts(peers, pods, links)
+    district = counted.set_index("leaid").loc[leaid].rename(leaid)
+    inside = pods[pods["pod_id"].isin(set(links.loc[links["leaid"] == leaid, "pod_id"]))]
+    near = _nearby_sites(state_districts.loc[state_districts["leaid"] == leaid].geometry.iloc[0], sites, nearby_miles)
+    measures_table = measure_rows(district, pd.DataFrame(counted.drop(columns="geometry")), catalog)
+    measures_table["value"] = [format_value(v, u, e) for v, u, e in
+                               zip(measures_table["value"], measures_table["unit"], measures_table["moe"])]
+    measures_table["state_median"] = [format_value(v, u) for v, u in
+                                      zip(measures_table["state_median"], measures_table["unit"])]
+    m = maps.district_outlines(peers, chosen=[leaid], label=str(row["name"]), tiles=tiles)
+    for kind, layer in _SITE_LAYERS.items():
+        part = near[near["kind"] == kind]
+        if len(part):
+            maps.add_sites(m, part, layer, show=True)
+    maps.add_pods(m, inside)
+    heading = f"{row['name']} · {row['state']} · LEAID {leaid} · {row['layer']} · boundaries {row['vintage']}"
+    return DistrictProfile(leaid, heading, _figures(district, inside, near, nearby_miles),
+                           measures_table[["measure", "value", "state_median", "vs_state", "source", "vintage"]],
+                           _pod_table(inside), _site_table(near), m)
+
+
+def _figures(district: pd.Series, pods: pd.DataFrame, near: pd.DataFrame, miles: float) -> pd.DataFrame:
+    placed = pd.DataFrame({"site_id": pods["pod_id"].to_numpy(), "leaid": district.name,
+                           "capacity": pd.to_numeric(pods["capacity"], errors="coerce").to_numpy(dtype=float)})
+    ratio = coverage.container_ratio(
+        pd.DataFrame([{"leaid": district.name, "layer": district["layer"], "children_5_17": district["children_5_17"],
+                       "children_poverty": district["children_poverty"]}]), placed,
+        children_col="children_5_17", poverty_col="children_poverty").iloc[0]
+    basis = "seats" if ratio["ratio_basis"] == "seats" else "pods (some have no capacity)"
+    inside = near[near["distance_miles"] == 0]
+    rows = [
+        ("Children 5-17 (SAIPE)", format_value(_num(district.get("children_5_17")), "children")),
+        ("Children 5-17 in poverty", format_value(_num(district.get("children_poverty")), "children")),
+        ("Students enrolled 2020-21", format_value(_num(district.get("enrollment")), "students")),
+        ("Pods and hubs in the district", f"{len(pods):,}"),
+        ("Seats (known capacities)", f"{ratio['seats_known']:,.0f}" + (
+            f" ({int(ratio['sites_unknown_capacity'])} without a known capacity)"
+            if ratio["sites_unknown_capacity"] else "")),
+        (f"Container ratio: {basis} per 1,000 children", _rate(ratio["per_1000_children"])),
+        (f"Container ratio: {basis} per 1,000 children in poverty", _rate(ratio["per_1000_children_poverty"])),
+        ("Public library outlets in the district", f"{int((inside['kind'] == 'library').sum()):,}"),
+        ("Public schools in the district", f"{int((inside['kind'] == 'school').sum()):,}"),
+        (f"Candidate sites within {miles:g} mi outside the boundary", f"{int((near['distance_miles'] > 0).sum()):,}"),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "value"])
+
+
+def _rate(value) -> str:
+    number = _num(value)
+    return "no data" if number is None else f"{number:,.2f}"
+
+
+def _nearby_sites(shape, sites: gpd.GeoDataFrame, miles: float) -> gpd.GeoDataFrame:
+    """Sites inside `shape` (distance 0) or within `miles` of it, nearest first, measured in EPSG:5070."""
+    if sites.empty or shape is None:
+        return sites.assign(distance_miles=pd.Series(dtype=float)).iloc[0:0]
+    located = sites[sites.geometry.notna() & ~sites.geometry.is_empty]
+    area = gpd.GeoSeries([shape], crs=maps.DISPLAY_CRS).to_crs(coverage.EQUAL_AREA_CRS).iloc[0]
+    points = located.to_crs(coverage.EQUAL_AREA_CRS)
+    near = points.sindex.query(area, predicate="dwithin", distance=miles * coverage.METRES_PER_MILE)
+    out = located.iloc[near].copy()
+    out["distance_miles"] = points.iloc[near].distance(area).to_numpy() / coverage.METRES_PER_MILE
+    out["distance_miles"] = out["distance_miles"].round(2)
+    return out.sort_values(["distance_miles", "name"], kind="stable")
+
+
+def _pod_table(pods: pd.DataFrame) -> pd.DataFrame:
+    types, modes, statuses = (vocab.labels(t) for t in (vocab.OPERATOR_TYPES, vocab.MODES, vocab.STATUSES))
+    grades = [f"{_grade(lo)}-{_grade(hi)}" for lo, hi in zip(pods["grade_low"], pods["grade_high"])]
+    return pd.DataFrame({"pod": pods["name"].astype(str).to_numpy(),
+                         "type": pods["operator_type"].map(lambda v: types.get(v, v or "")).to_numpy(),
+                         "mode": pods["mode"].map(lambda v: modes.get(v, v or "")).to_numpy(), "grades": grades,
+                         "seats": pd.to_numeric(pods["capacity"], errors="coerce").to_numpy(),
+                         "status": pods["status"].map(lambda v: statuses.get(v, v or "")).to_numpy(),
+                         "city": pods["city"].fillna("").astype(str).to_numpy()})
+
+
+def _grade(value) -> str:
+    return vocab.grade_label(int(value)) if pd.notna(value) else "?"
+
+
+def _site_table(near: pd.DataFrame) -> pd.DataFrame:
+    kinds = {"library": "Public library outlet", "school": "Public school"}
+    return pd.DataFrame({"site": near["name"].fillna("").astype(str).to_numpy(),
+                         "kind": near["kind"].map(lambda k: kinds.get(k, k)).to_numpy(),
+                         "address": (near["address"].fillna("") + ", " + near["city"].fillna(""))
+                         .str.strip(", ").to_numpy(),
+                         "miles outside": near["distance_miles"].to_numpy()})

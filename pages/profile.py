@@ -1,0 +1,57 @@
+"""District profile: find a district by name (typos forgiven) or LEAID; its map, figures, measures, pods,
+nearby candidate sites, coverage and attribute-layer values. `/district?district=0622710` opens one directly."""
+import streamlit as st
+from streamlit_folium import st_folium
+
+from podgeo import attributes, filters, matching, profile, ui
+
+st.title("District profile")
+table = ui.district_table()
+leaid = ui.query_default("district", "", list(table["leaid"]))
+query = st.text_input("Find a district by name or LEAID", key="profile.query",
+                      placeholder="e.g. Los Angeles Unified, Lincoln Elementary, IL, or 0622710")
+if query.strip():
+    found = matching.search(query, table)
+    if found.empty:
+        st.info("No district has a name like that. Try fewer words, or the 7-digit LEAID.")
+    else:
+        names = {r.leaid: f"{r.name} ({r.state}, {r.layer}, LEAID {r.leaid})" for r in found.itertuples()}
+        leaid = st.selectbox(f"{len(found)} match(es), best first", list(names), key=f"profile.pick.{query}",
+                             format_func=names.get)
+if not leaid:
+    st.info("Type a district's name or LEAID above, or open one from the map.")
+    ui.sidebar_footer()
+    st.stop()
+st.query_params["district"] = leaid
+
+row = table.set_index("leaid").loc[leaid]
+pod_filter = ui.sidebar_pod_filter()
+pods = filters.apply(ui.pods(), pod_filter)
+view = profile.district_profile(leaid, ui.districts(state_fips=(row["state_fips"],), layers=None), pods,
+                                ui.pod_links(), ui.sites(("library", "school"), (row["state"],)), ui.measure_catalog())
+st.subheader(ui.plain(view.heading))
+left, right = st.columns(2)
+with left:
+    st_folium(view.map, key=f"profile.map.{leaid}", height=460, use_container_width=True, returned_objects=[])
+with right:
+    st.dataframe(view.figures, hide_index=True, width="stretch", key="profile.figures")
+    st.caption(f"Pods counted: {filters.describe(pod_filter)}. {ui.ILLUSTRATIVE_NOTE}")
+
+st.subheader("Demographic measures")
+st.dataframe(view.measures, hide_index=True, width="stretch", key="profile.measures")
+st.caption("State median: over the districts of the same layer in the state. ± is the 90 % margin of error the "
+           "source publishes.")
+
+attrs = attributes.profile_rows(leaid, ui.attribute_layers(), ui.attribute_values())
+if len(attrs):
+    st.subheader("District attributes")
+    st.dataframe(attrs, hide_index=True, width="stretch", key="profile.attributes")
+
+st.subheader(f"Pods ({len(view.pods)})")
+if len(view.pods):
+    st.dataframe(view.pods, hide_index=True, width="stretch", key="profile.pods")
+else:
+    st.text("No pod lies in this district (with the filters chosen).")
+st.subheader(f"Candidate hub sites inside or within {profile.NEARBY_MILES:g} mile ({len(view.sites)})")
+st.dataframe(view.sites, hide_index=True, width="stretch", key="profile.sites")
+ui.sidebar_footer()

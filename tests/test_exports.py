@@ -1,0 +1,159 @@
+"""Exports: CSV defused against formula injection, GeoJSON valid, GeoPackage read back equal in EPSG:4326,
+every file carrying its note; `python -m podgeo export` writes the same files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point, box
+
+from podgeo import exports
+from podgeo.__main__ import main
+from podgeo.store import SqliteStore
+
+NOTE = "podgeo export: test; filters: all pods; data: none; made now"
+HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTab", "Plain pod"]
+
+
+def _pods() -> gpd.GeoDataFrame:
+    n = len(HOSTILE)
+    return gpd.GeoDataFrame({
+        "pod_id": [f"p{i}" for i in range(n)], "name": HOSTILE, "operator_type": ["other"] * n,
+        "capacity": [10, None, 30, 40, 50, 60],
+        "priority_groups": [["low_income", "english_learners"]] + [[]] * (n - 1), "state": ["CA"] * n,
+        "lat": [37.8, 37.7, 37.6, 37.5, 37.4, None], "lon": [-122.2, -122.3, -122.4, -122.5, -122.1, None],
+        "illustrative": [0] * n,
+    }, geometry=[Point(-122.2, 37.8), Point(-122.3, 37.7), Point(-122.4, 37.6), Point(-122.5, 37.5),
+                 Point(-122.1, 37.4), None], crs="EPSG:4326")
+
+
+def _read_gpkg(data: bytes, tmp_path, name="x.gpkg") -> tuple[gpd.GeoDataFrame, str]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    frame = gpd.read_file(path)
+    with sqlite3.connect(path) as conn:
+        description = conn.execute("select description from gpkg_contents").fetchone()[0]
+    return frame, description
+
+
+def test_csv_defuses_formulas_but_keeps_numbers():
+    text = exports.pods_csv(_pods(), NOTE).decode("utf-8-sig")
+    first, _, body = text.partition("\r\n")
+    assert first == "# " + NOTE
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["name"] for r in rows] == ["'" + HOSTILE[0], "'" + HOSTILE[1], "'-2+3",
+                                         "'@SUM(A1)", "'\tTab", "Plain pod"]
+    assert rows[0]["lon"] == "-122.2" and rows[0]["priority_groups"] == "low_income; english_learners"
+
+
+def test_a_note_with_commas_stays_one_cell():
+    note = "podgeo export: pods; search 'x,=HYPERLINK(\"http://evil\"),+1'; made now"
+    rows = list(csv.reader(io.StringIO(exports.pods_csv(_pods(), note).decode("utf-8-sig"))))
+    assert rows[0] == ["# podgeo export: pods; search 'x;=HYPERLINK('http://evil');+1'; made now"]
+    assert rows[1][:2] == ["pod_id", "name"]
+    assert pd.read_csv(io.StringIO(exports.pods_csv(_pods(), note).decode("utf-8-sig")), comment="#").shape == (6, 9)
+
+
+def test_geojson_is_a_valid_feature_collection_with_its_note():
+    data = json.loads(exports.pods_geojson(_pods(), NOTE))
+    assert data["type"] == "FeatureCollection" and data["description"] == NOTE
+    assert len(data["features"]) == 5  # the pod without a location cannot be a feature
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
+    assert all(s.is_valid and s.geom_type == "Point" for s in shapes)
+    assert (shapes[0].x, shapes[0].y) == (-122.2, 37.8)  # GeoJSON order: longitude, latitude
+    assert data["features"][0]["properties"]["name"] == HOSTILE[0]
+
+
+def test_geopackage_round_trip_in_epsg_4326(tmp_path):
+    frame, description = _read_gpkg(exports.pods_gpkg(_pods(), NOTE), tmp_path)
+    assert frame.crs.to_epsg() == 4326 and description == NOTE
+    assert (frame[exports.NOTE_FIELD] == NOTE).all()
+    expected = exports.pods_table(_pods().iloc[:5])
+    assert frame["pod_id"].tolist() == expected["pod_id"].tolist()
+    assert frame["name"].tolist() == HOSTILE[:5]  # text kept as typed: a GIS is no spreadsheet
+    assert frame["priority_groups"].iloc[0] == "low_income; english_learners"
+    assert frame["capacity"].isna().tolist() == [False, True, False, False, False]
+    assert frame.geometry.geom_equals(_pods().geometry.iloc[:5].reset_index(drop=True)).all()
+
+
+def test_polygons_round_trip_through_every_format(tmp_path):
+    shapes = gpd.GeoDataFrame({"leaid": ["0000001", "0000002"], "name": ["A", "=B"], "value": [1.5, np.nan]},
+                              geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326")
+    frame, description = _read_gpkg(exports.geo_bytes(shapes, "gpkg", NOTE, layer="districts"), tmp_path)
+    assert frame.crs.to_epsg() == 4326 and description == NOTE and frame["leaid"].tolist() == ["0000001", "0000002"]
+    assert frame.geometry.geom_equals(shapes.geometry).all()
+    geo = json.loads(exports.geo_bytes(shapes, "geojson", NOTE, layer="districts"))
+    assert geo["features"][1]["properties"] == {"leaid": "0000002", "name": "=B", "value": None}
+    table = exports.geo_bytes(shapes, "csv", NOTE, layer="districts").decode("utf-8-sig").splitlines()
+    assert table[1:] == ["leaid,name,value", "0000001,A,1.5", "0000002,'=B,"]
+    with pytest.raises(ValueError, match="format 'shp' is not one of"):
+        exports.geo_bytes(shapes, "shp", NOTE, layer="x")
+
+
+def test_store_exports_carry_vintages_and_filters(fixture_store, tmp_path):
+    store = SqliteStore(fixture_store)
+    try:
+        from podgeo.filters import PodFilter
+
+        pods = exports.export(store, "pods", "gpkg", pod_filter=PodFilter(statuses=("active",)))
+        districts = exports.export(store, "districts", "gpkg", state="CA")
+        coverage = exports.export(store, "coverage", "csv", state="CA")
+        expected = store.districts(layers=("unified", "elementary"))
+        with pytest.raises(ValueError, match="export 'schools' is not one of"):
+            exports.export(store, "schools", "csv")
+        with pytest.raises(ValueError, match="state 'TX' is not in the store"):
+            exports.export(store, "pods", "csv", state="TX")
+    finally:
+        store.close()
+    assert "filters: statuses: Active" in pods.description and "SAIPE / ACS 2014-2018" in pods.description
+    frame, description = _read_gpkg(districts.data, tmp_path)
+    assert description == districts.description and len(frame) == districts.rows == 21
+    assert sorted(frame["leaid"]) == sorted(expected["leaid"])
+    sf = frame.set_index("leaid").loc["0634410"]
+    assert (sf["children_5_17"], sf["pods"], sf["seats"]) == (77155, 2, 76)
+    assert frame.crs.to_epsg() == 4326
+    lines = coverage.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("# podgeo export: coverage: container ratio per district") and coverage.rows == 21
+
+
+def test_cli_export_writes_files_and_reports_errors_in_one_line(fixture_store, tmp_path, capsys):
+    out = tmp_path / "pods.geojson"
+    assert main(["export", "pods", "--db", str(fixture_store), "--out", str(out),
+                 "--pod-filter", "modes=in_person"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    data = json.loads(out.read_bytes())
+    assert said[0] == f"wrote {out}: {len(data['features'])} pods rows as geojson ({out.stat().st_size:,} bytes)"
+    assert said[1] == data["description"] and "filters: modes: In person" in said[1]
+    gpkg = tmp_path / "d.gpkg"
+    assert main(["export", "districts", "--format", "gpkg", "--db", str(fixture_store), "--out", str(gpkg),
+                 "--layer", "secondary"]) == 0
+    assert len(gpd.read_file(gpkg)) == 3
+    capsys.readouterr()
+    assert main(["export", "pods", "--db", str(fixture_store), "--out", str(tmp_path / "x.txt")]) == 2
+    assert main(["export", "pods", "--db", str(fixture_store), "--out", str(tmp_path / "x.csv"),
+                 "--pod-filter", "modes=teleport"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: cannot tell the format from 'x.txt': give --format csv, geojson or gpkg",
+                   "error: pod filter modes='teleport' is not valid (kept: 'nothing')"]
+
+
+def test_real_california_districts_export(ca_real_store, tmp_path):
+    gpkg = tmp_path / "ca.gpkg"
+    assert main(["export", "districts", "--db", str(ca_real_store), "--state", "ca", "--out", str(gpkg)]) == 0
+    frame = gpd.read_file(gpkg)
+    store = SqliteStore(ca_real_store)
+    try:
+        expected = store.districts(layers=("unified", "elementary"), geometry=None)
+    finally:
+        store.close()
+    assert frame.crs.to_epsg() == 4326 and len(frame) == len(expected)
+    la = frame.set_index("leaid").loc["0622710"]
+    assert la["name"] == "Los Angeles Unified School District"
+    assert la["children_5_17"] == pd.to_numeric(expected.set_index("leaid").loc["0622710", "children_5_17"])
