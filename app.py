@@ -14,14 +14,14 @@ st.set_page_config(page_title="podgeo", page_icon=str(Path(__file__).parent / "s
 install_static(Path(__file__).parent / "static")
 
 PAGES = [
-    st.Page("pages/explore.py", title="Explore map", icon=":material/map:", url_path="explore", default=True),
-    st.Page("pages/sources.py", title="Data sources", icon=":material/source:", url_path="sources"),
-    st.Page("pages/coverage.py", title="Coverage", icon=":material/insights:", url_path="coverage"),
-    st.Page("pages/upload.py", title="Upload pods", icon=":material/upload_file:", url_path="upload"),
-    st.Page("pages/history.py", title="Upload history", icon=":material/history:", url_path="history"),
-    st.Page("pages/profile.py", title="District profile", icon=":material/location_city:", url_path="district"),
-    st.Page("pages/cohorts.py", title="Cohorts", icon=":material/group_work:", url_path="cohorts"),
-    st.Page("pages/directory.py", title="Pods directory", icon=":material/list_alt:", url_path="directory"),
-    st.Page("pages/attributes.py", title="District attributes", icon=":material/table_chart:", url_path="attributes"),
+    st.Page("views/explore.py", title="Explore map", icon=":material/map:", url_path="explore", default=True),
+    st.Page("views/sources.py", title="Data sources", icon=":material/source:", url_path="sources"),
+    st.Page("views/coverage.py", title="Coverage", icon=":material/insights:", url_path="coverage"),
+    st.Page("views/upload.py", title="Upload pods", icon=":material/upload_file:", url_path="upload"),
+    st.Page("views/history.py", title="Upload history", icon=":material/history:", url_path="history"),
+    st.Page("views/district.py", title="District profile", icon=":material/location_city:", url_path="district"),
+    st.Page("views/cohorts.py", title="Cohorts", icon=":material/group_work:", url_path="cohorts"),
+    st.Page("views/directory.py", title="Pods directory", icon=":material/list_alt:", url_path="directory"),
+    st.Page("views/attributes.py", title="District attributes", icon=":material/table_chart:", url_path="attributes"),
 ]
 st.navigation(PAGES).run()

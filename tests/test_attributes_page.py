@@ -1,4 +1,4 @@
-"""AppTest for pages/attributes.py: viewers see the layers but never the write path; staff upload a sheet,
+"""AppTest for views/attributes.py: viewers see the layers but never the write path; staff upload a sheet,
 confirm types, see rejected rows, save, replace and remove a layer, each write recorded with its provenance."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def db(fixture_store, tmp_path, monkeypatch):
 
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/attributes.py")
+    at.switch_page("views/attributes.py")
     return at.run()
 
 

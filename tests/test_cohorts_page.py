@@ -1,4 +1,4 @@
-"""AppTest for pages/cohorts.py: pick districts, save a cohort, reopen it by link, build one from a sheet
+"""AppTest for views/cohorts.py: pick districts, save a cohort, reopen it by link, build one from a sheet
 (settling an ambiguous name), and only staff delete."""
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _open(**query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
-    at.switch_page("pages/cohorts.py")
+    at.switch_page("views/cohorts.py")
     return at.run()
 
 

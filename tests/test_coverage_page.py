@@ -1,4 +1,4 @@
-"""AppTest for pages/coverage.py: widgets (by key) change the table, the URL round-trips, and the table
+"""AppTest for views/coverage.py: widgets (by key) change the table, the URL round-trips, and the table
 on screen is the one `access_report.coverage_table` (and so the CLI) produces."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def page(fixture_store, monkeypatch):
         at = AppTest.from_file(APP, default_timeout=120)
         for key, value in query.items():
             at.query_params[key] = value
-        at.switch_page("pages/coverage.py")
+        at.switch_page("views/coverage.py")
         return at.run()
 
     return run

@@ -1,4 +1,4 @@
-"""AppTest for pages/directory.py (search, sort, every map filter, a pod's details, downloads) and the pure
+"""AppTest for views/directory.py (search, sort, every map filter, a pod's details, downloads) and the pure
 helpers in podgeo/directory.py."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _open(**query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
-    at.switch_page("pages/directory.py")
+    at.switch_page("views/directory.py")
     return at.run()
 
 

@@ -1,4 +1,4 @@
-"""AppTest for pages/explore.py: every widget (by key) changes what is shown, and the URL round-trips.
+"""AppTest for views/explore.py: every widget (by key) changes what is shown, and the URL round-trips.
 
 On the SF Bay fixture store, 6 of the 40 illustrative pods lie in a fixture district:
 sample-031 (community hub, 98 seats), -007 (faith-based, 96), -032 (microschool, closed 2021-06-11,

@@ -30,7 +30,7 @@ def _no_errors(at: AppTest) -> None:
     assert [e.value for e in at.error] == []
 
 
-# -- pages/explore.py ------------------------------------------------------------------------------
+# -- views/explore.py ------------------------------------------------------------------------------
 
 def test_explore_opens_on_poverty_for_california(app):
     at = app()
@@ -54,10 +54,10 @@ def test_explore_reopens_from_url(app):
     assert at.sidebar.selectbox(key="shared.measure").value == "pct_disability"
 
 
-# -- pages/sources.py ------------------------------------------------------------------------------
+# -- views/sources.py ------------------------------------------------------------------------------
 
 def test_sources_page_lists_every_file(app):
-    at = app("pages/sources.py")
+    at = app("views/sources.py")
     _no_errors(at)
     frame = at.dataframe[0].value
     assert len(frame) == 10  # 7 build sources + CUPC enrollment and the two Bay Area tract files

@@ -1,4 +1,4 @@
-"""AppTest for pages/profile.py, the district profile (url_path "district"): open a district by URL or by a
+"""AppTest for views/district.py, the district profile (url_path "district"): open a district by URL or by a
 (misspelt) name; every section shows.
 
 On the SF Bay fixture store, two illustrative pods lie in San Francisco Unified: sample-006 (14 seats,
@@ -23,7 +23,7 @@ def run(store: Path, monkeypatch, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
-    at.switch_page("pages/profile.py")
+    at.switch_page("views/district.py")
     return at.run()
 
 

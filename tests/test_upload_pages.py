@@ -1,4 +1,4 @@
-"""AppTest for pages/upload.py and pages/history.py: viewers never reach the write path; staff upload and undo.
+"""AppTest for views/upload.py and views/history.py: viewers never reach the write path; staff upload and undo.
 
 The file uploader is driven through AppTest (`at.file_uploader(key=...).upload(...)`), so the
 whole page runs: sign-in, mapping, preview, fixes, commit. The mapping table is an
@@ -69,11 +69,11 @@ def _store_pods(db: Path) -> list[tuple]:
         store.close()
 
 
-# -- pages/upload.py ------------------------------------------------------------------------------------
+# -- views/upload.py ------------------------------------------------------------------------------------
 
 
 def test_viewer_without_staff_config_cannot_reach_the_upload_path(db):
-    at = _open("pages/upload.py")
+    at = _open("views/upload.py")
     assert [e.value for e in at.exception] == []
     assert len(at.file_uploader) == 0 and len(at.button) == 0 and len(at.text_input) == 0
     (info,) = at.info
@@ -83,7 +83,7 @@ def test_viewer_without_staff_config_cannot_reach_the_upload_path(db):
 
 def test_wrong_password_is_refused_and_the_right_one_opens_the_upload(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, HASH)
-    at = _open("pages/upload.py")
+    at = _open("views/upload.py")
     assert len(at.file_uploader) == 0
     at = _sign_in(at, "correct horse battery!")
     assert [e.value for e in at.error] == ["Wrong staff password."] and len(at.file_uploader) == 0
@@ -98,7 +98,7 @@ def test_wrong_password_is_refused_and_the_right_one_opens_the_upload(db, monkey
 
 def test_staff_upload_preview_fixes_and_commit(db, monkeypatch):
     monkeypatch.setenv(auth.PLAIN_ENV, PASSWORD)  # the plain variable, hashed at start-up
-    at = _sign_in(_open("pages/upload.py"))
+    at = _sign_in(_open("views/upload.py"))
     at.file_uploader(key="upload.file").upload("pods.csv", SHEET, "text/csv").run()
     _ok(at)
     mapping = at.data_editor[0].value
@@ -128,7 +128,7 @@ def test_staff_upload_preview_fixes_and_commit(db, monkeypatch):
 
 def test_changing_the_mapping_before_anything_is_written(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, HASH)
-    at = _sign_in(_open("pages/upload.py"))
+    at = _sign_in(_open("views/upload.py"))
     at.file_uploader(key="upload.file").upload("pods.csv", SHEET, "text/csv").run()
     key = at.data_editor[0].key
     at.session_state[key] = {"edited_rows": {2: {"pod field": None}}, "added_rows": [], "deleted_rows": []}
@@ -151,7 +151,7 @@ def test_xlsx_upload_with_a_sheet_picker(db, monkeypatch):
     ws.append(["Sheet Pod", 37.803328, -122.258736])
     out = io.BytesIO()
     wb.save(out)
-    at = _sign_in(_open("pages/upload.py"))
+    at = _sign_in(_open("views/upload.py"))
     at.file_uploader(key="upload.file").upload("pods.xlsx", out.getvalue()).run()
     picker = at.selectbox(key="upload.sheet")
     assert (picker.options, picker.value) == (["notes", "pods"], "pods")  # the sheet that looks like pods
@@ -165,7 +165,7 @@ def test_xlsx_upload_with_a_sheet_picker(db, monkeypatch):
 
 def test_a_file_that_cannot_be_read_says_why(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, HASH)
-    at = _sign_in(_open("pages/upload.py"))
+    at = _sign_in(_open("views/upload.py"))
     at.file_uploader(key="upload.file").upload("pods.xlsx", b"not a workbook").run()
     assert [e.value for e in at.error] == [r"pods\.xlsx: the name says Excel but the content is not an \.xlsx workbook"]
     assert len(at.button) == 1  # only "Sign out": no commit
@@ -173,18 +173,18 @@ def test_a_file_that_cannot_be_read_says_why(db, monkeypatch):
 
 def test_misconfigured_hash_is_reported_and_nobody_gets_in(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, "hunter2")
-    at = _open("pages/upload.py")
+    at = _open("views/upload.py")
     assert "Staff sign-in is misconfigured" in at.error[0].value
     assert len(at.file_uploader) == 0 and len(at.text_input) == 0
 
 
 def test_identity_provider_sign_in(db):
     secrets = {"auth": OIDC, "staff_emails": ["@district.org"]}
-    at = _open("pages/upload.py", secrets=secrets, user={"is_logged_in": False})
+    at = _open("views/upload.py", secrets=secrets, user={"is_logged_in": False})
     assert [b.label for b in at.button] == ["Sign in"] and len(at.file_uploader) == 0
-    at = _open("pages/upload.py", secrets=secrets, user={"is_logged_in": True, "email": "eve@gmail.com"})
+    at = _open("views/upload.py", secrets=secrets, user={"is_logged_in": True, "email": "eve@gmail.com"})
     assert "is signed in but is not on the staff list" in at.error[0].value and len(at.file_uploader) == 0
-    at = _open("pages/upload.py", secrets=secrets, user={"is_logged_in": True, "email": "ana@district.org"})
+    at = _open("views/upload.py", secrets=secrets, user={"is_logged_in": True, "email": "ana@district.org"})
     _ok(at)
     assert len(at.file_uploader) == 1
     at.file_uploader(key="upload.file").upload("pods.csv", SHEET, "text/csv").run()
@@ -192,7 +192,7 @@ def test_identity_provider_sign_in(db):
     assert SqliteStore(db).batches().loc[0, "uploaded_by"] == "ana@district.org"
 
 
-# -- pages/history.py -----------------------------------------------------------------------------------
+# -- views/history.py -----------------------------------------------------------------------------------
 
 
 def _two_batches(db: Path) -> None:
@@ -206,7 +206,7 @@ def _two_batches(db: Path) -> None:
 
 def test_history_lists_batches_for_viewers_without_files_or_undo(db):
     _two_batches(db)
-    at = _open("pages/history.py")
+    at = _open("views/history.py")
     assert [e.value for e in at.exception] == []
     table = at.dataframe[0].value
     assert table[["batch", "kind", "file", "by", "rows", "valid", "rejected"]].values.tolist() == [
@@ -218,7 +218,7 @@ def test_history_lists_batches_for_viewers_without_files_or_undo(db):
 def test_history_undo_for_staff_refused_then_done(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, HASH)
     _two_batches(db)
-    at = _sign_in(_open("pages/history.py"), name="Cy")
+    at = _sign_in(_open("views/history.py"), name="Cy")
     _ok(at)
     assert {b.key for b in at.get("download_button")} == {"history.original"}  # batch 2 rejected nothing
     at.selectbox(key="history.batch").select(1).run()
