@@ -38,6 +38,15 @@ def open_store() -> SqliteStore:
         st.stop()
 
 
+def _read(db: str, query: Callable):
+    """Open the store, run one read, close it: no connection outlives a cached loader."""
+    store = store_at(db)
+    try:
+        return query(store)
+    finally:
+        store.close()
+
+
 def revision() -> int:
     store = open_store()
     try:
@@ -48,38 +57,22 @@ def revision() -> int:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _state_list(db: str, rev: int) -> pd.DataFrame:
-    store = store_at(db)
-    try:
-        return store.state_list()
-    finally:
-        store.close()
+    return _read(db, lambda store: store.state_list())
 
 
 @st.cache_data(show_spinner="Loading districts…", max_entries=16)
 def _districts(db: str, rev: int, state_fips: tuple[str, ...] | None, layers: tuple[str, ...] | None) -> gpd.GeoDataFrame:
-    store = store_at(db)
-    try:
-        return store.districts(state_fips=state_fips, layers=layers)
-    finally:
-        store.close()
+    return _read(db, lambda store: store.districts(state_fips=state_fips, layers=layers))
 
 
 @st.cache_data(show_spinner="Loading states…", max_entries=2)
 def _states(db: str, rev: int) -> gpd.GeoDataFrame:
-    store = store_at(db)
-    try:
-        return store.states()
-    finally:
-        store.close()
+    return _read(db, lambda store: store.states())
 
 
 @st.cache_data(show_spinner="Loading district figures…", max_entries=2)
 def _district_table(db: str, rev: int) -> pd.DataFrame:
-    store = store_at(db)
-    try:
-        return store.districts(geometry=None)
-    finally:
-        store.close()
+    return _read(db, lambda store: store.districts(geometry=None))
 
 
 def states_geo() -> gpd.GeoDataFrame:
@@ -94,47 +87,27 @@ def district_table() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sites(db: str, rev: int, kinds: tuple[str, ...], states: tuple[str, ...] | None) -> gpd.GeoDataFrame:
-    store = store_at(db)
-    try:
-        return store.sites(kinds=kinds, states=states)
-    finally:
-        store.close()
+    return _read(db, lambda store: store.sites(kinds=kinds, states=states))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _pods(db: str, rev: int) -> gpd.GeoDataFrame:
-    store = store_at(db)
-    try:
-        return store.pods()
-    finally:
-        store.close()
+    return _read(db, lambda store: store.pods())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _provenance(db: str, rev: int) -> pd.DataFrame:
-    store = store_at(db)
-    try:
-        return store.provenance()
-    finally:
-        store.close()
+    return _read(db, lambda store: store.provenance())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _pod_links(db: str, rev: int) -> pd.DataFrame:
-    store = store_at(db)
-    try:
-        return store.place_districts("pods")
-    finally:
-        store.close()
+    return _read(db, lambda store: store.place_districts("pods"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _catalog(db: str, rev: int) -> pd.DataFrame:
-    store = store_at(db)
-    try:
-        return store.measure_catalog()
-    finally:
-        store.close()
+    return _read(db, lambda store: store.measure_catalog())
 
 
 def pod_links() -> pd.DataFrame:
@@ -160,11 +133,7 @@ def sites(kinds: tuple[str, ...], states: tuple[str, ...] | None = None) -> gpd.
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _site_layer(db: str, rev: int, kind: str, site_kind: str, state: str) -> maps.PreparedLayer:
-    store = store_at(db)
-    try:
-        return maps.prepare_sites(store.sites(kinds=[site_kind], states=[state]), kind)
-    finally:
-        store.close()
+    return _read(db, lambda store: maps.prepare_sites(store.sites(kinds=[site_kind], states=[state]), kind))
 
 
 def site_layer(kind: str, site_kind: str, state: str) -> maps.PreparedLayer:
@@ -402,11 +371,7 @@ HUB_KEYS = ("coverage.hub_on", "coverage.hub_lon", "coverage.hub_lat", "coverage
 def _coverage_frames(db: str, rev: int, state: str):
     from podgeo import access_report
 
-    store = store_at(db)
-    try:
-        return access_report.load_frames(store, state)
-    finally:
-        store.close()
+    return _read(db, lambda store: access_report.load_frames(store, state))
 
 
 def coverage_frames(state: str):
@@ -502,20 +467,12 @@ def attribute_table() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _cohorts(db: str, rev: int) -> pd.DataFrame:
-    store = store_at(db)
-    try:
-        return store.cohorts()
-    finally:
-        store.close()
+    return _read(db, lambda store: store.cohorts())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _cohort_members(db: str, rev: int, cohort_id: int) -> list[str]:
-    store = store_at(db)
-    try:
-        return store.cohort_members(cohort_id)
-    finally:
-        store.close()
+    return _read(db, lambda store: store.cohort_members(cohort_id))
 
 
 def cohorts() -> pd.DataFrame:

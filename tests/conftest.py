@@ -134,3 +134,18 @@ def ca_real_store(shared_data: Path, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ca_real") / "ca.db"
     build(path, sources_root=shared_data, states=["CA"])
     return path
+
+
+@pytest.fixture
+def db(fixture_store, tmp_path, monkeypatch):
+    """A writable copy of the fixture store as PODGEO_DB, with no staff access configured."""
+    import shutil
+
+    from podgeo import auth
+
+    path = tmp_path / "s.db"
+    shutil.copy(fixture_store, path)
+    monkeypatch.setenv("PODGEO_DB", str(path))
+    for name in (auth.HASH_ENV, auth.PLAIN_ENV, auth.EMAILS_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return path

@@ -3,10 +3,9 @@ confirm types, see rejected rows, save, replace and remove a layer, each write r
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
-import pytest
+from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import auth
@@ -16,16 +15,6 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PASSWORD = "correct horse battery"
 SHEET = (b"LEAID,Learning mode,Recovery stage,Minutes\n0634410,remote,3,1200\n0628050,hybrid,2,1100\n"
          b"0604740,hybrid,x,900\n0699999,remote,1,1\n0601770,remote,4,1000\n")
-
-
-@pytest.fixture
-def db(fixture_store, tmp_path, monkeypatch):
-    path = tmp_path / "s.db"
-    shutil.copy(fixture_store, path)
-    monkeypatch.setenv("PODGEO_DB", str(path))
-    for name in (auth.HASH_ENV, auth.PLAIN_ENV, auth.EMAILS_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return path
 
 
 def _open() -> AppTest:
@@ -42,10 +31,6 @@ def _staff(monkeypatch) -> AppTest:
     return at.form_submit_button[0].click().run()
 
 
-def _ok(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [] and [e.value for e in at.error] == []
-
-
 def _layers(db: Path):
     store = SqliteStore(db)
     try:
@@ -56,16 +41,16 @@ def _layers(db: Path):
 
 def test_viewers_never_reach_the_write_path(db):
     at = _open()
-    _ok(at)
+    no_errors(at)
     assert len(at.file_uploader) == 0 and len(at.button) == 0
     assert any("nobody can add, replace or remove attribute layers here" in i.value for i in at.info)
 
 
 def test_staff_upload_confirm_types_and_save(db, monkeypatch):
     at = _staff(monkeypatch)
-    _ok(at)
+    no_errors(at)
     at.file_uploader(key="attributes.file").upload("fall.csv", SHEET, "text/csv").run()
-    _ok(at)
+    no_errors(at)
     assert [at.selectbox(key=f"attributes.type.{i}").value for i in range(3)] == ["category", "whole", "whole"]
     at.selectbox(key="attributes.type.2").set_value("number").run()
     assert at.text_input(key="attributes.name").value == "fall"
@@ -77,7 +62,7 @@ def test_staff_upload_confirm_types_and_save(db, monkeypatch):
     assert rejected["errors"].tolist() == ["row 4, column 'Recovery stage': 'x' is not a number",
                                            "row 5, column 'LEAID': no district with LEAID 0699999 in the store"]
     at.button(key="attributes.save").click().run()
-    _ok(at)
+    no_errors(at)
     assert at.success[0].value == "Saved layer 1: Fall 2020."
     layers, values = _layers(db)
     row = layers.iloc[0]
@@ -95,14 +80,14 @@ def test_staff_replace_then_remove(db, monkeypatch):
     at.selectbox(key="attributes.target").set_value("1").run()
     at.file_uploader(key="attributes.file").upload("fall_v2.csv", b"LEAID,Learning mode\n0634410,in person\n",
                                                    "text/csv").run()
-    _ok(at)
+    no_errors(at)
     at.button(key="attributes.save").click().run()
-    _ok(at)
+    no_errors(at)
     layers, values = _layers(db)
     assert layers[["layer_id", "version", "filename"]].values.tolist() == [[1, 2, "fall_v2.csv"]]
     assert values[["leaid", "column", "value"]].values.tolist() == [["0634410", "learning_mode", "in person"]]
     at.button(key="attributes.remove").click().run()
-    _ok(at)
+    no_errors(at)
     layers, values = _layers(db)
     assert layers.empty and values.empty and at.success[0].value.startswith("Removed layer")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
+from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import auth
@@ -15,26 +15,12 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def db(fixture_store, tmp_path, monkeypatch):
-    path = tmp_path / "s.db"
-    shutil.copy(fixture_store, path)
-    monkeypatch.setenv("PODGEO_DB", str(path))
-    for name in (auth.HASH_ENV, auth.PLAIN_ENV, auth.EMAILS_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return path
-
-
 def _open(**query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
     at.switch_page("views/cohorts.py")
     return at.run()
-
-
-def _ok(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [] and [e.value for e in at.error] == []
 
 
 def _table(at: AppTest, column: str = "District"):
@@ -52,7 +38,7 @@ def _cohorts(db: Path) -> list[tuple]:
 
 def test_pick_name_save_and_reopen_by_link(db):
     at = _open()
-    _ok(at)
+    no_errors(at)
     assert at.button(key="cohorts.save").disabled and "Choose districts above" in at.info[0].value
     at.multiselect(key="cohorts.members").set_value(["0628050", "0634410", "0618930"]).run()
     table = _table(at)
@@ -62,13 +48,13 @@ def test_pick_name_save_and_reopen_by_link(db):
         56887 + 77155, 35489 + 51790 + 4236, 3, 172)  # Jefferson Union High (secondary) adds students, not children
     at.text_input(key="cohorts.name").input("Bay <b>cities</b>").run()
     at.button(key="cohorts.save").click().run()
-    _ok(at)
+    no_errors(at)
     assert at.success[0].value.startswith("Saved cohort Bay \\<b\\>cities\\</b\\>")
     assert _cohorts(db) == [("Bay <b>cities</b>", ("0618930", "0628050", "0634410"), "picked")]
     assert at.selectbox(key="cohorts.pick").value == "1" and at.query_params["cohort"] == "1"
 
     again = _open(cohort="1")
-    _ok(again)
+    no_errors(again)
     assert again.selectbox(key="cohorts.pick").value == "1"
     assert _table(again)["District"].tolist()[-1] == "Total (3 districts)"
 
@@ -90,7 +76,7 @@ def test_a_sheet_of_names_with_an_unmatched_row(db):
     at = _open()
     sheet = b"District name,State\nOakland Unified,CA\nBerkly Unified,CA\nAtlantis Unified,CA\n"
     at.file_uploader(key="cohorts.file").upload("members.csv", sheet, "text/csv").run()
-    _ok(at)
+    no_errors(at)
     assert at.markdown[0].value == "2 district(s) found in members\\.csv."
     assert _table(at, "not found")["not found"].tolist() == [
         "row 4, column 'District name': no district in CA has a name like 'Atlantis Unified'"]
@@ -109,7 +95,7 @@ def test_an_ambiguous_name_is_settled_by_the_user(fixture_store, tmp_path, monke
     monkeypatch.setenv("PODGEO_DB", str(path))
     at = _open()
     at.file_uploader(key="cohorts.file").upload("j.csv", b"District,State\nJefferson Elementary,CA\n", "text/csv").run()
-    _ok(at)
+    no_errors(at)
     assert at.warning[0].value.startswith("1 name(s) fit more than one district")
     settle = at.selectbox(key="cohorts.settle.2")
     assert settle.options == ["— leave out", "Jefferson Elementary School District (CA, elementary, LEAID 0618840)",
@@ -131,6 +117,6 @@ def test_only_staff_delete(db, monkeypatch):
     at.text_input(key="staff.password").input(PASSWORD)
     at.form_submit_button[0].click().run()
     at.button(key="cohorts.delete").click().run()
-    _ok(at)
+    no_errors(at)
     assert _cohorts(db) == [] and at.success[0].value.startswith("Deleted Old")
     assert at.selectbox(key="cohorts.pick").value == "new"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import access_report as ar
@@ -38,11 +39,6 @@ def frames(fixture_store):
         store.close()
 
 
-def _ok(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == []
-    assert [e.value for e in at.error] == []
-
-
 def _table(at: AppTest) -> pd.DataFrame:
     return at.dataframe[0].value
 
@@ -53,7 +49,7 @@ def _same(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 def test_opens_on_schools_2sfca_and_shows_the_functions_table(page, frames):
     at = page()
-    _ok(at)
+    no_errors(at)
     assert at.title[0].value == "Coverage — CA"
     assert at.sidebar.multiselect(key="coverage.sites").value == ["pods"]
     assert at.sidebar.radio(key="coverage.demand").value == "schools"
@@ -73,7 +69,7 @@ def test_radius_widget_changes_the_table_and_the_url(page, frames):
     at = page()
     before = _table(at)
     at.sidebar.slider(key="coverage.radius").set_value(2.0).run()
-    _ok(at)
+    no_errors(at)
     after = _table(at)
     assert not after["access"].equals(before["access"])
     assert at.query_params["radius"] == "2"
@@ -89,7 +85,7 @@ def test_sites_demand_method_and_group_widgets(page, frames):
     at.sidebar.radio(key="coverage.method").set_value("e2sfca").run()
     at.sidebar.radio(key="coverage.decay").set_value("gaussian").run()
     at.sidebar.radio(key="coverage.group").set_value("of_color").run()
-    _ok(at)
+    no_errors(at)
     expected = ar.coverage_table(frames, sites=["libraries", "schools"], demand="tracts", method="e2sfca",
                                  decay="gaussian", group="of_color", radius_miles=10.0, state="CA")
     _same(_table(at), expected.table)
@@ -104,11 +100,11 @@ def test_url_round_trip_reopens_the_same_view(page, frames):
     first.toggle(key="coverage.hub_on").set_value(True).run()
     first.number_input(key="coverage.hub_lon").set_value(-122.27).run()
     first.number_input(key="coverage.hub_lat").set_value(37.8).run()
-    _ok(first)
+    no_errors(first)
     url = dict(first.query_params)
     assert url["method"] == "distance" and url["radius"] == "1.5" and url["hub"] == "-122.27000,37.80000,50"
     second = page(**url)
-    _ok(second)
+    no_errors(second)
     assert second.sidebar.radio(key="coverage.method").value == "distance"
     assert second.sidebar.slider(key="coverage.radius").value == 1.5
     assert second.toggle(key="coverage.hub_on").value is True
@@ -121,7 +117,7 @@ def test_url_round_trip_reopens_the_same_view(page, frames):
 def test_hypothetical_hub_raises_access_on_screen(page):
     plain = page(supply="libraries", method="2sfca", radius="3")
     hub = page(supply="libraries", method="2sfca", radius="3", hub="-122.154,37.847,40")  # Del Rey Elementary, Orinda
-    _ok(hub)
+    no_errors(hub)
     a = _table(plain).set_index("leaid")["access"]
     b = _table(hub).set_index("leaid")["access"][a.index]
     known = a.notna()  # districts with no schools in the fixture have no access figure
@@ -132,7 +128,7 @@ def test_hypothetical_hub_raises_access_on_screen(page):
 
 def test_bad_url_values_fall_back_to_defaults(page):
     at = page(method="gravity", radius="900", hub="not,a,hub", demand="counties")
-    _ok(at)
+    no_errors(at)
     assert at.sidebar.radio(key="coverage.method").value == "2sfca"
     assert at.sidebar.slider(key="coverage.radius").value == 10.0
     assert at.toggle(key="coverage.hub_on").value is False
@@ -140,10 +136,10 @@ def test_bad_url_values_fall_back_to_defaults(page):
 
 def test_demand_points_layer_is_opt_in(page):
     at = page(demand="tracts")
-    _ok(at)
+    no_errors(at)
     assert at.sidebar.checkbox(key="coverage.points").value is False
     at.sidebar.checkbox(key="coverage.points").check().run()
-    _ok(at)
+    no_errors(at)
     at.sidebar.radio(key="coverage.demand").set_value("districts").run()  # district points: no layer, no box
-    _ok(at)
+    no_errors(at)
     assert not [c for c in at.sidebar.checkbox if c.key == "coverage.points"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import directory
@@ -39,13 +40,9 @@ def _open(**query) -> AppTest:
     return at.run()
 
 
-def _ok(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [] and [e.value for e in at.error] == []
-
-
 def test_search_sort_and_filters_change_the_table_and_the_link(db):
     at = _open()
-    _ok(at)
+    no_errors(at)
     assert at.markdown[0].value.startswith("**41** of 41 pods (all pods; CA).")
     at.text_input(key="directory.query").input("fresno hub").run()
     assert at.dataframe[0].value["pod"].tolist() == ["Fresno District Learning Hub A", "Fresno District Learning Hub B"]
@@ -54,7 +51,7 @@ def test_search_sort_and_filters_change_the_table_and_the_link(db):
     at.selectbox(key="directory.sort").set_value("seats").run()
     assert at.dataframe[0].value["pod"].iloc[0] == EVIL and at.query_params["sort"] == "seats"
     at.sidebar.multiselect(key="filters.operator_types").set_value(["microschool_private"]).run()
-    _ok(at)
+    no_errors(at)
     assert at.markdown[0].value.startswith("**5** of 41 pods (operator types: Microschool or private provider; CA)")
     assert at.query_params["operator_types"] == "microschool_private"
     assert len(at.get("download_button")) == 3
@@ -62,7 +59,7 @@ def test_search_sort_and_filters_change_the_table_and_the_link(db):
 
 def test_a_shared_link_reopens_the_same_directory(db):
     at = _open(q="oakland", sort="seats", statuses="active")
-    _ok(at)
+    no_errors(at)
     assert at.text_input(key="directory.query").value == "oakland"
     assert at.selectbox(key="directory.sort").value == "seats"
     assert at.sidebar.multiselect(key="filters.statuses").value == ["active"]

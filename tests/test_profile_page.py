@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
+from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import attributes, sheets
@@ -27,14 +27,10 @@ def run(store: Path, monkeypatch, **query) -> AppTest:
     return at.run()
 
 
-def _ok(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [] and [e.value for e in at.error] == []
-
-
 
 def test_a_link_opens_the_district_with_every_section(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch, district="0634410")
-    _ok(at)
+    no_errors(at)
     assert at.subheader[0].value.startswith("San Francisco Unified School District · CA · LEAID 0634410 · unified")
     assert [s.value for s in at.subheader[1:]] == ["Demographic measures", "Pods (2)",
                                                    "Candidate hub sites inside or within 1 mile (169)"]
@@ -52,10 +48,10 @@ def test_a_link_opens_the_district_with_every_section(fixture_store, monkeypatch
 
 def test_a_misspelt_name_finds_the_district_and_updates_the_link(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch)
-    _ok(at)
+    no_errors(at)
     assert "Type a district's name or LEAID" in at.info[0].value and not at.subheader
     at.text_input(key="profile.query").input("Oakland Unifed").run()
-    _ok(at)
+    no_errors(at)
     assert at.selectbox[0].value == "0628050"
     assert at.subheader[0].value.startswith("Oakland Unified School District · CA · LEAID 0628050")
     assert at.query_params["district"] == "0628050"
@@ -66,14 +62,14 @@ def test_a_misspelt_name_finds_the_district_and_updates_the_link(fixture_store, 
 def test_pod_filters_apply_to_the_profile(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch, district="0634410")
     at.sidebar.multiselect(key="filters.statuses").set_value(["planned"]).run()
-    _ok(at)
+    no_errors(at)
     assert "Pods (1)" in [s.value for s in at.subheader]
     assert at.query_params["statuses"] == "planned"
 
 
 def test_unknown_district_in_the_url_is_ignored(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch, district="<script>alert(1)</script>")
-    _ok(at)
+    no_errors(at)
     assert not at.subheader and "Type a district's name" in at.info[0].value
 
 
@@ -86,7 +82,7 @@ def test_attribute_layers_appear_in_the_profile(fixture_store, tmp_path, monkeyp
     store.save_attribute_layer(plan.record("ana"), plan.values)
     store.close()
     at = run(db, monkeypatch, district="0634410")
-    _ok(at)
+    no_errors(at)
     table = next(d.value for d in at.dataframe if "attribute" in d.value.columns)
     assert table[["attribute", "value", "layer", "file"]].values.tolist() == [
         ["Learning mode", "<b>remote</b>", "Fall", "modes.csv"], ["Recovery stage", "3", "Fall", "modes.csv"]]
@@ -94,7 +90,7 @@ def test_attribute_layers_appear_in_the_profile(fixture_store, tmp_path, monkeyp
 
 def test_real_los_angeles_unified_by_link(ca_real_store, monkeypatch):
     at = run(ca_real_store, monkeypatch, district="0622710")
-    _ok(at)
+    no_errors(at)
     assert at.subheader[0].value.startswith("Los Angeles Unified School District · CA · LEAID 0622710 · unified")
     figures = at.dataframe[0].value.set_index("figure")["value"]
     assert int(figures["Public schools in the district"].replace(",", "")) > 500

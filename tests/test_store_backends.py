@@ -12,7 +12,6 @@ import csv
 import hashlib
 import inspect
 import io
-import os
 import subprocess
 import sys
 import time

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import auth, pods
@@ -55,11 +56,6 @@ def _sign_in(at: AppTest, password: str = PASSWORD, name: str = "Ana") -> AppTes
     return at.form_submit_button[0].click().run()
 
 
-def _ok(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == []
-    assert [e.value for e in at.error] == []
-
-
 def _store_pods(db: Path) -> list[tuple]:
     store = SqliteStore(db)
     try:
@@ -90,7 +86,7 @@ def test_wrong_password_is_refused_and_the_right_one_opens_the_upload(db, monkey
     at = _sign_in(at, PASSWORD, name="  ")
     assert [e.value for e in at.error] == ["Type your name: it is recorded with every upload and undo."]
     at = _sign_in(at)
-    _ok(at)
+    no_errors(at)
     assert len(at.file_uploader) == 1 and at.file_uploader(key="upload.file").allowed_type == [".csv", ".xlsx"]
     assert {b.key for b in at.get("download_button")} == {"upload.template_csv", "upload.template_xlsx"}
     assert "Signed in as staff: Ana" in at.caption[1].value
@@ -100,7 +96,7 @@ def test_staff_upload_preview_fixes_and_commit(db, monkeypatch):
     monkeypatch.setenv(auth.PLAIN_ENV, PASSWORD)  # the plain variable, hashed at start-up
     at = _sign_in(_open("views/upload.py"))
     at.file_uploader(key="upload.file").upload("pods.csv", SHEET, "text/csv").run()
-    _ok(at)
+    no_errors(at)
     mapping = at.data_editor[0].value
     assert mapping.to_dict("list") == {
         "column": ["pod_id", "Site Name", "Seats", "State", "Latitude", "Longitude"],
@@ -115,7 +111,7 @@ def test_staff_upload_preview_fixes_and_commit(db, monkeypatch):
     summary = [m.value for m in at.markdown if m.value.startswith("3 rows")]
     assert summary == ["3 rows: **2 valid** (2 new, 0 updates, 0 to geocode), **1 rejected**."]
     at.button(key="upload.commit").click().run()
-    _ok(at)
+    no_errors(at)
     assert [s.value for s in at.success] == [
         "Committed batch 1: 2 new and 0 updated pods, 2 placed in districts, 0 without coordinates, "
         "1 rejected rows kept with their errors."]
@@ -133,7 +129,7 @@ def test_changing_the_mapping_before_anything_is_written(db, monkeypatch):
     key = at.data_editor[0].key
     at.session_state[key] = {"edited_rows": {2: {"pod field": None}}, "added_rows": [], "deleted_rows": []}
     at.run()
-    _ok(at)
+    no_errors(at)
     assert any(c.value == "not imported (no pod column chosen): Seats" for c in at.get("text"))
     at.checkbox(key="upload.fixes").check().run()
     at.button(key="upload.commit").click().run()
@@ -155,7 +151,7 @@ def test_xlsx_upload_with_a_sheet_picker(db, monkeypatch):
     at.file_uploader(key="upload.file").upload("pods.xlsx", out.getvalue()).run()
     picker = at.selectbox(key="upload.sheet")
     assert (picker.options, picker.value) == (["notes", "pods"], "pods")  # the sheet that looks like pods
-    _ok(at)
+    no_errors(at)
     assert [m.value for m in at.markdown if m.value.startswith("1 rows")] == [
         "1 rows: **1 valid** (1 new, 0 updates, 0 to geocode), **0 rejected**."]
     at.selectbox(key="upload.sheet").select("notes").run()
@@ -185,7 +181,7 @@ def test_identity_provider_sign_in(db):
     at = _open("views/upload.py", secrets=secrets, user={"is_logged_in": True, "email": "eve@gmail.com"})
     assert "is signed in but is not on the staff list" in at.error[0].value and len(at.file_uploader) == 0
     at = _open("views/upload.py", secrets=secrets, user={"is_logged_in": True, "email": "ana@district.org"})
-    _ok(at)
+    no_errors(at)
     assert len(at.file_uploader) == 1
     at.file_uploader(key="upload.file").upload("pods.csv", SHEET, "text/csv").run()
     at.button(key="upload.commit").click().run()
@@ -219,7 +215,7 @@ def test_history_undo_for_staff_refused_then_done(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, HASH)
     _two_batches(db)
     at = _sign_in(_open("views/history.py"), name="Cy")
-    _ok(at)
+    no_errors(at)
     assert {b.key for b in at.get("download_button")} == {"history.original"}  # batch 2 rejected nothing
     at.selectbox(key="history.batch").select(1).run()
     assert {b.key for b in at.get("download_button")} == {"history.original", "history.rejected_csv",
