@@ -392,12 +392,7 @@ class SqliteStore:
                   geometry: str | None = "display", include_filler: bool = False,
                   leaids: Iterable[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """Districts with every measure joined. `geometry` is 'display', 'full' or None."""
-        where, params = [], []
-        for column, values in (("d.state_fips", state_fips), ("d.layer", layers), ("d.leaid", leaids)):
-            if values is not None:
-                values = list(values)
-                where.append(f"{column} in ({', '.join('?' * len(values))})" if values else "0")
-                params += values
+        where, params = _in_filters((("d.state_fips", state_fips), ("d.layer", layers), ("d.leaid", leaids)))
         if not include_filler:
             where.append("d.is_filler = 0")
         geom = {"display": ", d.display as geom", "full": ", d.geometry as geom", None: ""}[geometry]
@@ -413,12 +408,7 @@ class SqliteStore:
 
     def sites(self, *, kinds: Iterable[str] | None = None, states: Iterable[str] | None = None) -> gpd.GeoDataFrame:
         """Candidate hub sites (libraries, schools) as points, with the LEAIDs they fall in."""
-        where, params = [], []
-        for column, values in (("s.kind", kinds), ("s.state", states)):
-            if values is not None:
-                values = list(values)
-                where.append(f"{column} in ({', '.join('?' * len(values))})" if values else "0")
-                params += values
+        where, params = _in_filters((("s.kind", kinds), ("s.state", states)))
         sql = ("select s.*, (select group_concat(leaid, ';') from site_districts sd where sd.site_id = s.site_id) "
                "as leaids from sites s" + (" where " + " and ".join(where) if where else "") + " order by s.site_id")
         return _points(self._frame(sql, params))
@@ -586,12 +576,7 @@ class SqliteStore:
     def attribute_values(self, *, layer_ids: Iterable[int] | None = None,
                          leaids: Iterable[str] | None = None) -> pd.DataFrame:
         """(layer_id, leaid, column, value) rows, values as stored text, for some layers and/or districts."""
-        where, params = [], []
-        for column, values in (("layer_id", layer_ids), ("leaid", leaids)):
-            if values is not None:
-                values = list(values)
-                where.append(f"{column} in ({', '.join('?' * len(values))})" if values else "0")
-                params += values
+        where, params = _in_filters((("layer_id", layer_ids), ("leaid", leaids)))
         return self._frame("select layer_id, leaid, column, value from attribute_values"
                            + (" where " + " and ".join(where) if where else "") + " order by layer_id, leaid, column",
                            params)
@@ -695,6 +680,18 @@ def _test_pause_before_commit() -> None:
 
         print(f"podgeo: test hook: holding the write transaction for {seconds} s", file=sys.stderr, flush=True)
         time.sleep(float(seconds))
+
+
+def _in_filters(filters) -> tuple[list[str], list]:
+    """SQL conditions `column in (?, ...)` for each (column, values) whose values are given;
+    an empty list matches nothing ("0"), None means no condition."""
+    where, params = [], []
+    for column, values in filters:
+        if values is not None:
+            values = list(values)
+            where.append(f"{column} in ({', '.join('?' * len(values))})" if values else "0")
+            params += values
+    return where, params
 
 
 def _chunks(items: list, size: int):

@@ -5,22 +5,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from apptest_helpers import no_errors
+from apptest_helpers import no_errors, open_app
 from streamlit.testing.v1 import AppTest
 
 from podgeo import auth
 from podgeo.store import SqliteStore
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PASSWORD = "correct horse battery"
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page("views/cohorts.py")
-    return at.run()
+    return open_app("views/cohorts.py", **query)
 
 
 def _table(at: AppTest, column: str = "District"):

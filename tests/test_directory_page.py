@@ -3,17 +3,15 @@ helpers in podgeo/directory.py."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from apptest_helpers import no_errors
+from apptest_helpers import no_errors, open_app
 from streamlit.testing.v1 import AppTest
 
 from podgeo import directory
 from podgeo.store import SqliteStore
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EVIL = "<img src=x onerror=alert(1)>"
 
 
@@ -33,11 +31,7 @@ def db(fixture_store, tmp_path, monkeypatch):
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page("views/directory.py")
-    return at.run()
+    return open_app("views/directory.py", **query)
 
 
 def test_search_sort_and_filters_change_the_table_and_the_link(db):

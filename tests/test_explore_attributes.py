@@ -3,17 +3,16 @@ and the map builders behind it (category shading, district outlines) keep user t
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from shapely.geometry import box
+from apptest_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from podgeo import attributes, maps, sheets
 from podgeo.store import SqliteStore
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EVIL = "<img src=x onerror=alert(1)>"
 #: Oakland (1 sample pod, 96 seats) and San Francisco (2 pods, 76 seats) remote; Alameda (98 seats) hybrid
 SHEET = (b"LEAID,Learning mode,Minutes\n0628050,remote,1100\n0634410,remote,1200\n0601770,hybrid,900\n"
@@ -33,10 +32,7 @@ def db(fixture_store, tmp_path, monkeypatch):
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_app(None, **query)
 
 
 def _counts(at: AppTest) -> str:

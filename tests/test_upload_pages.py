@@ -7,11 +7,9 @@ st.data_editor, whose cell edits AppTest applies through the editor's session st
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import openpyxl
-import pytest
 from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
@@ -27,17 +25,6 @@ SHEET = (b"pod_id,Site Name,Seats,State,Latitude,Longitude\n"
          b"t-bad,,4,CA,37.8,-122.2\n")
 OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "podgeo",
         "client_secret": "s", "server_metadata_url": "https://id.example.org/.well-known/openid-configuration"}
-
-
-@pytest.fixture
-def db(fixture_store, tmp_path, monkeypatch):
-    """A writable copy of the fixture store, with no staff configuration unless a test adds one."""
-    path = tmp_path / "s.db"
-    shutil.copy(fixture_store, path)
-    monkeypatch.setenv("PODGEO_DB", str(path))
-    for name in (auth.HASH_ENV, auth.PLAIN_ENV, auth.EMAILS_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return path
 
 
 def _open(page: str, *, secrets: dict | None = None, user: dict | None = None) -> AppTest:
