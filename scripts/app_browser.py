@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -40,44 +41,67 @@ def page_paths(app: Path = REPO / "app.py") -> list[str]:
 
 
 @contextlib.contextmanager
-def app_server(db: Path | str, *, app: Path = REPO / "app.py", env: dict[str, str] | None = None, timeout: float = 120):
-    """`streamlit run app` on `db` at a free 127.0.0.1 port; yields the base URL; stops the process group."""
+def app_server(db: Path | str | None, *, app: Path = REPO / "app.py", env: dict[str, str] | None = None,
+               timeout: float = 120, log_dir: Path | None = None):
+    """`streamlit run app` (on store `db` unless None) at a free 127.0.0.1 port; yields the base URL.
+
+    cwd is the app's folder: Streamlit serves `static/` beside the main script. The server runs in
+    its own process group, which is stopped when the block ends.
+    """
+    app = Path(app).resolve()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    full_env = {**os.environ, "PODGEO_DB": str(db), "PODGEO_TILES": "", **(env or {})}
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"podgeo-streamlit-{port}.log", "wb")
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+                "PODGEO_TILES": "", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+                **({"PODGEO_DB": str(db)} if db is not None else {}), **(env or {})}
+    log_path = Path(log_dir or tempfile.gettempdir()) / f"podgeo-streamlit-{port}.log"
+    log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.enableStaticServing", "true",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=app.parent, env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, proc, timeout, log.name)
+        _wait_healthy(base, proc, timeout, log_path)
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop_group(proc)
         log.close()
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float, log_name: str) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float, log_path: Path) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_name}")
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{_tail(log_path)}")
         with contextlib.suppress(OSError):
             with opener.open(f"{base}/_stcore/health", timeout=2) as resp:
                 if resp.status == 200:
                     return
         time.sleep(0.25)
-    raise RuntimeError(f"streamlit not healthy after {timeout:.0f} s; see {log_name}")
+    _stop_group(proc)
+    raise RuntimeError(f"streamlit not healthy after {timeout:.0f} s:\n{_tail(log_path)}")
+
+
+def _tail(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")[-3000:]
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
 
 
 def launch(playwright):

@@ -149,3 +149,15 @@ def db(fixture_store, tmp_path, monkeypatch):
     for name in (auth.HASH_ENV, auth.PLAIN_ENV, auth.EMAILS_ENV):
         monkeypatch.delenv(name, raising=False)
     return path
+
+
+# -- the national store: every state, as `python -m podgeo build` makes it by default ------------
+
+@pytest.fixture(scope="session")
+def national_store(shared_data: Path, tmp_path_factory) -> Path:
+    """The default build (every state in the sources folder, the sample pods), made once per test run; read-only."""
+    from podgeo.build import build
+
+    path = tmp_path_factory.mktemp("national") / "podgeo.db"
+    build(path, sources_root=shared_data)
+    return path

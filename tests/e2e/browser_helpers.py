@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 COUNT_DISTRICTS = """() => { let n = 0; if (!window.map) return 0;
     window.map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.leaid) n++; });
@@ -54,3 +55,26 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
         timeout=timeout_ms)
     page.wait_for_timeout(300)
+
+
+# -- accessibility: axe-core (npm, installed by scripts/install-browser.sh) injected into the page --
+
+AXE_JS = Path(__file__).resolve().parents[2] / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+#: WCAG 2.1 A and AA, the bar issue 11 sets
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG 2.1 AA violations on the page and in its map frames: rule id, impact, and the first targets."""
+    if not AXE_JS.exists():
+        raise AssertionError(f"{AXE_JS} missing: run `bash scripts/install-browser.sh`")
+    source = AXE_JS.read_text(encoding="utf-8")
+    found = []
+    for frame in [page.main_frame, *[f for f in page.frames if "streamlit_folium" in f.url]]:
+        frame.evaluate(source)
+        result = frame.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+        for v in result["violations"]:
+            found.append({"frame": "map" if frame is not page.main_frame else "page", "id": v["id"],
+                          "impact": v["impact"], "help": v["help"],
+                          "targets": [n["target"] for n in v["nodes"][:3]], "html": [n["html"][:160] for n in v["nodes"][:2]]})
+    return found

@@ -9,25 +9,20 @@ Streamlit's static folder (`server.enableStaticServing`) is `static/` beside the
 """
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
-import socket
-import subprocess
+import shutil
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import app_browser  # noqa: E402 - scripts/ is not a package
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("PODGEO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+CHROMIUM, CHROMIUM_ARGS = app_browser.CHROMIUM, app_browser.CHROMIUM_ARGS
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -83,67 +78,30 @@ def streamlit_server(tmp_path_factory):
     """Factory: start `streamlit run app_path` with `env` added; returns the base URL.
 
     The server listens on 127.0.0.1 on a free port, runs in its own process group with cwd =
-    the app's folder, and the whole group is stopped when the test ends.
+    the app's folder, and the whole group is stopped when the test ends (scripts/app_browser.py).
     """
-    started: list[subprocess.Popen] = []
+    with contextlib.ExitStack() as stack:
+        def start(app_path: Path, env: dict[str, str] | None = None, timeout: float = 90) -> str:
+            server = app_browser.app_server(None, app=app_path, env=env, timeout=timeout,
+                                            log_dir=tmp_path_factory.mktemp("streamlit"))
+            try:
+                return stack.enter_context(server)
+            except RuntimeError as exc:
+                pytest.fail(str(exc))
 
-    def start(app_path: Path, env: dict[str, str] | None = None, timeout: float = 90) -> str:
-        app_path = Path(app_path).resolve()
-        port = _free_port()
-        log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-        full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-                    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env or {})}
-        cmd = [sys.executable, "-m", "streamlit", "run", str(app_path),
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--server.headless", "true", "--server.enableStaticServing", "true",
-               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, cwd=app_path.parent, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        started.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, proc, log_path, timeout)
-        return base
-
-    yield start
-    for proc in started:
-        _stop_group(proc)
+        yield start
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-        try:
-            with opener.open(f"{base}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.25)
-    _stop_group(proc)
-    pytest.fail(f"streamlit not healthy after {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
+@pytest.fixture(scope="session")
+def national_app(national_store, tmp_path_factory):
+    """One app server on a copy of the national store for the whole run (the journeys and every-page checks)."""
+    db = tmp_path_factory.mktemp("national_app") / "podgeo.db"
+    shutil.copy(national_store, db)
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+        with app_browser.app_server(db, log_dir=tmp_path_factory.mktemp("streamlit")) as base:
+            yield base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def _is_local(url: str) -> bool:
