@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -103,7 +104,7 @@ def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
 
     m = base_map(gdf.total_bounds, tiles=tiles)
-    layer = _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True,
+    layer = _GeoJsonLayer(props, name=_html(label), overlay=True, control=True,
                           style_js=_district_style_js(classes.colours), tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label),
                           highlight=True)
     layer.add_to(m)
@@ -164,7 +165,7 @@ def add_pods(m: folium.Map, pods: gpd.GeoDataFrame, *, name: str = "Pods and hub
     }, geometry=gdf_on_map.geometry.values, crs=DISPLAY_CRS)
 
     _ensure_map_setup(m)
-    cluster = folium.plugins.MarkerCluster(name=html.escape(name), overlay=True, control=True, options={
+    cluster = folium.plugins.MarkerCluster(name=_html(name), overlay=True, control=True, options={
         "showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 13})
     cluster.add_to(m)
     _GeoJsonLayer(props, name=None, control=False, point_js=_POD_MARKER_JS,
@@ -221,11 +222,11 @@ def add_sites(m: folium.Map, sites: gpd.GeoDataFrame | PreparedLayer, kind: str,
     swatch = (f'<span style="display:inline-block;width:9px;height:9px;border:2px solid {spec["colour"]};'
               f'border-radius:50%;background:#fff;vertical-align:middle"></span>')
     _ensure_map_setup(m)
-    group = folium.FeatureGroup(name=f"{swatch} {html.escape(spec['label'])} ({layer.count:,})", overlay=True,
+    group = folium.FeatureGroup(name=f"{swatch} {_html(spec['label'])} ({layer.count:,})", overlay=True,
                                 control=True, show=show)
     group.add_to(m)
     _GeoJsonLayer(layer, name=None, control=False, point_js=_SITE_MARKER_JS % _js_json(spec["colour"]),
-                  tooltip_key="tip", popup_js=_SITE_POPUP_JS % _js_json(html.escape(spec["label"]))).add_to(group)
+                  tooltip_key="tip", popup_js=_SITE_POPUP_JS % _js_json(_html(spec["label"]))).add_to(group)
     _ensure_layer_control(m)
     return assets.localize(m)
 
@@ -238,7 +239,7 @@ def base_map(bounds: Sequence[float], *, tiles: str | None = "env") -> folium.Ma
     """
     basemap = assets.tiles_from_env() if tiles == "env" else assets.tiles_from_env({"PODGEO_TILES": tiles or ""})
     minx, miny, maxx, maxy = (float(v) for v in bounds)
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None,
+    m = _Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None,
                    prefer_canvas=True, control_scale=True)
     # folium passes min/max zoom only to its tile layer; with no tiles, markercluster needs the map's
     m.options.update(min_zoom=3, max_zoom=18)
@@ -356,7 +357,29 @@ _SITE_POPUP_JS = """'<div class="podgeo-popup"><strong>' + feature.properties.ti
     + '</span>' + (feature.properties.at ? '<br>' + feature.properties.at : '') + '</div>'"""
 
 
-class _GeoJsonLayer(Layer):
+class _RawMacro(MacroElement):
+    """A MacroElement whose rendered header/html/script go onto the page as they are.
+
+    branca's `MacroElement.render` wraps each macro's output in `Element(output)`, which parses it
+    as a Jinja template again: text inside (a cohort name, a category value) holding `{{ ... }}` or
+    `{% ... %}` would be evaluated on the server. Here the output is kept as plain text, so data
+    is never template source. (It also skips lexing a megabyte of GeoJSON on every rerun.)
+    """
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise ValueError(f"{type(self).__name__} can only be rendered inside a folium map")
+        module = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = module.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_RawScript(str(macro(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _GeoJsonLayer(Layer, _RawMacro):
     """A GeoJSON layer whose data, styles and tooltips are JSON and fixed JS functions.
 
     folium's GeoJson/Tooltip/Popup splice text into JS template literals (a `${...}` or a
@@ -412,18 +435,6 @@ class _GeoJsonLayer(Layer):
         self.tooltip_key, self.popup_key, self.highlight = tooltip_key, popup_key, highlight
         self.popup_js = popup_js
 
-    def render(self, **kwargs):
-        """Render with a placeholder, then splice the data in: folium wraps every layer's script in
-        a Jinja template and lexing a megabyte of GeoJSON twice per rerun cost ~0.3 s."""
-        data, self.data_js = self.data_js, _DATA_PLACEHOLDER
-        try:
-            super().render(**kwargs)
-        finally:
-            self.data_js = data
-        script = self.get_root().script
-        rendered = script._children[self.get_name()].render()
-        script._children[self.get_name()] = _RawScript(rendered.replace(_DATA_PLACEHOLDER, data, 1))
-
     def _get_self_bounds(self):
         if self.bounds is None or not np.all(np.isfinite(self.bounds)):
             return [[None, None], [None, None]]
@@ -431,11 +442,9 @@ class _GeoJsonLayer(Layer):
         return [[miny, minx], [maxy, maxx]]
 
 
-_DATA_PLACEHOLDER = "__podgeo_geojson_data__"
-
 
 class _RawScript(Element):
-    """Already-rendered script text, added to the page as is (never parsed as a template)."""
+    """Already-rendered text, added to the page as is (never parsed as a template)."""
 
     def __init__(self, text: str):
         super().__init__("")
@@ -465,7 +474,7 @@ def _plain_json(value):
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-class _Legend(MacroElement):
+class _Legend(_RawMacro):
     """A Leaflet control holding plain HTML (no branca colormap, so no d3 from a CDN)."""
 
     _template = Template("""
@@ -490,7 +499,7 @@ class _Legend(MacroElement):
         self.position = position
 
 
-class _Css(MacroElement):
+class _Css(_RawMacro):
     """Map styles in the page header (st_folium keeps inline header styles)."""
 
     _template = Template("""{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}""")
@@ -499,6 +508,26 @@ class _Css(MacroElement):
         super().__init__()
         self._name = "PodgeoCss"
         self.css = css
+
+
+class _LayerControl(folium.LayerControl, _RawMacro):
+    """folium's layer control, rendered without the second Jinja pass: layer names are user text
+    (cohort names, attribute labels), HTML-escaped by the builders because Leaflet shows them as HTML."""
+
+
+class _Map(folium.Map, _RawMacro):
+    """folium's Map, rendered without the second Jinja pass, and without folium's
+    `maximum-scale=1.0, user-scalable=no` viewport, which blocks pinch-zoom (WCAG 1.4.4)."""
+
+    def render(self, **kwargs):
+        super().render(**kwargs)
+        header = self.get_root().header._children.get(self.get_name())
+        if isinstance(header, _RawScript):
+            header._text = _VIEWPORT_RE.sub(_VIEWPORT, header._text)
+
+
+_VIEWPORT_RE = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.I)
+_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
 
 
 def _ensure_map_setup(m: folium.Map) -> None:
@@ -513,7 +542,7 @@ def _ensure_layer_control(m: folium.Map) -> None:
     for key, child in list(m._children.items()):
         if isinstance(child, folium.LayerControl):
             del m._children[key]
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _LayerControl(collapsed=False, position="topright").add_to(m)
 
 
 def _run_mapclassify(y: np.ndarray, scheme: str, k: int):
@@ -602,7 +631,7 @@ def _choropleth_legend_html(label: str, classes: Classes) -> str:
     if classes.no_data:
         rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, classes.no_data))
     foot = f"{classes.scheme}, {len(classes.bins)} classes; (n) = districts" if classes.bins else "(n) = districts"
-    return f'<div class="t">{html.escape(label)}</div>{"".join(rows)}<div class="f">{html.escape(foot)}</div>'
+    return f'<div class="t">{_html(label)}</div>{"".join(rows)}<div class="f">{_html(foot)}</div>'
 
 
 def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) -> str:
@@ -612,13 +641,13 @@ def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) ->
     if not rows:
         rows.append('<div class="r n">No pods to show</div>')
     foot = f'<div class="f">{unlocated:,} without a location, not on the map</div>' if unlocated else ""
-    return f'<div class="t">{html.escape(title)}</div>{"".join(rows)}{foot}'
+    return f'<div class="t">{_html(title)}</div>{"".join(rows)}{foot}'
 
 
 def _legend_row(swatch_style: str, text: str, count: int | None = None) -> str:
     n = f' <span class="n">({count:,})</span>' if count is not None else ""
     return (f'<div class="r"><span style="display:inline-block;width:16px;height:11px;{swatch_style}"></span>'
-            f"<span>{html.escape(text)}{n}</span></div>")
+            f"<span>{_html(text)}{n}</span></div>")
 
 
 def _pod_popup_html(row: Mapping[str, Any]) -> str:
@@ -653,7 +682,7 @@ def _pod_popup_html(row: Mapping[str, Any]) -> str:
 
 
 def _escape(value: Any) -> str:
-    return html.escape(_text(value), quote=True)
+    return _html(_text(value))
 
 
 def _text(value: Any) -> str:
@@ -741,13 +770,26 @@ def _district_containing(lat: float, lng: float, districts: gpd.GeoDataFrame, le
 
 
 def _js_json(value: Any) -> str:
-    """JSON that is also safe inside an HTML <script> (no `<`, `>`, `&`, `'` left raw)."""
+    """JSON that is also safe inside an HTML <script> (no `<`, `>`, `&`, `'` left raw) and holds
+    no Jinja delimiter (`{{`, `{%`, `{#`), so it stays inert even if something renders it again."""
     return _safe_json_text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def _safe_json_text(text: str) -> str:
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    """Escape JSON text for a <script>. Outside strings, compact JSON never has `{` before `{`, `%`
+    or `#` (an object opens with `"` or `}`), so each such `{` is inside a string: `\\u007b` there."""
+    text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return _JINJA_OPEN.sub("\\\\u007b", text)
+
+
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+
+
+def _html(value: Any) -> str:
+    """User text as HTML text: escaped, with braces as character references so no Jinja
+    delimiter survives (layer-control names and legends are HTML the browser decodes)."""
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 # ---------------------------------------------------------------- coverage page: access layers
@@ -774,11 +816,11 @@ def add_access_points(m: folium.Map, points: gpd.GeoDataFrame, value_col: str, *
     colours = [classes.colours[c] if c >= 0 else NO_DATA_COLOUR for c in classes.yb]
     shown = [_format_value(v, unit, classes.decimals) if math.isfinite(v) else NO_DATA_LABEL for v in values]
     props = gpd.GeoDataFrame({
-        "tip": [f"{_escape(n)}<br>{html.escape(label)}: {html.escape(s)}" for n, s in zip(gdf[name_col], shown)],
+        "tip": [f"{_escape(n)}<br>{_html(label)}: {_html(s)}" for n, s in zip(gdf[name_col], shown)],
         "colour": colours,
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
     _ensure_map_setup(m)
-    group = folium.FeatureGroup(name=f"{html.escape(name)} ({len(props):,})", overlay=True, control=True, show=show)
+    group = folium.FeatureGroup(name=f"{_html(name)} ({len(props):,})", overlay=True, control=True, show=show)
     group.add_to(m)
     _GeoJsonLayer(props, name=None, control=False, point_js=_ACCESS_POINT_JS, tooltip_key="tip").add_to(group)
     _ensure_layer_control(m)
@@ -789,7 +831,7 @@ def add_hypothetical_hub(m: folium.Map, lon: float, lat: float, seats: float) ->
     """The what-if hub as a large orange ring, with its seats in the tooltip and a legend line."""
     if _number(lon) is None or _number(lat) is None:
         raise ValueError(f"hub position ({lon!r}, {lat!r}) is not a pair of numbers")
-    props = gpd.GeoDataFrame({"tip": [html.escape(f"Hypothetical hub: {float(seats):,.0f} seats")]},
+    props = gpd.GeoDataFrame({"tip": [_html(f"Hypothetical hub: {float(seats):,.0f} seats")]},
                              geometry=[shapely.Point(float(lon), float(lat))], crs=DISPLAY_CRS)
     _ensure_map_setup(m)
     _GeoJsonLayer(props, name="Hypothetical hub", overlay=True, control=True, point_js=_HUB_MARKER_JS,
@@ -855,10 +897,10 @@ def district_outlines(districts: gpd.GeoDataFrame, *, chosen: Iterable[str] | No
     props = pd.concat([props[props["c"] == 1], props[props["c"] == 0]])  # chosen drawn last, on top
     m = base_map(gdf[is_chosen].total_bounds, tiles=tiles)
     style = f"function (feature) {{ return {_js_json([_CHOSEN_STYLE, _CONTEXT_STYLE])}[feature.properties.c]; }}"
-    _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True, style_js=style,
+    _GeoJsonLayer(props, name=_html(label), overlay=True, control=True, style_js=style,
                   tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json("District")).add_to(m)
     swatch = "background:#6baed6;opacity:.8;border:2px solid #08306b"
-    _Legend(f'<div class="t">{html.escape(label)}</div>'
+    _Legend(f'<div class="t">{_html(label)}</div>'
             + _legend_row(swatch, f"{int(is_chosen.sum()):,} district(s)"), position="bottomright").add_to(m)
     return assets.localize(m)
 
@@ -885,13 +927,13 @@ def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str,
         "c": [code.get(v, -1) for v in values],
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
     m = base_map(gdf.total_bounds, tiles=tiles)
-    _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True, style_js=_district_style_js(colours),
+    _GeoJsonLayer(props, name=_html(label), overlay=True, control=True, style_js=_district_style_js(colours),
                   tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True).add_to(m)
     rows = [_legend_row(f"background:{colour};border:1px solid #4d4d4d", c, values.count(c))
             for c, colour in zip(categories, colours)]
     missing = sum(1 for v in values if not v)
     if missing:
         rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, missing))
-    _Legend(f'<div class="t">{html.escape(label)}</div>{"".join(rows)}<div class="f">(n) = districts</div>',
+    _Legend(f'<div class="t">{_html(label)}</div>{"".join(rows)}<div class="f">(n) = districts</div>',
             position="bottomright").add_to(m)
     return assets.localize(m)
