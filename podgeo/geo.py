@@ -167,3 +167,69 @@ def _round_coords(coords, decimals: int):
     if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
         return [round(float(c), decimals) for c in coords]
     return [_round_coords(c, decimals) for c in coords]
+
+
+# ---------------------------------------------------------------- national maps: Alaska, Hawaii, Puerto Rico as insets
+
+#: Where national maps draw the states far from the lower 48, as the Census Bureau's and NCES's national
+#: maps do (Albers-USA style): each is projected around its own centre (equal-area, so its shape is
+#: true), scaled, and placed at a spot south of the lower 48. Alaska at 0.35 of its size, Hawaii and
+#: Puerto Rico at full size. (centre lon, lat of the state) -> (lon, lat where that centre is drawn).
+INSETS: dict[str, dict[str, float]] = {
+    "02": {"lon_0": -152.0, "lat_0": 63.0, "scale": 0.35, "lon": -115.0, "lat": 24.0},   # Alaska
+    "15": {"lon_0": -157.0, "lat_0": 20.5, "scale": 1.0, "lon": -105.5, "lat": 24.5},    # Hawaii
+    "72": {"lon_0": -66.4, "lat_0": 18.2, "scale": 1.0, "lon": -75.5, "lat": 24.6},      # Puerto Rico
+}
+
+
+def inset_composite(gdf: gpd.GeoDataFrame, state_col: str = "state_fips") -> gpd.GeoDataFrame:
+    """A display copy (WGS84) with Alaska, Hawaii and Puerto Rico moved to insets near the lower 48.
+
+    For national maps only: a web map of the real places puts Hawaii in the Pacific, far off any
+    frame that holds the lower 48, and Alaska's Aleutians across the antimeridian (a blank map on a
+    phone). Rows of other states are unchanged; `state_col` holds 2-digit FIPS codes. Geometry
+    here is for drawing, never for measuring or joining (see `INSETS`).
+    """
+    if state_col not in gdf.columns:
+        raise ValueError(f"gdf has no column {state_col!r} (columns: {list(gdf.columns)})")
+    if gdf.crs is None:
+        raise ValueError("gdf has no CRS; set it (e.g. EPSG:4326) first")
+    out = gdf.to_crs(DISPLAY_CRS) if not gdf.crs.equals(DISPLAY_CRS) else gdf.copy()
+    fips = out[state_col].astype("string").str.zfill(2).to_numpy(dtype=object)
+    geoms = out.geometry.values.copy()
+    for code, spec in INSETS.items():
+        mask = fips == code
+        if mask.any():
+            geoms[mask] = _to_inset(geoms[mask], spec)
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=DISPLAY_CRS))
+
+
+def inset_points(lon, lat, state_fips) -> tuple[np.ndarray, np.ndarray]:
+    """`inset_composite` for coordinates (pods, sites): where each point is drawn on a national map."""
+    lon, lat = np.asarray(lon, dtype=float).copy(), np.asarray(lat, dtype=float).copy()
+    fips = pd.Series(state_fips, dtype="string").str.zfill(2).to_numpy(dtype=object)
+    for code, spec in INSETS.items():
+        mask = (fips == code) & np.isfinite(lon) & np.isfinite(lat)
+        if mask.any():
+            moved = _to_inset(shapely.points(lon[mask], lat[mask]), spec)
+            lon[mask], lat[mask] = shapely.get_x(moved), shapely.get_y(moved)
+    return lon, lat
+
+
+def _to_inset(geoms: np.ndarray, spec: dict[str, float]) -> np.ndarray:
+    from pyproj import Transformer
+
+    local = f"+proj=laea +lat_0={spec['lat_0']} +lon_0={spec['lon_0']} +datum=WGS84 +units=m +no_defs"
+    to_local = Transformer.from_crs(DISPLAY_CRS, local, always_xy=True)
+    mercator = Transformer.from_crs(DISPLAY_CRS, "EPSG:3857", always_xy=True)
+    cx, cy = mercator.transform(spec["lon"], spec["lat"])
+    # web maps are Mercator: a metre at latitude φ is drawn 1/cos φ times larger, so scale by that too
+    k = spec["scale"] / np.cos(np.radians(spec["lat"]))
+    from_mercator = Transformer.from_crs("EPSG:3857", DISPLAY_CRS, always_xy=True)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = to_local.transform(xy[:, 0], xy[:, 1])
+        lon, lat = from_mercator.transform(cx + k * np.asarray(x), cy + k * np.asarray(y))
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geoms, move)

@@ -32,6 +32,8 @@ from podgeo import assets, vocab
 from podgeo.geo import DISPLAY_CRS, FILLER_SUFFIX
 
 NO_DATA_LABEL = "No data"
+#: a map narrower than this (a phone) folds its legends and layer list and hides the scale bar
+NARROW_MEDIA = "(max-width: 640px)"
 NO_DATA_COLOUR = "#bdbdbd"
 SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks (Jenks)"}
 
@@ -79,11 +81,13 @@ class Classes:
 
 def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str, unit: str,
                         scheme: str = "quantiles", k: int = 5, palette: str | Sequence[str] = "YlGnBu",
-                        leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+                        leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env",
+                        counted: str = "districts", note: str = "") -> folium.Map:
     """A map of `districts` shaded by `measure` in `k` classes, with a legend in `unit`.
 
     Districts whose value is missing (or not finite) are grey with a dashed outline and listed
-    as "No data" — never as zero. Each feature carries `leaid` so a click resolves to a district
+    as "No data" — never as zero; the legend's counts say what they count (`counted`: "districts",
+    "states"), after the `note` if any. Each feature carries `leaid` so a click resolves to a district
     (`district_at`). Pass display geometry (`podgeo.geo.display_geometry`): the GeoJSON is sent
     as is. `tiles`: "env" reads PODGEO_TILES, None draws no basemap, else a provider or URL.
     """
@@ -108,7 +112,7 @@ def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str
                           style_js=_district_style_js(classes.colours), tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label),
                           highlight=True)
     layer.add_to(m)
-    _Legend(_choropleth_legend_html(label, classes), position="bottomright").add_to(m)
+    _Legend(_choropleth_legend_html(label, classes, counted, note), position="bottomright").add_to(m)
     return assets.localize(m)
 
 
@@ -144,7 +148,7 @@ def classify(values: Iterable[float], scheme: str = "quantiles", k: int = 5,
 
 
 def add_pods(m: folium.Map, pods: gpd.GeoDataFrame, *, name: str = "Pods and hubs",
-             id_col: str = "pod_id") -> folium.Map:
+             id_col: str = "pod_id", legend: str = "bottomleft", legend_folded: bool = False) -> folium.Map:
     """Add pods as clustered circles coloured by operator type, with popups and a legend.
 
     Every pod string is HTML-escaped before it goes into a popup or tooltip. Pods without a
@@ -171,7 +175,7 @@ def add_pods(m: folium.Map, pods: gpd.GeoDataFrame, *, name: str = "Pods and hub
     _GeoJsonLayer(props, name=None, control=False, point_js=_POD_MARKER_JS,
                   tooltip_key="tip", popup_key="popup").add_to(cluster)
     present = {c: codes.count(c) for c in OPERATOR_COLOURS if c in codes}
-    _Legend(_pods_legend_html(name, present, int((~located).sum())), position="bottomleft").add_to(m)
+    _Legend(_pods_legend_html(name, present, int((~located).sum())), position=legend, folded=legend_folded).add_to(m)
     _ensure_layer_control(m)
     return assets.localize(m)
 
@@ -229,6 +233,14 @@ def add_sites(m: folium.Map, sites: gpd.GeoDataFrame | PreparedLayer, kind: str,
                   tooltip_key="tip", popup_js=_SITE_POPUP_JS % _js_json(_html(spec["label"]))).add_to(group)
     _ensure_layer_control(m)
     return assets.localize(m)
+
+
+def frame_national(m: folium.Map) -> folium.Map:
+    """Let a national map fit its frame closely: quarter-step zooms and a lower minimum zoom, so
+    the lower 48 with the Alaska/Hawaii/Puerto Rico insets (`geo.inset_composite`) fill a desktop
+    frame and still fit a phone's 390 px."""
+    m.options.update(zoom_snap=0.25, zoom_delta=0.5, min_zoom=2)
+    return m
 
 
 def base_map(bounds: Sequence[float], *, tiles: str | None = "env") -> folium.Map:
@@ -328,12 +340,20 @@ _MAP_CSS = """<style>
 .leaflet-container { background: #fafafa; }
 .podgeo-legend { background: #fff; padding: 6px 9px; border: 1px solid #999; border-radius: 4px;
   font: 12px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; max-width: 280px; }
+.podgeo-legend { max-height: 45vh; overflow-y: auto; }
 .podgeo-legend .t { font-weight: 600; margin-bottom: 3px; }
+.podgeo-legend summary { cursor: pointer; }
+.podgeo-legend:not([open]) summary { margin-bottom: 0; }
 .podgeo-legend .r { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
 .podgeo-legend .n { color: #666; }
 .podgeo-legend .f { color: #666; margin-top: 3px; font-size: 11px; }
 .podgeo-popup { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 .podgeo-popup th { text-align: left; padding-right: 8px; color: #555; font-weight: 500; vertical-align: top; }
+@media (max-width: 640px) {
+  .podgeo-legend { font-size: 11px; line-height: 1.35; max-width: 180px; padding: 4px 6px; max-height: 40vh; }
+  .leaflet-control-scale { display: none; }
+  .leaflet-control-layers-expanded { max-height: 45vh; overflow-y: auto; font-size: 11px; }
+}
 </style>"""
 
 _DISTRICT_TOOLTIP_JS = """function (layer) {
@@ -475,14 +495,22 @@ def _plain_json(value):
 
 
 class _Legend(_RawMacro):
-    """A Leaflet control holding plain HTML (no branca colormap, so no d3 from a CDN)."""
+    """A Leaflet control holding plain HTML (no branca colormap, so no d3 from a CDN).
+
+    HTML that opens with a `<summary>` title becomes a `<details>` element: it can be folded (by
+    mouse, touch or keyboard), and starts folded on a narrow map so it does not cover a phone's map
+    (or always, with `folded`).
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create("div", "podgeo-legend");
-            div.innerHTML = {{ this.html_js }};
+            var html = {{ this.html_js }}, titled = html.indexOf("<summary") === 0;
+            var div = L.DomUtil.create(titled ? "details" : "div", "podgeo-legend");
+            div.innerHTML = html;
+            // a legend with a title folds to its title on a narrow map (a phone), open elsewhere
+            if (titled) { div.open = !{{ this.folded|tojson }} && !window.matchMedia({{ this.narrow|tojson }}).matches; }
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             return div;
@@ -491,12 +519,13 @@ class _Legend(_RawMacro):
         {% endmacro %}
     """)
 
-    def __init__(self, legend_html: str, position: str = "bottomright"):
+    def __init__(self, legend_html: str, position: str = "bottomright", folded: bool = False):
         super().__init__()
         self._name = "Legend"
         self.legend_html = legend_html
         self.html_js = _js_json(legend_html)
         self.position = position
+        self.narrow, self.folded = NARROW_MEDIA, bool(folded)
 
 
 class _Css(_RawMacro):
@@ -512,7 +541,23 @@ class _Css(_RawMacro):
 
 class _LayerControl(folium.LayerControl, _RawMacro):
     """folium's layer control, rendered without the second Jinja pass: layer names are user text
-    (cohort names, attribute labels), HTML-escaped by the builders because Leaflet shows them as HTML."""
+    (cohort names, attribute labels), HTML-escaped by the builders because Leaflet shows them as HTML.
+    On a narrow map (a phone) it starts collapsed to its icon."""
+
+    _template = Template("""
+        {% macro script(this,kwargs) %}
+            let {{ this.get_name() }} = L.control.layers(
+                { {%- for key, val in this.base_layers.items() %}{{ key|tojson }}: {{ val }},{% endfor %} },
+                { {%- for key, val in this.overlays.items() %}{{ key|tojson }}: {{ val }},{% endfor %} },
+                Object.assign({{ this.options|tojavascript }},
+                              window.matchMedia({{ this.narrow|tojson }}).matches ? {collapsed: true} : {})
+            ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.narrow = NARROW_MEDIA
 
 
 class _Map(folium.Map, _RawMacro):
@@ -625,13 +670,14 @@ def _district_style_js(colours: Sequence[str]) -> str:
             f"Object.assign({{fillColor: {_js_json(list(colours))}[c]}}, {_js_json(_BASE_STYLE)}); }}")
 
 
-def _choropleth_legend_html(label: str, classes: Classes) -> str:
+def _choropleth_legend_html(label: str, classes: Classes, counted: str = "districts", note: str = "") -> str:
     rows = [_legend_row(f"background:{c};border:1px solid #4d4d4d", text, n)
             for c, text, n in zip(classes.colours, classes.labels, classes.counts)]
     if classes.no_data:
         rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, classes.no_data))
-    foot = f"{classes.scheme}, {len(classes.bins)} classes; (n) = districts" if classes.bins else "(n) = districts"
-    return f'<div class="t">{_html(label)}</div>{"".join(rows)}<div class="f">{_html(foot)}</div>'
+    foot = f"{classes.scheme}, {len(classes.bins)} classes; (n) = {counted}" if classes.bins else f"(n) = {counted}"
+    foot = f"{note} {foot}" if note else foot
+    return f'<summary class="t">{_html(label)}</summary>{"".join(rows)}<div class="f">{_html(foot)}</div>'
 
 
 def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) -> str:
@@ -641,7 +687,7 @@ def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) ->
     if not rows:
         rows.append('<div class="r n">No pods to show</div>')
     foot = f'<div class="f">{unlocated:,} without a location, not on the map</div>' if unlocated else ""
-    return f'<div class="t">{_html(title)}</div>{"".join(rows)}{foot}'
+    return f'<summary class="t">{_html(title)}</summary>{"".join(rows)}{foot}'
 
 
 def _legend_row(swatch_style: str, text: str, count: int | None = None) -> str:
@@ -900,7 +946,7 @@ def district_outlines(districts: gpd.GeoDataFrame, *, chosen: Iterable[str] | No
     _GeoJsonLayer(props, name=_html(label), overlay=True, control=True, style_js=style,
                   tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json("District")).add_to(m)
     swatch = "background:#6baed6;opacity:.8;border:2px solid #08306b"
-    _Legend(f'<div class="t">{_html(label)}</div>'
+    _Legend(f'<summary class="t">{_html(label)}</summary>'
             + _legend_row(swatch, f"{int(is_chosen.sum()):,} district(s)"), position="bottomright").add_to(m)
     return assets.localize(m)
 
@@ -934,6 +980,6 @@ def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str,
     missing = sum(1 for v in values if not v)
     if missing:
         rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, missing))
-    _Legend(f'<div class="t">{_html(label)}</div>{"".join(rows)}<div class="f">(n) = districts</div>',
+    _Legend(f'<summary class="t">{_html(label)}</summary>{"".join(rows)}<div class="f">(n) = districts</div>',
             position="bottomright").add_to(m)
     return assets.localize(m)

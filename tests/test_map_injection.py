@@ -24,7 +24,7 @@ from shapely.geometry import Point, box
 from podgeo import assets, explore, maps
 
 #: tags podgeo's own legend/popup/tooltip markup uses; anything else in decoded HTML came from a user
-OUR_TAGS = {"div", "span", "strong", "br", "table", "tr", "th", "td"}
+OUR_TAGS = {"div", "span", "strong", "br", "table", "tr", "th", "td", "summary"}
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +186,7 @@ def _shown_texts(page: str) -> tuple[list[str], set[str]]:
     texts, tags = [], set()
     for s in _strings(page):
         texts.append(s)
-        if s.startswith(("<div", "<span", "<strong")) or re.search(r"&(?:lt|gt|amp|quot|#\d+);", s):
+        if s.startswith(("<div", "<span", "<strong", "<summary")) or re.search(r"&(?:lt|gt|amp|quot|#\d+);", s):
             text, found = _as_html(s)
             texts.append(text)
             tags |= found
@@ -243,10 +243,10 @@ def test_a_category_value_with_braces_and_a_backslash_no_longer_crashes(payloads
     d = _districts(["A", "B"], [value, "plain"])
     m = maps.add_pods(maps.category_choropleth(d, "mode", label=value, tiles=None), _pods(["p"]))
     page = m.get_root().render()
-    legend = [json.loads(s) for s in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', page)]
+    legend = [json.loads(s) for s in re.findall(r'var html = ("(?:[^"\\]|\\.)*"), titled', page)]
     assert _as_html(legend[0])[0] == f"{value}{value} (1)plain (1)(n) = districts"
     assert len(legend) == 2  # and the pods legend
-    layers = re.findall(r'"([^"]*)" : geo_json_layer_', page)
+    layers = re.findall(r'"([^"]*)": geo_json_layer_', page)
     assert [html.unescape(json.loads(f'"{n}"')) for n in layers] == [value]
 
 
@@ -254,7 +254,7 @@ def test_layer_control_names_are_escaped_html_with_no_template_delimiters():
     m = maps.district_outlines(_districts(["A"], ["x"]), label="{{ 7*7 }} <b>co</b>hort", tiles=None)
     maps.add_pods(m, _pods(["p"]))
     page = m.get_root().render()
-    (name,) = re.findall(r'"([^"]*)" : geo_json_layer_', page)
+    (name,) = re.findall(r'"([^"]*)": geo_json_layer_', page)
     decoded = json.loads(f'"{name}"')
     assert decoded == "&#123;&#123; 7*7 &#125;&#125; &lt;b&gt;co&lt;/b&gt;hort"
     assert html.unescape(decoded) == "{{ 7*7 }} <b>co</b>hort"

@@ -37,7 +37,7 @@ def _layers(html: str) -> list[dict]:
 
 
 def _legends(html: str) -> list[str]:
-    return [json.loads(s) for s in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html)]
+    return [json.loads(s) for s in re.findall(r'var html = ("(?:[^"\\]|\\.)*"), titled', html)]
 
 
 def _pods():
@@ -346,3 +346,67 @@ def test_clicked_point_reads_last_clicked_only():
     assert maps.clicked_point({"last_object_clicked": {"lat": 1, "lng": 2}}) is None
     assert maps.clicked_point({"last_clicked": {"lat": 137.8, "lng": 2}}) is None
     assert maps.clicked_point(None) is None
+
+
+# ------------------------------------------------------------ national frame, phones, wording (issue 11)
+
+def _national(shared_data, measure="pct_poverty"):
+    from podgeo import explore
+
+    states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp").rename(
+        columns={"STATEFP": "state_fips", "STUSPS": "state", "NAME": "state_name"})
+    table = pd.DataFrame({"leaid": states["state_fips"] + "00001", "state_fips": states["state_fips"],
+                          "layer": "unified", "children_5_17": 1000.0, "children_poverty": 100.0,
+                          "pct_poverty": np.arange(len(states), dtype=float)})
+    pods = gpd.GeoDataFrame({"pod_id": ["ak", "ca"], "name": ["Anchorage pod", "Fresno pod"], "state": ["AK", "CA"],
+                             "capacity": [5, 6], "lat": [61.2, 36.7]},
+                            geometry=[Point(-149.9, 61.2), Point(-119.8, 36.7)], crs=4326)
+    links = pd.DataFrame({"pod_id": ["ak", "ca"], "leaid": ["0200001", "0600001"], "layer": "unified"})
+    return explore.national_view(states, table, pods, links, measure=measure)
+
+
+def test_national_map_is_framed_on_the_lower_48_with_insets(shared_data):
+    view = _national(shared_data)
+    fit = next(c for c in view.map._children.values() if isinstance(c, folium.map.FitBounds))
+    (south, west), (north, east) = fit.bounds
+    assert west <= -124.7 and east >= -66.95 and south <= 24.4 and north >= 49.38  # the lower 48
+    assert west > -126 and east < -65 and north < 50 and south > 19  # and not much more (no Europe, no Pacific)
+    shapes = view.shapes.set_index("state")
+    for st in ("AK", "HI", "PR"):
+        minx, miny, maxx, maxy = shapes.loc[[st]].total_bounds
+        assert west <= minx and maxx <= east and south <= miny and maxy <= north, st
+    assert view.map.options["zoom_snap"] == 0.25 and view.map.options["min_zoom"] == 2
+    assert "\"zoomSnap\": 0.25" in view.map.get_root().render()
+    html = view.map.get_root().render()
+    pods = _layers(html)[1]["features"]
+    anchorage = next(f for f in pods if f["properties"]["id"] == "ak")["geometry"]["coordinates"]
+    assert shapes.loc[["AK"]].geometry.iloc[0].contains(Point(anchorage))  # the pod moved with its state
+
+
+def test_national_legend_says_what_n_counts_and_what_the_value_is(shared_data):
+    legend = _legends(_national(shared_data).map.get_root().render())[0]
+    assert "% of children 5-17 in poverty (whole state)" in legend and "total" not in legend
+    assert "(n) = states" in legend and "(n) = districts" not in legend
+    assert "Districts weighted by children 5-17." in legend
+    count = _legends(_national(shared_data, "children_5_17").map.get_root().render())[0]
+    assert "Children 5-17 (state total)" in count and "Sum over the state&#x27;s unified + elementary" in count
+
+
+def test_no_map_blocks_pinch_zoom():
+    import streamlit_folium
+
+    m = maps.district_choropleth(_districts([1.0, 2.0]), "share", label="x", unit="", tiles=None)
+    maps.add_pods(m, _pods())
+    for page in (_html(m), streamlit_folium._get_header(m)):
+        assert "user-scalable" not in page and "maximum-scale" not in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1.0" />' in _html(m)
+
+
+def test_on_a_narrow_map_legends_fold_the_layer_list_collapses_and_the_scale_hides():
+    m = maps.district_choropleth(_districts([1.0, 2.0]), "share", label="Share", unit="", tiles=None)
+    maps.add_pods(m, _pods())
+    html = _html(m)
+    assert "@media (max-width: 640px)" in html and ".leaflet-control-scale { display: none; }" in html
+    assert 'window.matchMedia("(max-width: 640px)").matches ? {collapsed: true} : {}' in html
+    assert html.count('div.open = !false && !window.matchMedia("(max-width: 640px)").matches') == 2
+    assert all(legend.startswith('<summary class="t">') for legend in _legends(html))  # foldable, titled
