@@ -64,6 +64,26 @@ def national_view(states: gpd.GeoDataFrame, district_table: pd.DataFrame, pods: 
                 shaded)
 
 
+def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame, pods: gpd.GeoDataFrame,
+                           links: pd.DataFrame, *, measure: str, scheme: str = "quantiles") -> View:
+    """Every unified + elementary district of the nation shaded by `measure`, state outlines on top
+    (a layer that can be turned off), pods on top; the same legend as a state view. `districts`
+    carry national display geometry (`store.districts(geometry="national")`, or
+    `geo.national_geometry`); Alaska, Hawaii and Puerto Rico are insets. A click gives a LEAID
+    (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
+    meta = measures.get(measure)
+    base = districts[districts["layer"].isin(LAYERS["base"])]
+    shaded = geo.inset_composite(rollup.with_pod_counts(base, pods, links))
+    m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
+                                 precision=geo.NATIONAL_DECIMALS)
+    maps.add_outlines(m, geo.inset_composite(states), name="State outlines")
+    maps.frame_national(m)
+    maps.add_pods(m, national_points(pods, states), legend_folded=True)
+    return View(m, pd.DataFrame(shaded.drop(columns="geometry")), len(pods),
+                float(pd.to_numeric(pods["capacity"], errors="coerce").sum()), int(pods["lat"].isna().sum()),
+                shaded)
+
+
 def state_label(meta: measures.Measure) -> str:
     """What a state's value on the national map is (the legend's title): a count is the state's
     total, a percent or rate is the whole state's (never "total" for a percentage)."""

@@ -31,25 +31,65 @@ def display_geometry(gdf: gpd.GeoDataFrame, tolerance_m: float = 300, decimals: 
     polygons do not form a valid coverage. Coordinates are snapped to `decimals` places
     (5 ~ 1 m) and any geometry this made invalid is repaired.
     """
-    if method not in ("coverage", "simplify"):
-        raise ValueError(f"method must be 'coverage' or 'simplify', not {method!r}")
-    if tolerance_m < 0:
-        raise ValueError(f"tolerance_m must be >= 0, not {tolerance_m!r}")
-    if not 0 <= int(decimals) <= 10:
-        raise ValueError(f"decimals must be between 0 and 10, not {decimals!r}")
+    (geoms,) = display_geometries(gdf, [(tolerance_m, decimals)], layer_col=layer_col, method=method)
+    return gdf.copy().set_geometry(geoms) if not gdf.empty else gdf.copy().to_crs(DISPLAY_CRS)
+
+
+#: national maps of every district: ~2 km is under a pixel at the zooms a national map is read at
+NATIONAL_TOLERANCE_M = 2000
+NATIONAL_DECIMALS = 3
+
+
+def display_geometries(gdf: gpd.GeoDataFrame, levels, *, layer_col: str | None = "layer",
+                       method: str = "coverage") -> list[gpd.GeoSeries]:
+    """`display_geometry` at several (tolerance_m, decimals) levels in one pass, coarsest last:
+    each level is simplified from the previous one's unrounded result, so a national level
+    (`NATIONAL_TOLERANCE_M`) built after the 300 m one costs little and is still a coverage."""
+    levels = [(float(t), int(d)) for t, d in levels]
+    for tolerance_m, decimals in levels:
+        if method not in ("coverage", "simplify"):
+            raise ValueError(f"method must be 'coverage' or 'simplify', not {method!r}")
+        if tolerance_m < 0:
+            raise ValueError(f"tolerance_m must be >= 0, not {tolerance_m!r}")
+        if not 0 <= decimals <= 10:
+            raise ValueError(f"decimals must be between 0 and 10, not {decimals!r}")
+    if gdf.crs is None:
+        raise ValueError("gdf has no CRS; set it (e.g. EPSG:4326) before simplifying")
+    if gdf.empty:
+        return [gpd.GeoSeries([], index=gdf.index, crs=DISPLAY_CRS) for _ in levels]
+    projected = gdf.geometry.to_crs(EQUAL_AREA_CRS).values
+    groups = _tiling_groups(gdf, layer_col)
+    out = []
+    for tolerance_m, decimals in levels:
+        if tolerance_m > 0:
+            projected = _simplify(projected, tolerance_m, groups, method)
+        geoms = gpd.GeoSeries(projected, index=gdf.index, crs=EQUAL_AREA_CRS).to_crs(DISPLAY_CRS).values
+        geoms = shapely.set_precision(geoms, 10.0 ** -decimals)
+        geoms = _round_coordinates(geoms, decimals)
+        out.append(gpd.GeoSeries(_make_valid(geoms), index=gdf.index, crs=DISPLAY_CRS))
+    return out
+
+
+def national_geometry(gdf: gpd.GeoDataFrame, *, state_col: str = "state_fips", layer_col: str = "layer",
+                      tolerance_m: float = NATIONAL_TOLERANCE_M, decimals: int = NATIONAL_DECIMALS) -> gpd.GeoDataFrame:
+    """National display geometry from display geometry (for a store built without its `national`
+    column): each state's tiling simplified as a coverage even where 1 m rounding left hairline
+    overlaps (coverage_simplify tolerates them), no district dropped."""
     if gdf.crs is None:
         raise ValueError("gdf has no CRS; set it (e.g. EPSG:4326) before simplifying")
     out = gdf.copy()
     if out.empty:
         return out.to_crs(DISPLAY_CRS)
     projected = out.geometry.to_crs(EQUAL_AREA_CRS).values
-    if tolerance_m > 0:
-        projected = _simplify(projected, tolerance_m, _tiling_groups(out, layer_col), method)
-    geoms = gpd.GeoSeries(projected, index=out.index, crs=EQUAL_AREA_CRS).to_crs(DISPLAY_CRS).values
-    geoms = shapely.set_precision(geoms, 10.0 ** -int(decimals))
-    geoms = _round_coordinates(geoms, int(decimals))
-    geoms = _make_valid(geoms)
-    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=DISPLAY_CRS))
+    groups = out[state_col].astype(str).to_numpy(dtype=object) + ":" + _tiling_groups(out, layer_col)
+    simplified = projected.copy()
+    present = ~shapely.is_missing(projected) & ~shapely.is_empty(projected)
+    for group in pd.unique(groups):
+        mask = (groups == group) & present
+        simplified[mask] = _coverage_or_simplify(projected[mask], tolerance_m)
+    geoms = gpd.GeoSeries(simplified, index=out.index, crs=EQUAL_AREA_CRS).to_crs(DISPLAY_CRS).values
+    geoms = _round_coordinates(shapely.set_precision(geoms, 10.0 ** -int(decimals)), int(decimals))
+    return out.set_geometry(gpd.GeoSeries(_make_valid(geoms), index=out.index, crs=DISPLAY_CRS))
 
 
 def assign_points_to_districts(points_gdf: gpd.GeoDataFrame, districts_gdf: gpd.GeoDataFrame, *,
@@ -104,10 +144,22 @@ def _simplify(geoms: np.ndarray, tolerance_m: float, groups: np.ndarray, method:
         part = geoms[mask]
         polygonal = np.isin(shapely.get_type_id(part), (3, 6))
         if method == "coverage" and polygonal.all() and bool(shapely.coverage_is_valid(part)):
-            # tolerance here is roughly the square root of the area of the triangles removed
-            out[mask] = shapely.coverage_simplify(part, tolerance_m)
+            out[mask] = _coverage_or_simplify(part, tolerance_m)
         else:
             out[mask] = shapely.simplify(part, tolerance_m, preserve_topology=True)
+    return out
+
+
+def _coverage_or_simplify(part: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """coverage_simplify (tolerance ~ the square root of the area of the triangles removed); a
+    polygon it collapses to nothing is simplified on its own instead, so no district vanishes."""
+    polygonal = np.isin(shapely.get_type_id(part), (3, 6))
+    if not polygonal.all():
+        return shapely.simplify(part, tolerance_m, preserve_topology=True)
+    out = shapely.coverage_simplify(part, tolerance_m)
+    lost = shapely.is_empty(out) | (shapely.area(out) <= 0)
+    if lost.any():
+        out[lost] = shapely.simplify(part[lost], tolerance_m, preserve_topology=True)
     return out
 
 
