@@ -88,7 +88,8 @@ def national_geometry(gdf: gpd.GeoDataFrame, *, state_col: str = "state_fips", l
         mask = (groups == group) & present
         simplified[mask] = _coverage_or_simplify(projected[mask], tolerance_m)
     geoms = gpd.GeoSeries(simplified, index=out.index, crs=EQUAL_AREA_CRS).to_crs(DISPLAY_CRS).values
-    geoms = _round_coordinates(shapely.set_precision(geoms, 10.0 ** -int(decimals)), int(decimals))
+    # rounding only (no set_precision, 6 s nationally): the map quantises to the same grid anyway
+    geoms = _round_coordinates(geoms, int(decimals))
     return out.set_geometry(gpd.GeoSeries(_make_valid(geoms), index=out.index, crs=DISPLAY_CRS))
 
 

@@ -206,3 +206,24 @@ def test_real_states_insets_sit_beside_the_lower_48_without_touching_it(shared_d
     # at 0.35 Alaska is drawn smaller than Texas and larger than a quarter of California, as on NCES maps
     area = out.to_crs(3857).set_index("STUSPS").area
     assert area["TX"] > area["AK"] > area["CA"] / 4
+
+
+def test_national_geometry_keeps_every_district_and_shared_edges(fixtures_dir):
+    from podgeo.geo import NATIONAL_DECIMALS, national_geometry
+
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(
+        columns={"GEOID": "leaid", "STATEFP": "state_fips", "SDTYPE": "layer"})
+    shown = display_geometry(real)
+    nat = national_geometry(shown)
+    assert list(nat["leaid"]) == list(real["leaid"]) and not nat.geometry.is_empty.any()
+    assert nat.geometry.is_valid.all()
+    coords = shapely.get_coordinates(nat.geometry.values)
+    assert np.array_equal(coords, np.round(coords, NATIONAL_DECIMALS))
+    before = int(shapely.get_num_coordinates(shown.geometry.values).sum())
+    after = int(shapely.get_num_coordinates(nat.geometry.values).sum())
+    assert after < 0.6 * before
+    # neighbours still share their edge: the base tiling's union has no more area of gaps than before
+    base = nat[nat["layer"].isin(["unified", "elementary"])].to_crs(3310)
+    parts = base.geometry.area.sum()
+    union = base.geometry.union_all().area
+    assert abs(parts - union) / union < 0.002  # overlaps from the coarse grid stay under 0.2 %

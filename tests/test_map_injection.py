@@ -177,7 +177,24 @@ def _strings(page: str) -> list[str]:
                 out.append(json.loads(token))
             except ValueError:
                 pass
-    return out
+    return [t for s in out for t in _with_json_inside(s)]
+
+
+def _with_json_inside(text: str) -> list[str]:
+    """A string, or every string inside it when it is JSON text (layer data goes as JSON.parse("..."))."""
+    if not text.startswith('{"type":"FeatureCollection"'):
+        return [text]
+    found = []
+
+    def walk(value):
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            [walk(v) for v in value.values()]
+        elif isinstance(value, list):
+            [walk(v) for v in value]
+    walk(json.loads(text))
+    return found
 
 
 def _shown_texts(page: str) -> tuple[list[str], set[str]]:

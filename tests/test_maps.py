@@ -31,9 +31,10 @@ def _html(m: folium.Map) -> str:
 
 
 def _layers(html: str) -> list[dict]:
-    """The GeoJSON each podgeo layer sends to the browser, decoded."""
+    """The GeoJSON each podgeo layer sends to the browser (`JSON.parse("...")`), decoded."""
     decoder = json.JSONDecoder()
-    return [decoder.raw_decode(html, match.end())[0] for match in re.finditer(r"L\.geoJson\(", html)]
+    return [json.loads(decoder.raw_decode(html, match.end())[0])
+            for match in re.finditer(r"L\.geoJson\(JSON\.parse\(", html)]
 
 
 def _legends(html: str) -> list[str]:
@@ -410,3 +411,94 @@ def test_on_a_narrow_map_legends_fold_the_layer_list_collapses_and_the_scale_hid
     assert 'window.matchMedia("(max-width: 640px)").matches ? {collapsed: true} : {}' in html
     assert html.count('div.open = !false && !window.matchMedia("(max-width: 640px)").matches') == 2
     assert all(legend.startswith('<summary class="t">') for legend in _legends(html))  # foldable, titled
+
+
+# ------------------------------------------------------------ encoded rings, national map of districts (issue 14)
+
+def _decode_polyline(text: str, precision: int) -> list[tuple[float, float]]:
+    """Google's published decoding algorithm, written out naively (the reference for encode_rings)."""
+    out, lat, lng, i = [], 0, 0, 0
+    while i < len(text):
+        pair = []
+        for _ in range(2):
+            result = shift = 0
+            while True:
+                b = ord(text[i]) - 63
+                i += 1
+                result |= (b & 0x1F) << shift
+                shift += 5
+                if b < 0x20:
+                    break
+            pair.append(~(result >> 1) if result & 1 else result >> 1)
+        lat, lng = lat + pair[0], lng + pair[1]
+        out.append((lng / 10 ** precision, lat / 10 ** precision))
+    return out
+
+
+def test_encoded_rings_decode_to_the_rounded_coordinates():
+    from shapely.geometry import MultiPolygon, Polygon
+
+    holed = Polygon([(2, 2), (3, 2), (3, 3), (2, 2)], [[(2.6, 2.2), (2.9, 2.2), (2.9, 2.5), (2.6, 2.2)]])
+    geoms = np.array([box(-120.123449, 37.5, -119.5, 38.25), MultiPolygon([box(0, 0, 1, 1), holed]), None,
+                      Polygon([(-179.99, -89.5), (179.99, -89.5), (0, 89.9)])], dtype=object)
+    encoded = maps.encode_rings(geoms, 4)
+    assert encoded[2] is None
+    first = json.loads(encoded[0])
+    assert first["type"] == "Polygon"
+    assert _decode_polyline(first["coordinates"][0], 4) == [(-119.5, 37.5), (-119.5, 38.25), (-120.1234, 38.25),
+                                                            (-120.1234, 37.5), (-119.5, 37.5)]
+    multi = json.loads(encoded[1])
+    assert multi["type"] == "MultiPolygon" and [len(p) for p in multi["coordinates"]] == [1, 2]
+    assert _decode_polyline(multi["coordinates"][1][1], 4) == [(2.6, 2.2), (2.9, 2.2), (2.9, 2.5), (2.6, 2.2)]
+    far = _decode_polyline(json.loads(encoded[3])["coordinates"][0], 4)
+    assert far == [(-179.99, -89.5), (179.99, -89.5), (0.0, 89.9), (-179.99, -89.5)]
+    with pytest.raises(ValueError, match="polygons and multipolygons"):
+        maps.encode_rings(np.array([Point(0, 0)]), 3)
+
+
+def test_encoded_map_is_smaller_and_decodes_in_the_page_to_the_same_shapes(fixtures_dir):
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(columns={"GEOID": "leaid", "NAME": "name"})
+    real = real.assign(share=np.arange(len(real), dtype=float))
+    plain = maps.district_choropleth(real, "share", label="x", unit="", tiles=None)
+    packed = maps.district_choropleth(real, "share", label="x", unit="", tiles=None, precision=5)
+    plain_html, packed_html = _html(plain), _html(packed)
+    assert len(packed_html) < 0.5 * len(plain_html)
+    assert "function (group, fc, precision)" in packed_html and "L.geoJson(null," in packed_html
+    # every ring decodes (naive reference) to the 5-decimal coordinates of the GeoJSON version
+    decoder = json.JSONDecoder()
+    start = packed_html.index("JSON.parse(", packed_html.index("function (group, fc, precision)")) + 11
+    data = json.loads(decoder.raw_decode(packed_html, start)[0])
+    (shapes,) = [layer for layer in _layers(plain_html)]
+    for enc, ref in zip(data["features"], shapes["features"]):
+        assert enc["properties"] == ref["properties"]
+        rings = enc["geometry"]["coordinates"]
+        ref_rings = ref["geometry"]["coordinates"]
+        if enc["geometry"]["type"] == "Polygon":
+            rings, ref_rings = [rings], [ref_rings]
+        for poly, ref_poly in zip(rings, ref_rings):
+            for ring, ref_ring in zip(poly, ref_poly):
+                got = np.array(_decode_polyline(ring, 5))
+                assert got.shape == np.shape(ref_ring)
+                assert np.abs(got - np.array(ref_ring)).max() <= 1.01e-5  # one grid step at a rounding tie
+
+
+def test_national_district_view_shades_every_district_with_state_outlines(fixtures_dir, shared_data):
+    from podgeo import explore, geo
+
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(
+        columns={"GEOID": "leaid", "NAME": "name", "STATEFP": "state_fips", "SDTYPE": "layer"})
+    real = real.assign(children_5_17=1000.0, children_poverty=100.0, pct_poverty=np.linspace(1, 30, len(real)))
+    nat = geo.national_geometry(real)
+    states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp").rename(
+        columns={"STATEFP": "state_fips", "STUSPS": "state", "NAME": "state_name"})
+    pods = gpd.GeoDataFrame({"pod_id": ["p"], "name": ["Oakland pod"], "state": ["CA"], "capacity": [5], "lat": [37.8]},
+                            geometry=[Point(-122.27, 37.8)], crs=4326)
+    links = pd.DataFrame({"pod_id": ["p"], "leaid": [real["leaid"].iloc[0]], "layer": real["layer"].iloc[0]})
+    view = explore.national_district_view(nat, states, pods, links, measure="pct_poverty")
+    html = _html(view.map)
+    base = real[real["layer"].isin(["unified", "elementary"])]
+    assert sorted(view.shaded["leaid"]) == sorted(base["leaid"])  # every tiling district, no secondary
+    assert "(n) = districts" in _legends(html)[0] and "interactive: false" in html
+    assert '"State outlines": geo_json_layer_' in html
+    click = {"last_active_drawing": {"properties": {"leaid": base["leaid"].iloc[3]}}}
+    assert maps.district_at(click, view.shapes) == base["leaid"].iloc[3]
