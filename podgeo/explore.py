@@ -14,6 +14,8 @@ from podgeo import geo, maps, measures, rollup
 LAYERS = {"base": ("unified", "elementary"), "secondary": ("secondary",)}
 LAYER_LABELS = {"base": "Unified + elementary (they tile the state)", "secondary": "Secondary (overlays elementary)"}
 SITE_KINDS = {"libraries": ("library", "Public library outlets"), "schools": ("school", "Public schools")}
+#: state maps send their (5-decimal, ~1 m) display geometry as encoded rings: lossless, a third of the bytes
+STATE_PRECISION = 5
 
 
 @dataclass
@@ -36,7 +38,8 @@ def state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.Da
     are already filtered), with the pods and the chosen candidate-site layers."""
     meta = measures.get(measure)
     shaded = rollup.with_pod_counts(districts, pods, links)
-    m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme)
+    m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
+                                 precision=STATE_PRECISION)
     for kind, frame in sites.items():
         maps.add_sites(m, frame, kind, show=True)
     maps.add_pods(m, pods)
@@ -134,9 +137,9 @@ def attribute_state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, li
     classes, categories (and yes/no) one colour each. `districts` already carry the column."""
     shaded = rollup.with_pod_counts(districts, pods, links)
     if kind in ("number", "whole"):
-        m = maps.district_choropleth(shaded, column, label=label, unit="", scheme=scheme)
+        m = maps.district_choropleth(shaded, column, label=label, unit="", scheme=scheme, precision=STATE_PRECISION)
     else:
-        m = maps.category_choropleth(shaded, column, label=label)
+        m = maps.category_choropleth(shaded, column, label=label, precision=STATE_PRECISION)
     for site_kind, frame in sites.items():
         maps.add_sites(m, frame, site_kind, show=True)
     maps.add_pods(m, pods)

@@ -1063,7 +1063,7 @@ def district_outlines(districts: gpd.GeoDataFrame, *, chosen: Iterable[str] | No
 
 
 def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str, leaid_col: str = "leaid",
-                        name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+                        name_col: str = "name", tiles: str | None = "env", precision: int | None = None) -> folium.Map:
     """Districts coloured by a category (an attribute layer's text or yes/no column), legend with
     counts; districts without a value are grey "No data". Values reach the page as JSON and are
     shown as DOM text (tooltip) or HTML-escaped (legend), never as markup."""
@@ -1085,7 +1085,7 @@ def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str,
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
     m = base_map(gdf.total_bounds, tiles=tiles)
     _GeoJsonLayer(props, name=_html(label), overlay=True, control=True, style_js=_district_style_js(colours),
-                  tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True).add_to(m)
+                  tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True, precision=precision).add_to(m)
     rows = [_legend_row(f"background:{colour};border:1px solid #4d4d4d", c, values.count(c))
             for c, colour in zip(categories, colours)]
     missing = sum(1 for v in values if not v)
