@@ -9,6 +9,7 @@ source (district names, from official files, are set as DOM text).
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
 import re
@@ -535,31 +536,32 @@ def encode_rings(geoms: np.ndarray, precision: int) -> list[str | None]:
     q = np.round(coords[:, ::-1] * 10 ** int(precision)).astype(np.int64)  # (lat, lng) as polylines have it
     first = np.r_[True, coord_ring[1:] != coord_ring[:-1]] if len(q) else np.zeros(0, dtype=bool)
     delta = q - np.where(first[:, None], 0, np.roll(q, 1, axis=0))
-    values = ((delta << 1) ^ (delta >> 63)).astype(np.uint64).ravel()  # zigzag: small magnitudes, few chunks
-    chunks = np.stack([(values >> np.uint64(5 * k)) & np.uint64(31) for k in range(13)], axis=1)
-    more = np.stack([(values >> np.uint64(5 * (k + 1))) > 0 for k in range(13)], axis=1)
+    values = ((delta << 1) ^ (delta >> 63)).ravel()  # zigzag: small magnitudes, few chunks (>= 0)
+    width = max(1, -(-int(values.max() if len(values) else 0).bit_length() // 5))  # 5-bit chunks needed
+    chunks = np.stack([(values >> (5 * k)) & 31 for k in range(width)], axis=1)
+    more = np.stack([(values >> (5 * (k + 1))) > 0 for k in range(width)], axis=1)
     used = np.c_[np.ones(len(values), dtype=bool), more[:, :-1]]
-    chars = (chunks | np.where(more, 32, 0).astype(np.uint64)) + np.uint64(63)
-    text = chars[used].astype(np.uint8).tobytes().decode("ascii")
+    chars = (chunks + np.where(more, 32 + 63, 63)).astype(np.uint8)
+    text = chars[used].tobytes().decode("ascii")
     per_value = used.sum(axis=1)
     per_coord = per_value[0::2] + per_value[1::2] if len(per_value) else per_value
-    ends = np.cumsum(np.bincount(coord_ring, weights=per_coord, minlength=len(rings)).astype(np.int64))
-    starts = np.r_[0, ends[:-1]] if len(ends) else ends
-    ring_text = [text[a:b] for a, b in zip(starts, ends)]
-    by_poly: list[list[str]] = [[] for _ in range(len(polygons))]
-    for text_i, p in zip(ring_text, ring_poly):
-        by_poly[p].append(text_i)
-    by_geom: list[list[list[str]]] = [[] for _ in range(len(geoms))]
-    for rings_p, g in zip(by_poly, poly_geom):
-        by_geom[g].append(rings_p)
+    ends = np.cumsum(np.bincount(coord_ring, weights=per_coord, minlength=len(rings)).astype(np.int64)).tolist()
+    ring_text = [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    # JSON text by joining, not lists of lists: (the polyline alphabet's only JSON-special char is "\\")
+    poly_text = [""] * len(polygons)
+    for p, group in itertools.groupby(zip(ring_poly.tolist(), ring_text), key=lambda pr: pr[0]):
+        poly_text[p] = "[" + ",".join('"' + t.replace("\\", "\\\\") + '"' for _, t in group) + "]"
+    geom_parts = [""] * len(geoms)
+    for g, group in itertools.groupby(zip(poly_geom.tolist(), poly_text), key=lambda gp: gp[0]):
+        geom_parts[g] = ",".join(t for _, t in group)
     out: list[str | None] = []
-    for t, parts in zip(types, by_geom):
+    for t, parts in zip(types.tolist(), geom_parts):
         if t == -1 or not parts:
             out.append(None)
         elif t == 3:
-            out.append('{"type":"Polygon","coordinates":%s}' % json.dumps(parts[0], separators=(",", ":")))
+            out.append('{"type":"Polygon","coordinates":%s}' % parts)
         else:
-            out.append('{"type":"MultiPolygon","coordinates":%s}' % json.dumps(parts, separators=(",", ":")))
+            out.append('{"type":"MultiPolygon","coordinates":[%s]}' % parts)
     return out
 
 
