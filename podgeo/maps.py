@@ -4,7 +4,9 @@ Builders return folium objects and never touch streamlit. Every map loads Leafle
 app itself (`podgeo.assets.localize`), draws on a canvas, and stays readable without basemap
 tiles: shading, outlines, tooltips and legends are all ours. User-supplied text reaches the
 browser only HTML-escaped (popups, tooltips) and inside JSON, never spliced into JavaScript
-source (district names, from official files, are set as DOM text).
+source (district names, from official files, are set as DOM text); and it never becomes Jinja
+template source: podgeo's elements, layer control and map render their output raw (`_RawMacro`),
+and braces in user text are neutralised as well (`_js_json`, `_html`).
 """
 from __future__ import annotations
 
