@@ -7,8 +7,11 @@
    in-process cost of building + serialising our map against building + serialising the naive one.
 3. Time until the California map is drawn in headless Chromium (Debian's), ours against the
    naive map, both served as pages from 127.0.0.1, and the real app through st_folium.
+4. The national map of every district (issue 14): bytes to the browser and time to draw in
+   headless Chromium, against today's state-level national view in the same run; and the
+   candidate encodings (GeoJSON at 300 m, GeoJSON at 2 km, encoded polylines at 2 km).
 
-    .venv/bin/python bench/map.py [--db data/podgeo.db] [--repeat 5] [--no-browser]
+    .venv/bin/python bench/map.py [--db data/podgeo.db] [--repeat 5] [--no-browser] [--only national]
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import folium  # noqa: E402
+import shapely  # noqa: E402
 import streamlit_folium  # noqa: E402
 
 from podgeo import assets, explore, filters, maps  # noqa: E402
@@ -257,17 +261,87 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def national(store: SqliteStore, repeat: int, browser: bool) -> None:
+    print("== 4. national map of every district (unified + elementary) against the state-level national view")
+    from podgeo import geo
+
+    pods, links = store.pods(), store.place_districts("pods")
+    table, states = store.districts(geometry=None), store.states()
+    t = time.perf_counter()
+    display = store.districts(layers=["unified", "elementary"])
+    t_read = time.perf_counter() - t
+    t = time.perf_counter()
+    nat = geo.national_geometry(display)
+    t_geom = time.perf_counter() - t
+    print(f"national display geometry from the stored 300 m display geometry: {t_geom:.1f} s "
+          f"(read {t_read:.1f} s); vertices {int(shapely.get_num_coordinates(display.geometry.values).sum()):,} -> "
+          f"{int(shapely.get_num_coordinates(nat.geometry.values).sum()):,}")
+    views = {
+        "states": lambda: explore.national_view(states, table, pods, links, measure="pct_poverty").map,
+        "districts": lambda: explore.national_district_view(nat, states, pods, links, measure="pct_poverty").map,
+    }
+    built = {}
+    for name, make in views.items():
+        t = time.perf_counter()
+        built[name] = make()
+        size = payload_bytes(built[name])
+        print(f"{name:>9}: {size / 1e6:.2f} MB to the browser (st_folium parts), "
+              f"build + serialise {time.perf_counter() - t:.2f} s")
+    for label, frame, precision in (("GeoJSON, 300 m display geometry", display, None),
+                                    ("GeoJSON, 2 km national geometry", nat, None),
+                                    ("encoded polylines, 2 km, 3 decimals", nat, 3)):
+        m = maps.district_choropleth(frame, "pct_poverty", label="x", unit="%", tiles=None, precision=precision)
+        print(f"  districts alone as {label}: {payload_bytes(m) / 1e6:.2f} MB")
+    if not browser:
+        return
+    from playwright.sync_api import sync_playwright
+
+    assets.install_static(REPO / "static")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "app").symlink_to(REPO)
+        for name, m in built.items():
+            (root / f"{name}.html").write_text(_timed(m.get_root().render()))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=tmp))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for size in ((1400, 900), (390, 844)):
+                results: dict[str, list[float]] = {}
+                for name in ("states", "districts") * repeat:
+                    page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
+                    page.goto(f"{base}/{name}.html")
+                    page.wait_for_function("() => window.__drawn_ms !== undefined", timeout=120_000)
+                    # the page's own clock: navigation start to painted (no polling latency in it)
+                    results.setdefault(name, []).append(page.evaluate("() => window.__drawn_ms") / 1000)
+                    page.close()
+                s_states, s_districts = statistics.median(results["states"]), statistics.median(results["districts"])
+                print(f"drawn in Chromium at {size[0]}x{size[1]}: every district {s_districts:.2f} s, states "
+                      f"{s_states:.2f} s (districts / states = {s_districts / s_states:.1f}x; medians of {repeat}, "
+                      f"interleaved; navigation start to painted, by the page's clock)")
+            chromium.close()
+        server.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=default_path())
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--only", choices=["national", "california"], help="run one part")
     args = parser.parse_args()
     store = SqliteStore(args.db)
+    if args.only == "national":
+        return national(store, args.repeat, not args.no_browser)
+    if args.only == "california":
+        return draw_times(store, args.db, args.repeat)
     sizes(store)
     rerun_times(store, args.db, args.repeat)
     if not args.no_browser:
         draw_times(store, args.db, args.repeat)
+    if len(store.state_list()) > 1:
+        national(store, args.repeat, not args.no_browser)
 
 
 if __name__ == "__main__":

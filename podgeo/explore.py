@@ -9,11 +9,13 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from podgeo import maps, measures, rollup
+from podgeo import geo, maps, measures, rollup
 
 LAYERS = {"base": ("unified", "elementary"), "secondary": ("secondary",)}
 LAYER_LABELS = {"base": "Unified + elementary (they tile the state)", "secondary": "Secondary (overlays elementary)"}
 SITE_KINDS = {"libraries": ("library", "Public library outlets"), "schools": ("school", "Public schools")}
+#: state maps send their (5-decimal, ~1 m) display geometry as encoded rings: lossless, a third of the bytes
+STATE_PRECISION = 5
 
 
 @dataclass
@@ -25,6 +27,8 @@ class View:
     pods_shown: int
     seats_shown: float
     pods_without_location: int
+    #: the shapes as drawn, for resolving a click (national maps draw Alaska, Hawaii, Puerto Rico as insets)
+    shapes: gpd.GeoDataFrame | None = None
 
 
 def state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.DataFrame,
@@ -34,7 +38,8 @@ def state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.Da
     are already filtered), with the pods and the chosen candidate-site layers."""
     meta = measures.get(measure)
     shaded = rollup.with_pod_counts(districts, pods, links)
-    m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme)
+    m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
+                                 precision=STATE_PRECISION)
     for kind, frame in sites.items():
         maps.add_sites(m, frame, kind, show=True)
     maps.add_pods(m, pods)
@@ -45,17 +50,76 @@ def state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.Da
 def national_view(states: gpd.GeoDataFrame, district_table: pd.DataFrame, pods: gpd.GeoDataFrame,
                   links: pd.DataFrame, *, measure: str, scheme: str = "quantiles") -> View:
     """States shaded by `measure` rolled up from their districts (children-weighted percents,
-    counts over the tiling layers only), with the pods on top. Clicking a state opens it."""
+    counts over the tiling layers only), with the pods on top. Clicking a state opens it.
+    Alaska, Hawaii and Puerto Rico are drawn as insets near the lower 48 (`geo.inset_composite`)."""
     meta = measures.get(measure)
     counted = rollup.with_pod_counts(district_table, pods, links)
     values = rollup.state_rollup(counted, measure)
-    shaded = states.merge(values, on="state_fips", how="inner")
+    shaded = geo.inset_composite(states.merge(values, on="state_fips", how="inner"))
     shaded = shaded.rename(columns={"value": measure})
-    m = maps.district_choropleth(shaded, measure, label=f"{meta.label} (state total)", unit=meta.unit,
-                                 scheme=scheme, leaid_col="state", name_col="state_name")
-    maps.add_pods(m, pods)
+    m = maps.district_choropleth(shaded, measure, label=state_label(meta), unit=meta.unit, scheme=scheme,
+                                 leaid_col="state", name_col="state_name", counted="states", note=state_note(meta))
+    maps.frame_national(m)
+    # folded to its title: open, it would cover the Alaska and Hawaii insets at the bottom left
+    maps.add_pods(m, national_points(pods, states), legend_folded=True)
     return View(m, pd.DataFrame(shaded.drop(columns="geometry")), len(pods),
-                float(pd.to_numeric(pods["capacity"], errors="coerce").sum()), int(pods["lat"].isna().sum()))
+                float(pd.to_numeric(pods["capacity"], errors="coerce").sum()), int(pods["lat"].isna().sum()),
+                shaded)
+
+
+def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame, pods: gpd.GeoDataFrame,
+                           links: pd.DataFrame, *, measure: str, scheme: str = "quantiles") -> View:
+    """Every unified + elementary district of the nation shaded by `measure`, state outlines on top
+    (a layer that can be turned off), pods on top; the same legend as a state view. `districts`
+    carry national display geometry (`store.districts(geometry="national")`, or
+    `geo.national_geometry`); Alaska, Hawaii and Puerto Rico are insets. A click gives a LEAID
+    (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
+    meta = measures.get(measure)
+    base = districts[districts["layer"].isin(LAYERS["base"])]
+    shaded = geo.inset_composite(rollup.with_pod_counts(base, pods, links))
+    m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
+                                 precision=geo.NATIONAL_DECIMALS)
+    maps.add_outlines(m, geo.inset_composite(states), name="State outlines")
+    maps.frame_national(m)
+    maps.add_pods(m, national_points(pods, states), legend_folded=True)
+    return View(m, pd.DataFrame(shaded.drop(columns="geometry")), len(pods),
+                float(pd.to_numeric(pods["capacity"], errors="coerce").sum()), int(pods["lat"].isna().sum()),
+                shaded)
+
+
+def state_label(meta: measures.Measure) -> str:
+    """What a state's value on the national map is (the legend's title): a count is the state's
+    total, a percent or rate is the whole state's (never "total" for a percentage)."""
+    return f"{meta.label} ({'state total' if meta.kind == 'count' else 'whole state'})"
+
+
+def state_note(meta: measures.Measure) -> str:
+    """How the state figure is made from its districts, for the legend's foot."""
+    if meta.kind == "count":
+        return "Sum over the state's unified + elementary districts."
+    if meta.kind == "rate":
+        return "Over the state's unified + elementary districts."
+    return f"Districts weighted by {_weight_words(meta)}."
+
+
+def national_points(points: gpd.GeoDataFrame, states: pd.DataFrame, state_col: str = "state") -> gpd.GeoDataFrame:
+    """Points (pods) placed where a national map draws their state: Alaska, Hawaii and Puerto Rico
+    pods move with their state's inset (`geo.inset_composite`). Needs a postal `state` column."""
+    if state_col not in points.columns or points.empty:
+        return points
+    fips = points[state_col].map(dict(zip(states["state"], states["state_fips"])))
+    if not fips.isin(list(geo.INSETS)).any():
+        return points
+    gdf = points.to_crs(geo.DISPLAY_CRS)
+    located = ~gdf.geometry.isna() & ~gdf.geometry.is_empty
+    lon, lat = geo.inset_points(gdf.geometry.x.where(located), gdf.geometry.y.where(located), fips.fillna(""))
+    moved = gpd.points_from_xy(lon, lat, crs=geo.DISPLAY_CRS)
+    return gdf.set_geometry(gpd.GeoSeries(moved, index=gdf.index).where(located, None))
+
+
+def _weight_words(meta: measures.Measure) -> str:
+    return {"children_5_17": "children 5-17", "acs_children": "public-school children"}.get(meta.weight or "",
+                                                                                         "their counts")
 
 
 def pods_in_view(pods: gpd.GeoDataFrame, links: pd.DataFrame, leaids: pd.Series | None) -> gpd.GeoDataFrame:
@@ -73,9 +137,9 @@ def attribute_state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, li
     classes, categories (and yes/no) one colour each. `districts` already carry the column."""
     shaded = rollup.with_pod_counts(districts, pods, links)
     if kind in ("number", "whole"):
-        m = maps.district_choropleth(shaded, column, label=label, unit="", scheme=scheme)
+        m = maps.district_choropleth(shaded, column, label=label, unit="", scheme=scheme, precision=STATE_PRECISION)
     else:
-        m = maps.category_choropleth(shaded, column, label=label)
+        m = maps.category_choropleth(shaded, column, label=label, precision=STATE_PRECISION)
     for site_kind, frame in sites.items():
         maps.add_sites(m, frame, site_kind, show=True)
     maps.add_pods(m, pods)

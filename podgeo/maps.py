@@ -4,13 +4,17 @@ Builders return folium objects and never touch streamlit. Every map loads Leafle
 app itself (`podgeo.assets.localize`), draws on a canvas, and stays readable without basemap
 tiles: shading, outlines, tooltips and legends are all ours. User-supplied text reaches the
 browser only HTML-escaped (popups, tooltips) and inside JSON, never spliced into JavaScript
-source (district names, from official files, are set as DOM text).
+source (district names, from official files, are set as DOM text); and it never becomes Jinja
+template source: podgeo's elements, layer control and map render their output raw (`_RawMacro`),
+and braces in user text are neutralised as well (`_js_json`, `_html`).
 """
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -23,7 +27,7 @@ import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -31,6 +35,8 @@ from podgeo import assets, vocab
 from podgeo.geo import DISPLAY_CRS, FILLER_SUFFIX
 
 NO_DATA_LABEL = "No data"
+#: a map narrower than this (a phone) folds its legends and layer list and hides the scale bar
+NARROW_MEDIA = "(max-width: 640px)"
 NO_DATA_COLOUR = "#bdbdbd"
 SCHEMES = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks (Jenks)"}
 
@@ -78,11 +84,14 @@ class Classes:
 
 def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str, unit: str,
                         scheme: str = "quantiles", k: int = 5, palette: str | Sequence[str] = "YlGnBu",
-                        leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+                        leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env",
+                        counted: str = "districts", note: str = "", precision: int | None = None) -> folium.Map:
     """A map of `districts` shaded by `measure` in `k` classes, with a legend in `unit`.
 
     Districts whose value is missing (or not finite) are grey with a dashed outline and listed
-    as "No data" — never as zero. Each feature carries `leaid` so a click resolves to a district
+    as "No data" — never as zero; `precision` sends rings as encoded polylines at that many
+    decimals (`encode_rings`: a third of the bytes). The legend's counts say what they count (`counted`: "districts",
+    "states"), after the `note` if any. Each feature carries `leaid` so a click resolves to a district
     (`district_at`). Pass display geometry (`podgeo.geo.display_geometry`): the GeoJSON is sent
     as is. `tiles`: "env" reads PODGEO_TILES, None draws no basemap, else a provider or URL.
     """
@@ -103,11 +112,11 @@ def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
 
     m = base_map(gdf.total_bounds, tiles=tiles)
-    layer = _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True,
+    layer = _GeoJsonLayer(props, name=_html(label), overlay=True, control=True,
                           style_js=_district_style_js(classes.colours), tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label),
-                          highlight=True)
+                          highlight=True, precision=precision)
     layer.add_to(m)
-    _Legend(_choropleth_legend_html(label, classes), position="bottomright").add_to(m)
+    _Legend(_choropleth_legend_html(label, classes, counted, note), position="bottomright").add_to(m)
     return assets.localize(m)
 
 
@@ -143,7 +152,7 @@ def classify(values: Iterable[float], scheme: str = "quantiles", k: int = 5,
 
 
 def add_pods(m: folium.Map, pods: gpd.GeoDataFrame, *, name: str = "Pods and hubs",
-             id_col: str = "pod_id") -> folium.Map:
+             id_col: str = "pod_id", legend: str = "bottomleft", legend_folded: bool = False) -> folium.Map:
     """Add pods as clustered circles coloured by operator type, with popups and a legend.
 
     Every pod string is HTML-escaped before it goes into a popup or tooltip. Pods without a
@@ -164,13 +173,13 @@ def add_pods(m: folium.Map, pods: gpd.GeoDataFrame, *, name: str = "Pods and hub
     }, geometry=gdf_on_map.geometry.values, crs=DISPLAY_CRS)
 
     _ensure_map_setup(m)
-    cluster = folium.plugins.MarkerCluster(name=html.escape(name), overlay=True, control=True, options={
+    cluster = folium.plugins.MarkerCluster(name=_html(name), overlay=True, control=True, options={
         "showCoverageOnHover": False, "maxClusterRadius": 40, "disableClusteringAtZoom": 13})
     cluster.add_to(m)
     _GeoJsonLayer(props, name=None, control=False, point_js=_POD_MARKER_JS,
                   tooltip_key="tip", popup_key="popup").add_to(cluster)
     present = {c: codes.count(c) for c in OPERATOR_COLOURS if c in codes}
-    _Legend(_pods_legend_html(name, present, int((~located).sum())), position="bottomleft").add_to(m)
+    _Legend(_pods_legend_html(name, present, int((~located).sum())), position=legend, folded=legend_folded).add_to(m)
     _ensure_layer_control(m)
     return assets.localize(m)
 
@@ -221,13 +230,35 @@ def add_sites(m: folium.Map, sites: gpd.GeoDataFrame | PreparedLayer, kind: str,
     swatch = (f'<span style="display:inline-block;width:9px;height:9px;border:2px solid {spec["colour"]};'
               f'border-radius:50%;background:#fff;vertical-align:middle"></span>')
     _ensure_map_setup(m)
-    group = folium.FeatureGroup(name=f"{swatch} {html.escape(spec['label'])} ({layer.count:,})", overlay=True,
+    group = folium.FeatureGroup(name=f"{swatch} {_html(spec['label'])} ({layer.count:,})", overlay=True,
                                 control=True, show=show)
     group.add_to(m)
     _GeoJsonLayer(layer, name=None, control=False, point_js=_SITE_MARKER_JS % _js_json(spec["colour"]),
-                  tooltip_key="tip", popup_js=_SITE_POPUP_JS % _js_json(html.escape(spec["label"]))).add_to(group)
+                  tooltip_key="tip", popup_js=_SITE_POPUP_JS % _js_json(_html(spec["label"]))).add_to(group)
     _ensure_layer_control(m)
     return assets.localize(m)
+
+
+def add_outlines(m: folium.Map, shapes: gpd.GeoDataFrame, *, name: str = "State outlines", colour: str = "#252525",
+                 weight: float = 1.2, precision: int | None = 3, show: bool = True) -> folium.Map:
+    """Boundaries drawn as lines over a map (state outlines over a national map of districts), as a
+    layer the user can toggle; they take no clicks, so a click still reaches the district below."""
+    gdf = _to_display_crs(shapes, "shapes")
+    props = gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=DISPLAY_CRS)
+    _ensure_map_setup(m)
+    style = f"function () {{ return {_js_json({'color': colour, 'weight': weight, 'opacity': 1, 'fill': False})}; }}"
+    _GeoJsonLayer(props, name=_html(name), overlay=True, control=True, show=show, style_js=style,
+                  precision=precision, interactive=False).add_to(m)
+    _ensure_layer_control(m)
+    return assets.localize(m)
+
+
+def frame_national(m: folium.Map) -> folium.Map:
+    """Let a national map fit its frame closely: quarter-step zooms and a lower minimum zoom, so
+    the lower 48 with the Alaska/Hawaii/Puerto Rico insets (`geo.inset_composite`) fill a desktop
+    frame and still fit a phone's 390 px."""
+    m.options.update(zoom_snap=0.25, zoom_delta=0.5, min_zoom=2)
+    return m
 
 
 def base_map(bounds: Sequence[float], *, tiles: str | None = "env") -> folium.Map:
@@ -238,7 +269,7 @@ def base_map(bounds: Sequence[float], *, tiles: str | None = "env") -> folium.Ma
     """
     basemap = assets.tiles_from_env() if tiles == "env" else assets.tiles_from_env({"PODGEO_TILES": tiles or ""})
     minx, miny, maxx, maxy = (float(v) for v in bounds)
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None,
+    m = _Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None,
                    prefer_canvas=True, control_scale=True)
     # folium passes min/max zoom only to its tile layer; with no tiles, markercluster needs the map's
     m.options.update(min_zoom=3, max_zoom=18)
@@ -327,12 +358,20 @@ _MAP_CSS = """<style>
 .leaflet-container { background: #fafafa; }
 .podgeo-legend { background: #fff; padding: 6px 9px; border: 1px solid #999; border-radius: 4px;
   font: 12px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; max-width: 280px; }
+.podgeo-legend { max-height: 45vh; overflow-y: auto; }
 .podgeo-legend .t { font-weight: 600; margin-bottom: 3px; }
+.podgeo-legend summary { cursor: pointer; }
+.podgeo-legend:not([open]) summary { margin-bottom: 0; }
 .podgeo-legend .r { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
 .podgeo-legend .n { color: #666; }
 .podgeo-legend .f { color: #666; margin-top: 3px; font-size: 11px; }
 .podgeo-popup { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 .podgeo-popup th { text-align: left; padding-right: 8px; color: #555; font-weight: 500; vertical-align: top; }
+@media (max-width: 640px) {
+  .podgeo-legend { font-size: 11px; line-height: 1.35; max-width: 180px; padding: 4px 6px; max-height: 40vh; }
+  .leaflet-control-scale { display: none; }
+  .leaflet-control-layers-expanded { max-height: 45vh; overflow-y: auto; font-size: 11px; }
+}
 </style>"""
 
 _DISTRICT_TOOLTIP_JS = """function (layer) {
@@ -356,7 +395,29 @@ _SITE_POPUP_JS = """'<div class="podgeo-popup"><strong>' + feature.properties.ti
     + '</span>' + (feature.properties.at ? '<br>' + feature.properties.at : '') + '</div>'"""
 
 
-class _GeoJsonLayer(Layer):
+class _RawMacro(MacroElement):
+    """A MacroElement whose rendered header/html/script go onto the page as they are.
+
+    branca's `MacroElement.render` wraps each macro's output in `Element(output)`, which parses it
+    as a Jinja template again: text inside (a cohort name, a category value) holding `{{ ... }}` or
+    `{% ... %}` would be evaluated on the server. Here the output is kept as plain text, so data
+    is never template source. (It also skips lexing a megabyte of GeoJSON on every rerun.)
+    """
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise ValueError(f"{type(self).__name__} can only be rendered inside a folium map")
+        module = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = module.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_RawScript(str(macro(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _GeoJsonLayer(Layer, _RawMacro):
     """A GeoJSON layer whose data, styles and tooltips are JSON and fixed JS functions.
 
     folium's GeoJson/Tooltip/Popup splice text into JS template literals (a `${...}` or a
@@ -365,17 +426,17 @@ class _GeoJsonLayer(Layer):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data_js }}, {
+        var {{ this.get_name() }} = L.geoJson({{ "null" if this.encoded else this.data_js }}, {
             {%- if this.style_js %}
             style: {{ this.style_js }},
             {%- endif %}
             {%- if this.point_js %}
             pointToLayer: {{ this.point_js }},
             {%- endif %}
+            {%- if not this.interactive %}
+            interactive: false,
+            {%- endif %}
             onEachFeature: function (feature, layer) {
-                {%- if this.tooltip_js %}
-                layer.bindTooltip({{ this.tooltip_js }}, {sticky: true});
-                {%- endif %}
                 {%- if this.tooltip_key %}
                 var tip = feature.properties[{{ this.tooltip_key|tojson }}];
                 if (tip) { layer.bindTooltip(tip); }
@@ -387,42 +448,42 @@ class _GeoJsonLayer(Layer):
                 var popup = feature.properties[{{ this.popup_key|tojson }}];
                 if (popup) { layer.bindPopup(popup, {maxWidth: 320}); }
                 {%- endif %}
-                {%- if this.highlight %}
-                layer.on({
-                    mouseover: function (e) { e.target.setStyle({weight: 2.5, color: "#000000", dashArray: null}); },
-                    mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.target); }
-                });
-                {%- endif %}
             }
         });
+        {%- if this.encoded %}
+        {{ this.decode_js }}({{ this.get_name() }}, {{ this.data_js }}, {{ this.precision }});
+        {%- endif %}
+        {%- if this.tooltip_js %}
+        // one tooltip and one pair of handlers for the whole layer (events bubble up from each
+        // feature): binding them per feature cost a third of the time to draw 12,000 districts
+        {{ this.get_name() }}.bindTooltip({{ this.tooltip_js }}, {sticky: true});
+        {%- endif %}
+        {%- if this.highlight %}
+        {{ this.get_name() }}.on({
+            mouseover: function (e) { e.layer.setStyle({weight: 2.5, color: "#000000", dashArray: null}); },
+            mouseout: function (e) { {{ this.get_name() }}.resetStyle(e.layer); }
+        });
+        {%- endif %}
         {% endmacro %}
     """)
 
     def __init__(self, gdf: "gpd.GeoDataFrame | PreparedLayer", *, name: str | None, overlay: bool = True, control: bool = True,
                  show: bool = True, style_js: str = "", point_js: str = "", tooltip_js: str = "",
-                 tooltip_key: str = "", popup_key: str = "", popup_js: str = "", highlight: bool = False):
+                 tooltip_key: str = "", popup_key: str = "", popup_js: str = "", highlight: bool = False,
+                 precision: int | None = None, interactive: bool = True):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "GeoJsonLayer"
         if isinstance(gdf, PreparedLayer):
-            self.data_js, self.bounds = _safe_json_text(gdf.data_json), gdf.bounds
+            self.data_js, self.bounds = f"JSON.parse({_safe_json_text(json.dumps(gdf.data_json))})", gdf.bounds
         else:
-            self.data_js = _safe_json_text(_feature_collection(gdf))
+            # a big literal parses faster as JSON.parse("...") than as JS source (V8)
+            self.data_js = f"JSON.parse({_safe_json_text(json.dumps(_feature_collection(gdf, precision)))})"
             self.bounds = gdf.total_bounds if len(gdf) else None
+        self.encoded, self.precision = precision is not None, int(precision or 0)
+        self.decode_js = _DECODE_JS
         self.style_js, self.point_js, self.tooltip_js = style_js, point_js, tooltip_js
         self.tooltip_key, self.popup_key, self.highlight = tooltip_key, popup_key, highlight
-        self.popup_js = popup_js
-
-    def render(self, **kwargs):
-        """Render with a placeholder, then splice the data in: folium wraps every layer's script in
-        a Jinja template and lexing a megabyte of GeoJSON twice per rerun cost ~0.3 s."""
-        data, self.data_js = self.data_js, _DATA_PLACEHOLDER
-        try:
-            super().render(**kwargs)
-        finally:
-            self.data_js = data
-        script = self.get_root().script
-        rendered = script._children[self.get_name()].render()
-        script._children[self.get_name()] = _RawScript(rendered.replace(_DATA_PLACEHOLDER, data, 1))
+        self.popup_js, self.interactive = popup_js, interactive
 
     def _get_self_bounds(self):
         if self.bounds is None or not np.all(np.isfinite(self.bounds)):
@@ -431,11 +492,9 @@ class _GeoJsonLayer(Layer):
         return [[miny, minx], [maxy, maxx]]
 
 
-_DATA_PLACEHOLDER = "__podgeo_geojson_data__"
-
 
 class _RawScript(Element):
-    """Already-rendered script text, added to the page as is (never parsed as a template)."""
+    """Already-rendered text, added to the page as is (never parsed as a template)."""
 
     def __init__(self, text: str):
         super().__init__("")
@@ -445,10 +504,14 @@ class _RawScript(Element):
         return self._text
 
 
-def _feature_collection(gdf: gpd.GeoDataFrame) -> str:
+def _feature_collection(gdf: gpd.GeoDataFrame, precision: int | None = None) -> str:
     """GeoJSON text for a frame, with geometry written by GEOS in one vectorised call: several
-    times faster than GeoDataFrame.to_json, which matters on every rerun of a map page."""
-    geometry = shapely.to_geojson(gdf.geometry.values)
+    times faster than GeoDataFrame.to_json, which matters on every rerun of a map page.
+
+    With `precision`, (multi)polygon rings are sent as encoded polylines (`encode_rings`) that
+    the browser decodes straight into Leaflet polygons (`_DECODE_JS`): a third of the bytes or less."""
+    geometry = (encode_rings(gdf.geometry.values, precision) if precision is not None
+                else shapely.to_geojson(gdf.geometry.values))
     props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
     props = props.where(props.notna(), None).to_dict("records")
     features = ",".join(
@@ -458,6 +521,87 @@ def _feature_collection(gdf: gpd.GeoDataFrame) -> str:
     return '{"type":"FeatureCollection","features":[' + features + "]}"
 
 
+def encode_rings(geoms: np.ndarray, precision: int) -> list[str | None]:
+    """Each (multi)polygon as GeoJSON whose rings are Google encoded polylines at `precision`
+    decimals (lat, lng; each vertex a zigzag delta from the previous in 5-bit chunks): ~2-6 bytes a
+    vertex instead of ~20. Quantising is per vertex, so neighbours' shared edges stay shared.
+    Vectorised: one numpy pass over every coordinate, then one slice per ring."""
+    if not 0 <= int(precision) <= 6:
+        raise ValueError(f"precision must be 0-6 decimals, not {precision!r}")
+    geoms = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(geoms)
+    if not np.isin(types, (-1, 3, 6)).all():
+        raise ValueError("encode_rings takes polygons and multipolygons only")
+    polygons, poly_geom = shapely.get_parts(geoms, return_index=True)
+    rings, ring_poly = shapely.get_rings(polygons, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    q = np.round(coords[:, ::-1] * 10 ** int(precision)).astype(np.int64)  # (lat, lng) as polylines have it
+    first = np.r_[True, coord_ring[1:] != coord_ring[:-1]] if len(q) else np.zeros(0, dtype=bool)
+    delta = q - np.where(first[:, None], 0, np.roll(q, 1, axis=0))
+    values = ((delta << 1) ^ (delta >> 63)).ravel()  # zigzag: small magnitudes, few chunks (>= 0)
+    width = max(1, -(-int(values.max() if len(values) else 0).bit_length() // 5))  # 5-bit chunks needed
+    chunks = np.stack([(values >> (5 * k)) & 31 for k in range(width)], axis=1)
+    more = np.stack([(values >> (5 * (k + 1))) > 0 for k in range(width)], axis=1)
+    used = np.c_[np.ones(len(values), dtype=bool), more[:, :-1]]
+    chars = (chunks + np.where(more, 32 + 63, 63)).astype(np.uint8)
+    text = chars[used].tobytes().decode("ascii")
+    per_value = used.sum(axis=1)
+    per_coord = per_value[0::2] + per_value[1::2] if len(per_value) else per_value
+    ends = np.cumsum(np.bincount(coord_ring, weights=per_coord, minlength=len(rings)).astype(np.int64)).tolist()
+    ring_text = [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    # JSON text by joining, not lists of lists: (the polyline alphabet's only JSON-special char is "\\")
+    poly_text = [""] * len(polygons)
+    for p, group in itertools.groupby(zip(ring_poly.tolist(), ring_text), key=lambda pr: pr[0]):
+        poly_text[p] = "[" + ",".join('"' + t.replace("\\", "\\\\") + '"' for _, t in group) + "]"
+    geom_parts = [""] * len(geoms)
+    for g, group in itertools.groupby(zip(poly_geom.tolist(), poly_text), key=lambda gp: gp[0]):
+        geom_parts[g] = ",".join(t for _, t in group)
+    out: list[str | None] = []
+    for t, parts in zip(types.tolist(), geom_parts):
+        if t == -1 or not parts:
+            out.append(None)
+        elif t == 3:
+            out.append('{"type":"Polygon","coordinates":%s}' % parts)
+        else:
+            out.append('{"type":"MultiPolygon","coordinates":[%s]}' % parts)
+    return out
+
+
+#: the browser's half of `encode_rings`: decodes each feature's rings straight into Leaflet LatLngs
+#: and adds it to the (empty) L.geoJson `group` as L.GeoJSON.addData would: same options, style,
+#: onEachFeature and `layer.feature`, so tooltips, resetStyle and st_folium's clicks work as before,
+#: without building GeoJSON coordinate arrays first (half the garbage for 12,000 districts)
+_DECODE_JS = """(function (group, fc, precision) {
+    var k = Math.pow(10, -precision), opts = group.options;
+    function ring(s) {
+        var out = [], lat = 0, lng = 0, i = 0, n = s.length;
+        while (i < n) {
+            var b, shift = 0, r = 0;
+            do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+            lat += (r & 1) ? ~(r >> 1) : (r >> 1);
+            shift = 0; r = 0;
+            do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+            lng += (r & 1) ? ~(r >> 1) : (r >> 1);
+            out.push(new L.LatLng(lat * k, lng * k));
+        }
+        return out;
+    }
+    fc.features.forEach(function (f) {
+        var g = f.geometry;
+        if (!g) { return; }
+        var latlngs = g.type === "Polygon" ? g.coordinates.map(ring)
+            : g.coordinates.map(function (p) { return p.map(ring); });
+        var layer = new L.Polygon(latlngs, opts);
+        f.geometry = null;  // the layer holds the shape; toGeoJSON() rebuilds it
+        layer.feature = f;
+        layer.defaultOptions = layer.options;
+        group.resetStyle(layer);
+        if (opts.onEachFeature) { opts.onEachFeature(f, layer); }
+        group.addLayer(layer);
+    });
+})"""
+
+
 def _plain_json(value):
     """numpy scalars -> Python numbers for json.dumps."""
     if isinstance(value, np.generic):
@@ -465,15 +609,23 @@ def _plain_json(value):
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-class _Legend(MacroElement):
-    """A Leaflet control holding plain HTML (no branca colormap, so no d3 from a CDN)."""
+class _Legend(_RawMacro):
+    """A Leaflet control holding plain HTML (no branca colormap, so no d3 from a CDN).
+
+    HTML that opens with a `<summary>` title becomes a `<details>` element: it can be folded (by
+    mouse, touch or keyboard), and starts folded on a narrow map so it does not cover a phone's map
+    (or always, with `folded`).
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create("div", "podgeo-legend");
-            div.innerHTML = {{ this.html_js }};
+            var html = {{ this.html_js }}, titled = html.indexOf("<summary") === 0;
+            var div = L.DomUtil.create(titled ? "details" : "div", "podgeo-legend");
+            div.innerHTML = html;
+            // a legend with a title folds to its title on a narrow map (a phone), open elsewhere
+            if (titled) { div.open = !{{ this.folded|tojson }} && !window.matchMedia({{ this.narrow|tojson }}).matches; }
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             return div;
@@ -482,15 +634,16 @@ class _Legend(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, legend_html: str, position: str = "bottomright"):
+    def __init__(self, legend_html: str, position: str = "bottomright", folded: bool = False):
         super().__init__()
         self._name = "Legend"
         self.legend_html = legend_html
         self.html_js = _js_json(legend_html)
         self.position = position
+        self.narrow, self.folded = NARROW_MEDIA, bool(folded)
 
 
-class _Css(MacroElement):
+class _Css(_RawMacro):
     """Map styles in the page header (st_folium keeps inline header styles)."""
 
     _template = Template("""{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}""")
@@ -499,6 +652,42 @@ class _Css(MacroElement):
         super().__init__()
         self._name = "PodgeoCss"
         self.css = css
+
+
+class _LayerControl(folium.LayerControl, _RawMacro):
+    """folium's layer control, rendered without the second Jinja pass: layer names are user text
+    (cohort names, attribute labels), HTML-escaped by the builders because Leaflet shows them as HTML.
+    On a narrow map (a phone) it starts collapsed to its icon."""
+
+    _template = Template("""
+        {% macro script(this,kwargs) %}
+            let {{ this.get_name() }} = L.control.layers(
+                { {%- for key, val in this.base_layers.items() %}{{ key|tojson }}: {{ val }},{% endfor %} },
+                { {%- for key, val in this.overlays.items() %}{{ key|tojson }}: {{ val }},{% endfor %} },
+                Object.assign({{ this.options|tojavascript }},
+                              window.matchMedia({{ this.narrow|tojson }}).matches ? {collapsed: true} : {})
+            ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.narrow = NARROW_MEDIA
+
+
+class _Map(folium.Map, _RawMacro):
+    """folium's Map, rendered without the second Jinja pass, and without folium's
+    `maximum-scale=1.0, user-scalable=no` viewport, which blocks pinch-zoom (WCAG 1.4.4)."""
+
+    def render(self, **kwargs):
+        super().render(**kwargs)
+        header = self.get_root().header._children.get(self.get_name())
+        if isinstance(header, _RawScript):
+            header._text = _VIEWPORT_RE.sub(_VIEWPORT, header._text)
+
+
+_VIEWPORT_RE = re.compile(r"<meta\s+name=\"viewport\"[^>]*>", re.I)
+_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
 
 
 def _ensure_map_setup(m: folium.Map) -> None:
@@ -513,7 +702,7 @@ def _ensure_layer_control(m: folium.Map) -> None:
     for key, child in list(m._children.items()):
         if isinstance(child, folium.LayerControl):
             del m._children[key]
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _LayerControl(collapsed=False, position="topright").add_to(m)
 
 
 def _run_mapclassify(y: np.ndarray, scheme: str, k: int):
@@ -596,13 +785,14 @@ def _district_style_js(colours: Sequence[str]) -> str:
             f"Object.assign({{fillColor: {_js_json(list(colours))}[c]}}, {_js_json(_BASE_STYLE)}); }}")
 
 
-def _choropleth_legend_html(label: str, classes: Classes) -> str:
+def _choropleth_legend_html(label: str, classes: Classes, counted: str = "districts", note: str = "") -> str:
     rows = [_legend_row(f"background:{c};border:1px solid #4d4d4d", text, n)
             for c, text, n in zip(classes.colours, classes.labels, classes.counts)]
     if classes.no_data:
         rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, classes.no_data))
-    foot = f"{classes.scheme}, {len(classes.bins)} classes; (n) = districts" if classes.bins else "(n) = districts"
-    return f'<div class="t">{html.escape(label)}</div>{"".join(rows)}<div class="f">{html.escape(foot)}</div>'
+    foot = f"{classes.scheme}, {len(classes.bins)} classes; (n) = {counted}" if classes.bins else f"(n) = {counted}"
+    foot = f"{note} {foot}" if note else foot
+    return f'<summary class="t">{_html(label)}</summary>{"".join(rows)}<div class="f">{_html(foot)}</div>'
 
 
 def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) -> str:
@@ -612,13 +802,13 @@ def _pods_legend_html(title: str, present: Mapping[str, int], unlocated: int) ->
     if not rows:
         rows.append('<div class="r n">No pods to show</div>')
     foot = f'<div class="f">{unlocated:,} without a location, not on the map</div>' if unlocated else ""
-    return f'<div class="t">{html.escape(title)}</div>{"".join(rows)}{foot}'
+    return f'<summary class="t">{_html(title)}</summary>{"".join(rows)}{foot}'
 
 
 def _legend_row(swatch_style: str, text: str, count: int | None = None) -> str:
     n = f' <span class="n">({count:,})</span>' if count is not None else ""
     return (f'<div class="r"><span style="display:inline-block;width:16px;height:11px;{swatch_style}"></span>'
-            f"<span>{html.escape(text)}{n}</span></div>")
+            f"<span>{_html(text)}{n}</span></div>")
 
 
 def _pod_popup_html(row: Mapping[str, Any]) -> str:
@@ -653,7 +843,7 @@ def _pod_popup_html(row: Mapping[str, Any]) -> str:
 
 
 def _escape(value: Any) -> str:
-    return html.escape(_text(value), quote=True)
+    return _html(_text(value))
 
 
 def _text(value: Any) -> str:
@@ -741,13 +931,26 @@ def _district_containing(lat: float, lng: float, districts: gpd.GeoDataFrame, le
 
 
 def _js_json(value: Any) -> str:
-    """JSON that is also safe inside an HTML <script> (no `<`, `>`, `&`, `'` left raw)."""
+    """JSON that is also safe inside an HTML <script> (no `<`, `>`, `&`, `'` left raw) and holds
+    no Jinja delimiter (`{{`, `{%`, `{#`), so it stays inert even if something renders it again."""
     return _safe_json_text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def _safe_json_text(text: str) -> str:
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    """Escape JSON text for a <script>. Outside strings, compact JSON never has `{` before `{`, `%`
+    or `#` (an object opens with `"` or `}`), so each such `{` is inside a string: `\\u007b` there."""
+    text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return _JINJA_OPEN.sub("\\\\u007b", text)
+
+
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+
+
+def _html(value: Any) -> str:
+    """User text as HTML text: escaped, with braces as character references so no Jinja
+    delimiter survives (layer-control names and legends are HTML the browser decodes)."""
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 # ---------------------------------------------------------------- coverage page: access layers
@@ -774,11 +977,11 @@ def add_access_points(m: folium.Map, points: gpd.GeoDataFrame, value_col: str, *
     colours = [classes.colours[c] if c >= 0 else NO_DATA_COLOUR for c in classes.yb]
     shown = [_format_value(v, unit, classes.decimals) if math.isfinite(v) else NO_DATA_LABEL for v in values]
     props = gpd.GeoDataFrame({
-        "tip": [f"{_escape(n)}<br>{html.escape(label)}: {html.escape(s)}" for n, s in zip(gdf[name_col], shown)],
+        "tip": [f"{_escape(n)}<br>{_html(label)}: {_html(s)}" for n, s in zip(gdf[name_col], shown)],
         "colour": colours,
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
     _ensure_map_setup(m)
-    group = folium.FeatureGroup(name=f"{html.escape(name)} ({len(props):,})", overlay=True, control=True, show=show)
+    group = folium.FeatureGroup(name=f"{_html(name)} ({len(props):,})", overlay=True, control=True, show=show)
     group.add_to(m)
     _GeoJsonLayer(props, name=None, control=False, point_js=_ACCESS_POINT_JS, tooltip_key="tip").add_to(group)
     _ensure_layer_control(m)
@@ -789,7 +992,7 @@ def add_hypothetical_hub(m: folium.Map, lon: float, lat: float, seats: float) ->
     """The what-if hub as a large orange ring, with its seats in the tooltip and a legend line."""
     if _number(lon) is None or _number(lat) is None:
         raise ValueError(f"hub position ({lon!r}, {lat!r}) is not a pair of numbers")
-    props = gpd.GeoDataFrame({"tip": [html.escape(f"Hypothetical hub: {float(seats):,.0f} seats")]},
+    props = gpd.GeoDataFrame({"tip": [_html(f"Hypothetical hub: {float(seats):,.0f} seats")]},
                              geometry=[shapely.Point(float(lon), float(lat))], crs=DISPLAY_CRS)
     _ensure_map_setup(m)
     _GeoJsonLayer(props, name="Hypothetical hub", overlay=True, control=True, point_js=_HUB_MARKER_JS,
@@ -855,16 +1058,16 @@ def district_outlines(districts: gpd.GeoDataFrame, *, chosen: Iterable[str] | No
     props = pd.concat([props[props["c"] == 1], props[props["c"] == 0]])  # chosen drawn last, on top
     m = base_map(gdf[is_chosen].total_bounds, tiles=tiles)
     style = f"function (feature) {{ return {_js_json([_CHOSEN_STYLE, _CONTEXT_STYLE])}[feature.properties.c]; }}"
-    _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True, style_js=style,
+    _GeoJsonLayer(props, name=_html(label), overlay=True, control=True, style_js=style,
                   tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json("District")).add_to(m)
     swatch = "background:#6baed6;opacity:.8;border:2px solid #08306b"
-    _Legend(f'<div class="t">{html.escape(label)}</div>'
+    _Legend(f'<summary class="t">{_html(label)}</summary>'
             + _legend_row(swatch, f"{int(is_chosen.sum()):,} district(s)"), position="bottomright").add_to(m)
     return assets.localize(m)
 
 
 def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str, leaid_col: str = "leaid",
-                        name_col: str = "name", tiles: str | None = "env") -> folium.Map:
+                        name_col: str = "name", tiles: str | None = "env", precision: int | None = None) -> folium.Map:
     """Districts coloured by a category (an attribute layer's text or yes/no column), legend with
     counts; districts without a value are grey "No data". Values reach the page as JSON and are
     shown as DOM text (tooltip) or HTML-escaped (legend), never as markup."""
@@ -885,13 +1088,13 @@ def category_choropleth(districts: gpd.GeoDataFrame, column: str, *, label: str,
         "c": [code.get(v, -1) for v in values],
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
     m = base_map(gdf.total_bounds, tiles=tiles)
-    _GeoJsonLayer(props, name=html.escape(label), overlay=True, control=True, style_js=_district_style_js(colours),
-                  tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True).add_to(m)
+    _GeoJsonLayer(props, name=_html(label), overlay=True, control=True, style_js=_district_style_js(colours),
+                  tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True, precision=precision).add_to(m)
     rows = [_legend_row(f"background:{colour};border:1px solid #4d4d4d", c, values.count(c))
             for c, colour in zip(categories, colours)]
     missing = sum(1 for v in values if not v)
     if missing:
         rows.append(_legend_row(f"background:{NO_DATA_COLOUR};border:1px dashed #737373", NO_DATA_LABEL, missing))
-    _Legend(f'<div class="t">{html.escape(label)}</div>{"".join(rows)}<div class="f">(n) = districts</div>',
+    _Legend(f'<summary class="t">{_html(label)}</summary>{"".join(rows)}<div class="f">(n) = districts</div>',
             position="bottomright").add_to(m)
     return assets.localize(m)

@@ -2,6 +2,7 @@
 and the map builders behind it (category shading, district outlines) keep user text out of markup."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import geopandas as gpd
@@ -84,8 +85,11 @@ def test_category_choropleth_escapes_values_and_counts_missing():
     assert "<img" not in html and "<i>" not in html  # user text never arrives as markup
     # legend: HTML-escaped, then JSON-escaped for the script; properties: JSON only, shown as DOM text
     assert '\\u0026lt;img src=x onerror=alert(1)\\u0026gt; \\u003cspan class=\\"n\\"\\u003e(1)' in html
-    assert '"shown":"\\u003cimg src=x onerror=alert(1)\\u003e","c":0' in html
-    assert '"shown":"No data","c":-1' in html and "Mode \\u0026lt;i\\u0026gt;" in html
+    start = html.index("L.geoJson(JSON.parse(") + len("L.geoJson(JSON.parse(")
+    data = json.loads(json.JSONDecoder().raw_decode(html, start)[0])  # the layer's data: a JSON string
+    assert [(f["properties"]["shown"], f["properties"]["c"]) for f in data["features"]] == [
+        ("remote", 1), (EVIL, 0), ("No data", -1)]
+    assert "Mode \\u0026lt;i\\u0026gt;" in html
 
 
 def test_district_outlines_fit_the_chosen_districts():

@@ -10,7 +10,8 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from podgeo.geo import assign_points_to_districts, display_geometry, round_geojson
+from podgeo.geo import (INSETS, assign_points_to_districts, display_geometry, inset_composite, inset_points,
+                        round_geojson)
 
 
 def _districts(rows, crs=4326):
@@ -151,3 +152,78 @@ def test_california_display_geojson_is_small_enough(shared_data):
     assert len(out) == 979 and out.is_valid.all() and not out.is_empty.any()
     assert size <= 1_500_000
     assert json.loads(text)["features"][0]["properties"].keys() == {"leaid", "name", "layer"}
+
+
+# ------------------------------------------------------------------ national insets (issue 11 item 2)
+
+LOWER_48 = (-124.8, 24.4, -66.9, 49.4)  # minx, miny, maxx, maxy of the conterminous states
+
+
+def test_each_inset_state_centre_lands_on_its_inset_spot_and_others_stay():
+    rows = gpd.GeoDataFrame({"state_fips": ["02", "15", "72", "06"]},
+                            geometry=[Point(-152, 63), Point(-157, 20.5), Point(-66.4, 18.2), Point(-120, 37)], crs=4326)
+    out = inset_composite(rows)
+    got = [(round(p.x, 6), round(p.y, 6)) for p in out.geometry]
+    assert got == [(-115.0, 24.0), (-105.5, 24.5), (-75.5, 24.6), (-120.0, 37.0)]
+    assert list(rows.geometry.x) == [-152, -157, -66.4, -120]  # input not changed
+
+
+def test_inset_scale_is_the_stated_fraction_of_true_size_in_web_mercator():
+    """100 km east of Alaska's centre is drawn 0.35 x 100 km (in Mercator metres at the inset's
+    latitude, i.e. x 1/cos(24 deg)) east of the inset's centre; Hawaii at full size."""
+    from pyproj import Transformer
+
+    merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    for fips, scale in (("02", 0.35), ("15", 1.0)):
+        spec = INSETS[fips]
+        local = Transformer.from_crs(f"+proj=laea +lat_0={spec['lat_0']} +lon_0={spec['lon_0']} +datum=WGS84",
+                                     4326, always_xy=True)
+        lon, lat = local.transform(100_000, 0)
+        x, y = inset_points([spec["lon_0"], lon], [spec["lat_0"], lat], [fips, fips])
+        (x0, y0), (x1, y1) = merc.transform(x[0], y[0]), merc.transform(x[1], y[1])
+        assert x1 - x0 == pytest.approx(scale * 100_000 / np.cos(np.radians(spec["lat"])), rel=1e-6)
+        assert y1 - y0 == pytest.approx(0, abs=0.01)
+
+
+def test_aleutians_across_the_antimeridian_stay_with_alaska():
+    out = inset_composite(gpd.GeoDataFrame({"state_fips": ["02", "02"]},
+                                           geometry=[Point(179.5, 51.9), Point(-179.5, 51.9)], crs=4326))
+    xs = sorted(out.geometry.x)
+    assert -125 < xs[0] < xs[1] < -115 and xs[1] - xs[0] < 0.5  # neighbours, west of the inset centre
+
+
+def test_real_states_insets_sit_beside_the_lower_48_without_touching_it(shared_data):
+    states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp").rename(columns={"STATEFP": "state_fips"})
+    out = inset_composite(states)
+    lower = out[~out["state_fips"].isin(list(INSETS))]
+    minx, miny, maxx, maxy = out.total_bounds
+    assert minx >= LOWER_48[0] - 1 and maxx <= LOWER_48[2] + 1  # no wider than the lower 48
+    assert miny > 19 and maxy == pytest.approx(LOWER_48[3], abs=0.1)  # a little taller, to the south
+    for fips in INSETS:
+        inset = out[out["state_fips"] == fips].geometry.union_all()
+        assert not lower.intersects(inset.buffer(0.2)).any(), fips
+        assert -125 < inset.bounds[0] and inset.bounds[2] < -66 and inset.bounds[3] < 27.5
+    # at 0.35 Alaska is drawn smaller than Texas and larger than a quarter of California, as on NCES maps
+    area = out.to_crs(3857).set_index("STUSPS").area
+    assert area["TX"] > area["AK"] > area["CA"] / 4
+
+
+def test_national_geometry_keeps_every_district_and_shared_edges(fixtures_dir):
+    from podgeo.geo import NATIONAL_DECIMALS, national_geometry
+
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(
+        columns={"GEOID": "leaid", "STATEFP": "state_fips", "SDTYPE": "layer"})
+    shown = display_geometry(real)
+    nat = national_geometry(shown)
+    assert list(nat["leaid"]) == list(real["leaid"]) and not nat.geometry.is_empty.any()
+    assert nat.geometry.is_valid.all()
+    coords = shapely.get_coordinates(nat.geometry.values)
+    assert np.array_equal(coords, np.round(coords, NATIONAL_DECIMALS))
+    before = int(shapely.get_num_coordinates(shown.geometry.values).sum())
+    after = int(shapely.get_num_coordinates(nat.geometry.values).sum())
+    assert after < 0.6 * before
+    # neighbours still share their edge: the base tiling's union has no more area of gaps than before
+    base = nat[nat["layer"].isin(["unified", "elementary"])].to_crs(3310)
+    parts = base.geometry.area.sum()
+    union = base.geometry.union_all().area
+    assert abs(parts - union) / union < 0.002  # overlaps from the coarse grid stay under 0.2 %

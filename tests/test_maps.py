@@ -31,13 +31,14 @@ def _html(m: folium.Map) -> str:
 
 
 def _layers(html: str) -> list[dict]:
-    """The GeoJSON each podgeo layer sends to the browser, decoded."""
+    """The GeoJSON each podgeo layer sends to the browser (`JSON.parse("...")`), decoded."""
     decoder = json.JSONDecoder()
-    return [decoder.raw_decode(html, match.end())[0] for match in re.finditer(r"L\.geoJson\(", html)]
+    return [json.loads(decoder.raw_decode(html, match.end())[0])
+            for match in re.finditer(r"L\.geoJson\(JSON\.parse\(", html)]
 
 
 def _legends(html: str) -> list[str]:
-    return [json.loads(s) for s in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', html)]
+    return [json.loads(s) for s in re.findall(r'var html = ("(?:[^"\\]|\\.)*"), titled', html)]
 
 
 def _pods():
@@ -180,7 +181,8 @@ def test_pod_popups_and_tooltips_escape_every_user_string():
         assert raw not in html
     # nothing is spliced into a JS template literal (folium's Tooltip/Popup do that, and use jQuery)
     assert "bindTooltip(`" not in html and "$(`" not in html
-    assert "${alert(2)}` pod" in pods["features"][1]["properties"]["tip"]
+    # braces arrive as character references (no Jinja delimiter survives); the browser shows them as typed
+    assert "$&#123;alert(2)&#125;` pod" in pods["features"][1]["properties"]["tip"]
 
 
 def test_pods_are_clustered_coloured_by_operator_and_in_a_legend():
@@ -345,3 +347,158 @@ def test_clicked_point_reads_last_clicked_only():
     assert maps.clicked_point({"last_object_clicked": {"lat": 1, "lng": 2}}) is None
     assert maps.clicked_point({"last_clicked": {"lat": 137.8, "lng": 2}}) is None
     assert maps.clicked_point(None) is None
+
+
+# ------------------------------------------------------------ national frame, phones, wording (issue 11)
+
+def _national(shared_data, measure="pct_poverty"):
+    from podgeo import explore
+
+    states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp").rename(
+        columns={"STATEFP": "state_fips", "STUSPS": "state", "NAME": "state_name"})
+    table = pd.DataFrame({"leaid": states["state_fips"] + "00001", "state_fips": states["state_fips"],
+                          "layer": "unified", "children_5_17": 1000.0, "children_poverty": 100.0,
+                          "pct_poverty": np.arange(len(states), dtype=float)})
+    pods = gpd.GeoDataFrame({"pod_id": ["ak", "ca"], "name": ["Anchorage pod", "Fresno pod"], "state": ["AK", "CA"],
+                             "capacity": [5, 6], "lat": [61.2, 36.7]},
+                            geometry=[Point(-149.9, 61.2), Point(-119.8, 36.7)], crs=4326)
+    links = pd.DataFrame({"pod_id": ["ak", "ca"], "leaid": ["0200001", "0600001"], "layer": "unified"})
+    return explore.national_view(states, table, pods, links, measure=measure)
+
+
+def test_national_map_is_framed_on_the_lower_48_with_insets(shared_data):
+    view = _national(shared_data)
+    fit = next(c for c in view.map._children.values() if isinstance(c, folium.map.FitBounds))
+    (south, west), (north, east) = fit.bounds
+    assert west <= -124.7 and east >= -66.95 and south <= 24.4 and north >= 49.38  # the lower 48
+    assert west > -126 and east < -65 and north < 50 and south > 19  # and not much more (no Europe, no Pacific)
+    shapes = view.shapes.set_index("state")
+    for st in ("AK", "HI", "PR"):
+        minx, miny, maxx, maxy = shapes.loc[[st]].total_bounds
+        assert west <= minx and maxx <= east and south <= miny and maxy <= north, st
+    assert view.map.options["zoom_snap"] == 0.25 and view.map.options["min_zoom"] == 2
+    assert "\"zoomSnap\": 0.25" in view.map.get_root().render()
+    html = view.map.get_root().render()
+    pods = _layers(html)[1]["features"]
+    anchorage = next(f for f in pods if f["properties"]["id"] == "ak")["geometry"]["coordinates"]
+    assert shapes.loc[["AK"]].geometry.iloc[0].contains(Point(anchorage))  # the pod moved with its state
+
+
+def test_national_legend_says_what_n_counts_and_what_the_value_is(shared_data):
+    legend = _legends(_national(shared_data).map.get_root().render())[0]
+    assert "% of children 5-17 in poverty (whole state)" in legend and "total" not in legend
+    assert "(n) = states" in legend and "(n) = districts" not in legend
+    assert "Districts weighted by children 5-17." in legend
+    count = _legends(_national(shared_data, "children_5_17").map.get_root().render())[0]
+    assert "Children 5-17 (state total)" in count and "Sum over the state&#x27;s unified + elementary" in count
+
+
+def test_no_map_blocks_pinch_zoom():
+    import streamlit_folium
+
+    m = maps.district_choropleth(_districts([1.0, 2.0]), "share", label="x", unit="", tiles=None)
+    maps.add_pods(m, _pods())
+    for page in (_html(m), streamlit_folium._get_header(m)):
+        assert "user-scalable" not in page and "maximum-scale" not in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1.0" />' in _html(m)
+
+
+def test_on_a_narrow_map_legends_fold_the_layer_list_collapses_and_the_scale_hides():
+    m = maps.district_choropleth(_districts([1.0, 2.0]), "share", label="Share", unit="", tiles=None)
+    maps.add_pods(m, _pods())
+    html = _html(m)
+    assert "@media (max-width: 640px)" in html and ".leaflet-control-scale { display: none; }" in html
+    assert 'window.matchMedia("(max-width: 640px)").matches ? {collapsed: true} : {}' in html
+    assert html.count('div.open = !false && !window.matchMedia("(max-width: 640px)").matches') == 2
+    assert all(legend.startswith('<summary class="t">') for legend in _legends(html))  # foldable, titled
+
+
+# ------------------------------------------------------------ encoded rings, national map of districts (issue 14)
+
+def _decode_polyline(text: str, precision: int) -> list[tuple[float, float]]:
+    """Google's published decoding algorithm, written out naively (the reference for encode_rings)."""
+    out, lat, lng, i = [], 0, 0, 0
+    while i < len(text):
+        pair = []
+        for _ in range(2):
+            result = shift = 0
+            while True:
+                b = ord(text[i]) - 63
+                i += 1
+                result |= (b & 0x1F) << shift
+                shift += 5
+                if b < 0x20:
+                    break
+            pair.append(~(result >> 1) if result & 1 else result >> 1)
+        lat, lng = lat + pair[0], lng + pair[1]
+        out.append((lng / 10 ** precision, lat / 10 ** precision))
+    return out
+
+
+def test_encoded_rings_decode_to_the_rounded_coordinates():
+    from shapely.geometry import MultiPolygon, Polygon
+
+    holed = Polygon([(2, 2), (3, 2), (3, 3), (2, 2)], [[(2.6, 2.2), (2.9, 2.2), (2.9, 2.5), (2.6, 2.2)]])
+    geoms = np.array([box(-120.123449, 37.5, -119.5, 38.25), MultiPolygon([box(0, 0, 1, 1), holed]), None,
+                      Polygon([(-179.99, -89.5), (179.99, -89.5), (0, 89.9)])], dtype=object)
+    encoded = maps.encode_rings(geoms, 4)
+    assert encoded[2] is None
+    first = json.loads(encoded[0])
+    assert first["type"] == "Polygon"
+    assert _decode_polyline(first["coordinates"][0], 4) == [(-119.5, 37.5), (-119.5, 38.25), (-120.1234, 38.25),
+                                                            (-120.1234, 37.5), (-119.5, 37.5)]
+    multi = json.loads(encoded[1])
+    assert multi["type"] == "MultiPolygon" and [len(p) for p in multi["coordinates"]] == [1, 2]
+    assert _decode_polyline(multi["coordinates"][1][1], 4) == [(2.6, 2.2), (2.9, 2.2), (2.9, 2.5), (2.6, 2.2)]
+    far = _decode_polyline(json.loads(encoded[3])["coordinates"][0], 4)
+    assert far == [(-179.99, -89.5), (179.99, -89.5), (0.0, 89.9), (-179.99, -89.5)]
+    with pytest.raises(ValueError, match="polygons and multipolygons"):
+        maps.encode_rings(np.array([Point(0, 0)]), 3)
+
+
+def test_encoded_map_is_smaller_and_decodes_in_the_page_to_the_same_shapes(fixtures_dir):
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(columns={"GEOID": "leaid", "NAME": "name"})
+    real = real.assign(share=np.arange(len(real), dtype=float))
+    plain = maps.district_choropleth(real, "share", label="x", unit="", tiles=None)
+    packed = maps.district_choropleth(real, "share", label="x", unit="", tiles=None, precision=5)
+    plain_html, packed_html = _html(plain), _html(packed)
+    assert len(packed_html) < 0.5 * len(plain_html)
+    assert "function (group, fc, precision)" in packed_html and "L.geoJson(null," in packed_html
+    # every ring decodes (naive reference) to the 5-decimal coordinates of the GeoJSON version
+    decoder = json.JSONDecoder()
+    start = packed_html.index("JSON.parse(", packed_html.index("function (group, fc, precision)")) + 11
+    data = json.loads(decoder.raw_decode(packed_html, start)[0])
+    (shapes,) = [layer for layer in _layers(plain_html)]
+    for enc, ref in zip(data["features"], shapes["features"]):
+        assert enc["properties"] == ref["properties"]
+        rings = enc["geometry"]["coordinates"]
+        ref_rings = ref["geometry"]["coordinates"]
+        if enc["geometry"]["type"] == "Polygon":
+            rings, ref_rings = [rings], [ref_rings]
+        for poly, ref_poly in zip(rings, ref_rings):
+            for ring, ref_ring in zip(poly, ref_poly):
+                got = np.array(_decode_polyline(ring, 5))
+                assert got.shape == np.shape(ref_ring)
+                assert np.abs(got - np.array(ref_ring)).max() <= 1.01e-5  # one grid step at a rounding tie
+
+
+def test_national_district_view_shades_every_district_with_state_outlines(fixtures_dir, shared_data):
+    from podgeo import explore, geo
+
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(
+        columns={"GEOID": "leaid", "NAME": "name", "STATEFP": "state_fips", "SDTYPE": "layer"})
+    real = real.assign(children_5_17=1000.0, children_poverty=100.0, pct_poverty=np.linspace(1, 30, len(real)))
+    nat = geo.national_geometry(real)
+    states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp").rename(
+        columns={"STATEFP": "state_fips", "STUSPS": "state", "NAME": "state_name"})
+    pods = gpd.GeoDataFrame({"pod_id": ["p"], "name": ["Oakland pod"], "state": ["CA"], "capacity": [5], "lat": [37.8]},
+                            geometry=[Point(-122.27, 37.8)], crs=4326)
+    links = pd.DataFrame({"pod_id": ["p"], "leaid": [real["leaid"].iloc[0]], "layer": real["layer"].iloc[0]})
+    view = explore.national_district_view(nat, states, pods, links, measure="pct_poverty")
+    html = _html(view.map)
+    base = real[real["layer"].isin(["unified", "elementary"])]
+    assert sorted(view.shaded["leaid"]) == sorted(base["leaid"])  # every tiling district, no secondary
+    assert "(n) = districts" in _legends(html)[0] and "interactive: false" in html
+    assert '"State outlines": geo_json_layer_' in html
+    click = {"last_active_drawing": {"properties": {"leaid": base["leaid"].iloc[3]}}}
+    assert maps.district_at(click, view.shapes) == base["leaid"].iloc[3]
