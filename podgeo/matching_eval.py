@@ -20,7 +20,8 @@ OUTCOMES = ("right", "wrong", "renumbered", "ambiguous, answer offered", "ambigu
 
 
 def read_elsi_agencies(path: Path, states: list[str] | None = None) -> pd.DataFrame:
-    """Every agency in an ELSI export: leaid, name, state (postal code), agency_type."""
+    """Every agency in an ELSI export: leaid, name, state (postal code), agency_type, enrollment
+    (2020-21 students; missing where ELSI has a symbol)."""
     lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("Agency Name,"))
     body = [lines[header]]
@@ -30,7 +31,8 @@ def read_elsi_agencies(path: Path, states: list[str] | None = None) -> pd.DataFr
         body.append(line)
     raw = pd.read_csv(io.StringIO("\n".join(body)), dtype=str, keep_default_na=False)
     out = pd.DataFrame({"leaid": raw.iloc[:, 3].str.strip().str.zfill(7), "name": raw["Agency Name"].str.strip(),
-                        "state": raw.iloc[:, 2].str.strip(), "agency_type": raw.iloc[:, 4].str.strip()})
+                        "state": raw.iloc[:, 2].str.strip(), "agency_type": raw.iloc[:, 4].str.strip(),
+                        "enrollment": pd.to_numeric(raw.iloc[:, 5].str.replace(",", ""), errors="coerce")})
     return out if states is None else out[out["state"].isin(states)].reset_index(drop=True)
 
 
