@@ -130,6 +130,22 @@ def district_profile(leaid: str, state_districts: gpd.GeoDataFrame, pods: gpd.Ge
                            _pod_table(inside), _site_table(near), m)
 
 
+def with_unbounded(bounded: gpd.GeoDataFrame, table: pd.DataFrame, leaids=None, state_fips=None) -> gpd.GeoDataFrame:
+    """`bounded` (districts with display geometry) plus the agencies of `table` (every district,
+    no geometry) it lacks, with an empty geometry: those without a boundary polygon (charter LEAs,
+    state agencies), kept so profiles and cohorts show and count them. Limited to `leaids` and/or
+    the states `state_fips` when given."""
+    extra = table[~table["leaid"].isin(set(bounded["leaid"]))]
+    if leaids is not None:
+        extra = extra[extra["leaid"].isin(set(leaids))]
+    if state_fips is not None:
+        extra = extra[extra["state_fips"].isin(set(state_fips))]
+    if extra.empty:
+        return bounded
+    rows = gpd.GeoDataFrame(pd.DataFrame(extra).reset_index(drop=True), geometry=[None] * len(extra), crs=bounded.crs)
+    return gpd.GeoDataFrame(pd.concat([bounded, rows], ignore_index=True), geometry="geometry", crs=bounded.crs)
+
+
 def _peer_layers(layer: str) -> tuple[str, ...]:
     """The districts a district is compared with: its own layer group (agencies without a boundary
     are compared with agencies of their own type)."""

@@ -4,7 +4,7 @@ save a named cohort for everyone."""
 import streamlit as st
 from streamlit_folium import st_folium
 
-from podgeo import cohorts, filters, matching, sheets, ui
+from podgeo import cohorts, filters, matching, profile, sheets, ui
 from podgeo.store import StoreError
 
 st.title("Cohorts")
@@ -103,7 +103,7 @@ if not chosen:
     st.info("Add districts above (any states), open a saved cohort, or open a link that lists them.")
     st.stop()
 pod_filter = ui.sidebar_pod_filter()
-members = ui.districts_in(chosen)
+members = profile.with_unbounded(ui.districts_in(chosen), table, chosen)
 pods, links = filters.apply(ui.pods(), pod_filter), ui.pod_links()
 st.subheader(ui.plain(names[pick]) if pick != "new" else "Side by side and in total")
 st.dataframe(cohorts.display(cohorts.summary(members, pods, links, groups)), hide_index=True, width="stretch",

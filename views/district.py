@@ -32,7 +32,9 @@ st.query_params["district"] = leaid
 row = table.set_index("leaid").loc[leaid]
 pod_filter = ui.sidebar_pod_filter()
 pods = filters.apply(ui.pods(), pod_filter)
-view = profile.district_profile(leaid, ui.districts(state_fips=(row["state_fips"],), layers=None), pods,
+state_districts = profile.with_unbounded(ui.districts(state_fips=(row["state_fips"],), layers=None), table,
+                                         state_fips=(row["state_fips"],))
+view = profile.district_profile(leaid, state_districts, pods,
                                 ui.pod_links(), ui.sites(("library", "school"), (row["state"],)), ui.measure_catalog())
 st.subheader(ui.plain(view.heading))
 left, right = st.columns(2)
