@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -71,8 +72,12 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
     districts["lon"], districts["lat"] = point.x, point.y
     districts["display"] = geo.display_geometry(districts).geometry.values
 
-    say("joining demographics by LEAID")
-    table, more = _demographics(root, districts, state_table, loaded_fips)
+    say("joining demographics by LEAID; keeping every agency ELSI lists")
+    elsi_path = _need("elsi_2020_21", root)
+    elsi = sources.read_elsi(elsi_path)
+    agencies = _agencies_without_boundary(elsi, districts, loaded_fips, postal)
+    say(f"{len(agencies):,} agencies without a boundary polygon kept (charters, service and state agencies...)")
+    table, more = _demographics(root, districts, agencies, (elsi, elsi_path), state_table, loaded_fips)
     provenance += more
 
     say("placing candidate hub sites in districts")
@@ -87,7 +92,8 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
 
     def write(store: SqliteStore) -> None:
         store.write_frame("states", _states_rows(state_table))
-        store.write_frame("districts", districts[list(_DISTRICT_COLUMNS)])
+        store.write_frame("districts", pd.concat([districts[list(_DISTRICT_COLUMNS)], agencies[list(_DISTRICT_COLUMNS)]],
+                                                 ignore_index=True))
         store.write_frame("district_measures", table, alter=True)
         store.write_frame("measure_catalog", _catalog())
         store.write_frame("sites", sites)
@@ -95,7 +101,8 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
         store.write_frame("demand_points", demand_rows)
         store.write_provenance(provenance)
         store.set_meta(states=[postal[f] for f in loaded_fips],
-                       sources_root=str(root) if root else "downloaded")
+                       sources_root=str(root) if root else "downloaded",
+                       agencies_without_boundary=agencies["layer"].value_counts().sort_index().to_dict())
         if pods_file is not None:
             _load_pods(store, pods_file, districts)
 
@@ -152,7 +159,24 @@ def _join_report(frame: pd.DataFrame, districts: pd.DataFrame, loaded_fips: list
     return frame[matched], reasons
 
 
-def _demographics(root, districts, state_table, loaded_fips):
+def _agencies_without_boundary(elsi: pd.DataFrame, districts: gpd.GeoDataFrame, loaded_fips: list[str],
+                               postal: dict[str, str]) -> gpd.GeoDataFrame:
+    """District rows for the ELSI agencies of the loaded states that have no boundary polygon:
+    no geometry, no area or interior point, `layer` named from their ELSI agency type."""
+    fips = elsi["leaid"].str[:2]
+    rows = elsi[fips.isin(loaded_fips) & ~elsi["leaid"].isin(set(districts["leaid"]))]
+    empty = gpd.GeoSeries([None] * len(rows), crs=sources.WGS84).values
+    return gpd.GeoDataFrame({
+        "leaid": rows["leaid"].to_numpy(), "name": rows["elsi_name"].str.strip().to_numpy(),
+        "state_fips": rows["leaid"].str[:2].to_numpy(), "state": rows["leaid"].str[:2].map(postal).to_numpy(),
+        "layer": rows["agency_code"].map(sources.AGENCY_LAYERS).to_numpy(), "aland": np.nan, "awater": np.nan,
+        "vintage": pd.array([pd.NA] * len(rows), dtype="Int64"), "is_filler": 0, "lon": np.nan, "lat": np.nan,
+        "display": empty}, geometry=empty, crs=sources.WGS84)
+
+
+def _demographics(root, districts, agencies, elsi_read, state_table, loaded_fips):
+    """The district measures table: household conditions and race for districts with a boundary,
+    ELSI enrollment, teachers and finance for every agency (with or without one)."""
     provenance = []
     xlsx = sources.locate("household_conditions", root, download=root is None)
     if xlsx is not None:
@@ -171,15 +195,14 @@ def _demographics(root, districts, state_table, loaded_fips):
     race_in, reasons = _join_report(race, districts, loaded_fips)
     provenance.append(_prov("acs_ed_race", race_path, rows_read=len(race), rows_loaded=len(race_in), unjoined=reasons))
 
-    elsi_path = _need("elsi_2020_21", root)
-    elsi, other_types = sources.read_elsi(elsi_path)
-    elsi_in, reasons = _join_report(elsi, districts, loaded_fips)
-    reasons["charter, agency or other non-geographic type (left out)"] = other_types
-    provenance.append(_prov("elsi_2020_21", elsi_path, rows_read=len(elsi) + other_types, rows_loaded=len(elsi_in),
+    elsi, elsi_path = elsi_read
+    every = pd.concat([districts[["leaid"]], agencies[["leaid"]]], ignore_index=True)
+    elsi_in, reasons = _join_report(elsi, every, loaded_fips)
+    provenance.append(_prov("elsi_2020_21", elsi_path, rows_read=len(elsi), rows_loaded=len(elsi_in),
                             unjoined=reasons))
-    elsi_in = elsi_in.drop(columns=["elsi_name"])
+    elsi_in = elsi_in.drop(columns=["elsi_name", "agency_code"])
 
-    table = districts[["leaid"]].merge(hh_in, on="leaid", how="left").merge(race_in, on="leaid", how="left")
+    table = every.merge(hh_in, on="leaid", how="left").merge(race_in, on="leaid", how="left")
     table = table.merge(elsi_in, on="leaid", how="left")
     measured = table.drop(columns="leaid").notna().any(axis=1)
     return table[measured].reset_index(drop=True), provenance

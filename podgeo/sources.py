@@ -441,12 +441,21 @@ ELSI_COLUMNS = {
 }
 
 
-def read_elsi(path: Path) -> tuple[pd.DataFrame, int]:
-    """NCES ELSI export -> geographic districts (agency types 1 and 2) with 2020-21 enrollment.
+#: What an agency without a boundary polygon is called in the districts table (`layer`), by the
+#: ELSI agency type code. Types 1-2 are geographic districts, so they normally have a polygon;
+#: those that do not (new, merged or renamed since the boundary vintage) are still districts.
+AGENCY_LAYERS = {"1": "regular, no boundary", "2": "regular, no boundary", "3": "supervisory union",
+                 "4": "service agency", "5": "state agency", "6": "federal agency", "7": "charter",
+                 "8": "other agency", "9": "specialized"}
+
+
+def read_elsi(path: Path) -> pd.DataFrame:
+    """NCES ELSI export -> every agency (districts, charters, service and state agencies...) with its
+    ELSI agency type and 2020-21 enrollment, teachers and finance.
 
     Skips the export's preamble and footer wherever they are, and turns its symbols
-    († not applicable, – missing, ‡ below quality standards) into missing values.
-    Returns the frame and how many agencies of other types (charters, RESAs...) were left out.
+    († not applicable, – missing, ‡ below quality standards) into missing values. `agency_code`
+    is the type's number as text ("1".."9"; types 1 and 2 are geographic districts).
     """
     text = _read_text(path, encodings=("utf-8-sig", "cp1252"))
     lines = text.splitlines()
@@ -462,12 +471,17 @@ def read_elsi(path: Path) -> tuple[pd.DataFrame, int]:
     raw = pd.read_csv(io.StringIO("\n".join(body)), dtype=str, keep_default_na=False)
     _require_columns(path, raw.columns, [ELSI_ID, *ELSI_COLUMNS])
     raw = raw.rename(columns={ELSI_ID: "leaid", **ELSI_COLUMNS})
-    regular = raw["agency_type"].str.match(r"^[12]-")
-    out = raw.loc[regular, ["leaid", *ELSI_COLUMNS.values()]].copy()
+    out = raw[["leaid", *ELSI_COLUMNS.values()]].copy()
     out["leaid"] = out["leaid"].str.strip().str.zfill(7)
+    out["agency_code"] = out["agency_type"].str.extract(r"^\s*(\d)-", expand=False)
+    unknown = out["agency_code"].isna() | ~out["agency_code"].isin(list(AGENCY_LAYERS))
+    if unknown.any():
+        row = int(unknown.to_numpy().argmax())
+        raise SourceError(f"{path}: row {header + row + 2} (LEAID {out['leaid'].iloc[row]}) has agency type "
+                          f"{out['agency_type'].iloc[row]!r}; expected one starting 1- to 9-")
     for col in ("enrollment", "fte_teachers", "revenue_total", "expenditure_total"):
         out[col] = pd.to_numeric(out[col].str.replace(",", "").str.strip(), errors="coerce")
-    return _dedupe_leaid(out, path), int((~regular).sum())
+    return _dedupe_leaid(out, path)
 
 
 SITE_COLUMNS = ["site_id", "kind", "subtype", "name", "address", "city", "state", "zip", "leaid_source", "lon", "lat"]

@@ -540,9 +540,11 @@ class StoreContract:
         return int(json.loads(row[0])) if row else 0
 
     def state_list(self) -> pd.DataFrame:
-        """States that have districts in the store, with district counts and boundary vintage."""
+        """States that have districts in the store: `districts` with a boundary polygon, `no_boundary`
+        agencies without one (charters, service and state agencies), and the boundary vintage."""
         return self._frame(
-            "select s.state_fips, s.state, s.state_name, count(d.leaid) as districts, max(d.vintage) as vintage "
+            "select s.state_fips, s.state, s.state_name, count(d.geometry) as districts, "
+            "count(d.leaid) - count(d.geometry) as no_boundary, max(d.vintage) as vintage "
             "from states s join districts d on d.state_fips = s.state_fips "
             "group by s.state_fips, s.state, s.state_name order by s.state")
 
@@ -554,17 +556,27 @@ class StoreContract:
 
     def districts(self, *, state_fips: Iterable[str] | None = None, layers: Iterable[str] | None = None,
                   geometry: str | None = "display", include_filler: bool = False,
-                  leaids: Iterable[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
-        """Districts with every measure joined. `geometry` is 'display', 'full' or None."""
+                  leaids: Iterable[str] | None = None, unbounded: bool | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Districts with every measure joined and `has_boundary` (1/0). `geometry` is 'display', 'full' or None.
+
+        Every agency ELSI lists is a row; those without a boundary polygon (charters, service and
+        state agencies: `layer` from their agency type) have no geometry, area or interior point.
+        `unbounded` says whether they come back: by default only when no geometry is asked for,
+        so a map or spatial join never meets an empty geometry.
+        """
+        if geometry not in ("display", "full", None):
+            raise ValueError(f"geometry {geometry!r} is not one of 'display', 'full', None")
         where, params = self._in_filters((("d.state_fips", state_fips), ("d.layer", layers), ("d.leaid", leaids)))
         if not include_filler:
             where.append("d.is_filler = 0")
-        if geometry not in ("display", "full", None):
-            raise ValueError(f"geometry {geometry!r} is not one of 'display', 'full', None")
+        if not (geometry is None if unbounded is None else unbounded):
+            where.append("d.geometry is not null")
         geom = {"display": f", {self._geom('d.display')} as geom", "full": f", {self._geom('d.geometry')} as geom",
                 None: ""}[geometry]
-        frame = self._frame(self._q(f"select {_DISTRICT_READ}, m.*{geom} from districts d left join district_measures m "
-                                    "on m.leaid = d.leaid" + self._where(where) + " order by d.leaid"), params)
+        frame = self._frame(self._q(
+            f"select {_DISTRICT_READ}, case when d.geometry is null then 0 else 1 end as has_boundary, m.*{geom} "
+            "from districts d left join district_measures m on m.leaid = d.leaid" + self._where(where)
+            + " order by d.leaid"), params)
         frame = frame.loc[:, ~frame.columns.duplicated()]
         return to_geo(frame, "geom") if geometry else frame
 

@@ -202,6 +202,29 @@ def test_cohorts_round_trip_and_refusals(store_backend):
     assert store.create_cohort("Again", ["0628050"]) == cohort  # ids are max + 1, as SQLite gives them
 
 
+def test_an_agency_without_a_boundary_is_listed_but_never_drawn_or_joined(store_backend):
+    store = store_backend.open()
+    empty = gpd.GeoSeries([None], crs="EPSG:4326").values
+    store.write_frame("districts", gpd.GeoDataFrame({
+        "leaid": ["0600099"], "name": ["Bay Charter LEA"], "state_fips": ["06"], "state": ["CA"], "layer": ["charter"],
+        "aland": [None], "awater": [None], "vintage": [None], "is_filler": [0], "lon": [None], "lat": [None],
+        "display": empty}, geometry=empty, crs="EPSG:4326"))
+    every = store.districts(geometry=None).set_index("leaid")
+    assert len(every) == 25 and every.loc["0600099", ["layer", "has_boundary"]].tolist() == ["charter", 0]
+    assert every.drop(index="0600099")["has_boundary"].eq(1).all()
+    for geometry in ("display", "full"):
+        shapes = store.districts(geometry=geometry)
+        assert "0600099" not in set(shapes["leaid"]) and shapes.geometry.notna().all() and len(shapes) == 24
+    listed = store.districts(geometry="display", unbounded=True).set_index("leaid")
+    assert listed.geometry.loc["0600099"] is None
+    assert store.districts(geometry=None, unbounded=False)["has_boundary"].eq(1).all()
+    row = store.state_list().iloc[0]
+    assert (row["districts"], row["no_boundary"]) == (24, 1)  # districts with a polygon, agencies without
+    oakland = pd.DataFrame({"p": ["a"], "lon": [float(OAKLAND[1])], "lat": [float(OAKLAND[0])]})
+    assert store.assign_points(oakland, id_col="p")["leaid"].tolist() == ["0628050"]
+    store.create_cohort("With a charter", ["0600099", "0628050"])  # a cohort may hold it
+
+
 def test_saved_column_mappings_round_trip_find_by_headers_and_refusals(store_backend):
     store = store_backend.open()
     headers = ["What is the name of your program?", "Seats", "Latitude", "Longitude", "Notes"]
