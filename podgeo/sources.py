@@ -339,6 +339,22 @@ def district_files(root: Path | None, states: list[str] | None = None, *,
     return found
 
 
+def district_fallbacks(failed_key: str, root: Path | None) -> list[tuple[str, Path, int]]:
+    """What to read instead of a state's boundary files when `failed_key` (one of them) cannot be
+    read: the derived combined GeoJSON after the 2021 zips, then the 2016 zips; [] when none is there."""
+    year, fips = failed_key.split("_")[1:3]
+    found: list[tuple[str, Path, int]] = []
+    combined = f"districts_2021_{fips}_combined"
+    if year == "2021" and not failed_key.endswith("combined") and combined in SOURCES:
+        if (p := locate(combined, root, download=False)) is not None:
+            return [(combined, p, 2021)]
+    if year == "2021":
+        for key in (k for k in SOURCES if k.startswith(f"districts_2016_{fips}_")):
+            if (p := locate(key, root, download=False)) is not None:
+                found.append((key, p, 2016))
+    return found
+
+
 def read_states(path: Path) -> gpd.GeoDataFrame:
     """Census state boundaries -> state_fips, state (postal), state_name, geometry (EPSG:4326)."""
     gdf = _read_vector(path, required=["STATEFP", "STUSPS", "NAME"])

@@ -86,7 +86,10 @@ PODS = {"pod_id": str, "name": str, "operator_type": str, "operator_name": str, 
         "batch_id": int}
 PROVENANCE = {"source_key": str, "file": str, "title": str, "publisher": str, "vintage": str, "sha256": str,
               "rows_read": int, "rows_loaded": int, "rows_unjoined": int, "unjoined_reasons": str,
-              "loaded_at": str}
+              "loaded_at": str, "status": str, "note": str}
+#: provenance `status`: the file was read; or it was absent, held no rows, or could not be read and
+#: another file stood in for it: the build went on without that layer (and says so; --strict refuses).
+PROVENANCE_STATUS = ("loaded", "absent", "empty", "fallback")
 BATCHES = {"batch_id": int, "kind": str, "filename": str, "sha256": str, "file_bytes": bytes, "sheet": str,
            "uploaded_by": str, "uploaded_at": str, "mapping": str, "counts": str, "undoes": int, "undone_by": int,
            "note": str}

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +13,12 @@ import pandas as pd
 import pytest
 
 from podgeo import rollup, sources
-from podgeo.build import build
+from podgeo.build import StrictBuildError, build
 from podgeo.sources import SourceError
 from podgeo.store import SqliteStore
+
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _sha(path: Path) -> str:
@@ -258,3 +264,89 @@ def test_unknown_state_is_rejected_before_anything_is_written(tmp_path, fixture_
     with pytest.raises(ValueError, match="unknown state 'ZZ'"):
         build(tmp_path / "x.db", sources_root=fixture_sources, states=["ZZ"])
     assert not (tmp_path / "x.db").exists()
+
+
+# -- optional sources: the build goes on without them and says so; --strict refuses ----------------
+
+def _broken_sources(fixture_sources: Path, dest: Path) -> Path:
+    shutil.copytree(fixture_sources, dest, symlinks=True)
+    return dest
+
+
+def test_missing_optional_sources_are_said_recorded_and_refused_when_strict(tmp_path, fixture_sources, fixture_store):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    for key in ("imls_outlets", "cde_enrollment", "mtc_tracts"):
+        (root / sources.SOURCES[key].path).unlink()
+    said = []
+    report = build(tmp_path / "a.db", sources_root=root, progress=said.append)
+    assert [(a["source_key"], a["status"]) for a in report.absent] == [
+        ("imls_outlets", "absent"), ("cde_enrollment", "absent"), ("mtc_tracts", "absent")]
+    assert any(line.startswith("WITHOUT library outlets") for line in said[-3:])  # said at the end of the build
+    store = SqliteStore(report.path)
+    prov = store.provenance().set_index("source_key")
+    assert prov.loc["imls_outlets", ["status", "rows_loaded", "file"]].tolist() == [
+        "absent", 0, str(root / sources.SOURCES["imls_outlets"].path)]
+    assert "the store has no library outlets" in prov.loc["imls_outlets", "note"]
+    assert prov.loc["elsi_2020_21", "status"] == "loaded" and pd.isna(prov.loc["elsi_2020_21", "note"])
+    assert store.sites(kinds=["library"]).empty and len(store.sites(kinds=["school"])) == 346
+    assert store.demand_points("schools").empty and store.demand_points("tracts").empty
+    assert [a["source_key"] for a in store.meta()["absent"]] == ["imls_outlets", "cde_enrollment", "mtc_tracts"]
+    # --strict: the same folder is an error naming each file, and the existing store is unchanged
+    db = tmp_path / "podgeo.db"
+    shutil.copy(fixture_store, db)
+    before = _sha(db)
+    with pytest.raises(StrictBuildError, match="imls_pls_fy2018_outlets.csv is not there.*"
+                                               "cde_cupc_schools_2019_20.csv.*mtc_epc_acs2014_2018_tracts.csv"):
+        build(db, sources_root=root, strict=True)
+    assert _sha(db) == before
+
+
+def test_an_elsi_file_with_only_a_header_leaves_enrollment_unknown_and_says_so(tmp_path, fixture_sources):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    elsi = root / sources.SOURCES["elsi_2020_21"].path
+    header = next(line for line in elsi.read_text(encoding="utf-8-sig").splitlines() if line.startswith("Agency Name,"))
+    elsi.unlink()
+    elsi.write_text(header + "\n", encoding="utf-8")
+    report = build(tmp_path / "a.db", sources_root=root, pods_file=None)
+    assert [(a["source_key"], a["status"]) for a in report.absent] == [("elsi_2020_21", "empty")]
+    store = SqliteStore(report.path)
+    d = store.districts(geometry=None)
+    assert len(d) == 24 and d["enrollment"].isna().all()  # unknown, never 0
+    prov = store.provenance().set_index("source_key").loc["elsi_2020_21"]
+    assert (prov["status"], prov["rows_read"]) == ("empty", 0) and "has a header and no rows" in prov["note"]
+    with pytest.raises(StrictBuildError, match="has a header and no rows"):
+        build(tmp_path / "b.db", sources_root=root, strict=True)
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_a_truncated_zip_with_a_fallback_is_replaced_and_said(tmp_path, fixture_sources):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    for code in ("unsd", "elsd", "scsd"):  # the Census zips come first; the derived GeoJSON is the fallback
+        (root / "school_districts" / "ca_2021" / f"cb_2021_06_{code}_500k.zip").write_bytes(b"PK\x03\x04 truncated")
+    report = build(tmp_path / "a.db", sources_root=root, pods_file=None)
+    assert [(a["source_key"], a["status"]) for a in report.absent] == [("districts_2021_06_unsd", "fallback")]
+    assert "not a valid zip" in report.absent[0]["note"] and "ca_school_districts_2021.geojson instead" in \
+        report.absent[0]["note"]
+    store = SqliteStore(report.path)
+    assert store.counts()["districts"] == 24
+    prov = store.provenance().set_index("source_key")
+    assert prov.loc["districts_2021_06_combined", "status"] == "loaded"
+    assert prov.loc["districts_2021_06_unsd", "status"] == "fallback"
+    with pytest.raises(StrictBuildError, match="not a valid zip"):
+        build(tmp_path / "b.db", sources_root=root, strict=True)
+
+
+def test_cli_build_says_what_it_built_without_and_strict_exits_2(tmp_path, fixture_sources):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    (root / sources.SOURCES["imls_outlets"].path).unlink()
+    env = {**os.environ, "PODGEO_DB": str(tmp_path / "cli.db")}
+    ok = subprocess.run([sys.executable, "-m", "podgeo", "build", "--sources", str(root), "--no-sample-pods"],
+                        capture_output=True, text=True, env=env, cwd=REPO)
+    assert ok.returncode == 0, ok.stderr
+    tail = ok.stdout.strip().splitlines()[-2:]
+    assert tail[0] == "built WITHOUT 1 source(s) (use --strict to make this an error):"
+    assert tail[1].startswith("  imls_outlets (absent): ") and "the store has no library outlets" in tail[1]
+    strict = subprocess.run([sys.executable, "-m", "podgeo", "build", "--sources", str(root), "--strict",
+                             "--db", str(tmp_path / "strict.db")], capture_output=True, text=True, env=env, cwd=REPO)
+    assert strict.returncode == 2 and "error: --strict: the build stopped before writing" in strict.stderr
+    assert not (tmp_path / "strict.db").exists()
