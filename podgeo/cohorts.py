@@ -149,8 +149,8 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     for col, unit in UNITS.items():
         if col in out.columns:
             out[col] = [_figure(v, unit) for v in table[col]]
-    out["layer"] = ["no boundary" if name and layer not in ("unified", "elementary", "secondary") else layer
-                    for name, layer in zip(table["name"], table["layer"].fillna(""))]
+    out["layer"] = [f"{layer}, no boundary" if layer and layer not in ("unified", "elementary", "secondary")
+                    and "no boundary" not in layer else layer for layer in table["layer"].fillna("")]
     return out.rename(columns=COLUMNS)
 
 

@@ -149,3 +149,14 @@ def db(fixture_store, tmp_path, monkeypatch):
     for name in (auth.HASH_ENV, auth.PLAIN_ENV, auth.EMAILS_ENV):
         monkeypatch.delenv(name, raising=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def strategy_lab_store(shared_data: Path, tmp_path_factory) -> Path:
+    """PA, NJ and MA built from the real files with every ELSI agency (charter networks without a
+    boundary among them): the states of the Strategy Lab's charter networks. Read-only (copy to write)."""
+    from podgeo.build import build
+
+    path = tmp_path_factory.mktemp("strategy_lab") / "labs.db"
+    build(path, sources_root=shared_data, states=["PA", "NJ", "MA"])
+    return path

@@ -130,7 +130,7 @@ def test_a_charter_network_joins_as_one_group_counted_once(fixture_store, tmp_pa
     assert at.query_params["groups"] == "Mastery:3400772.4200144.4200145"
     table = _table(at)
     assert table["District"].tolist()[-2:] == ["Mastery (group of 3 LEAs)", "Total (3 districts)"]
-    assert set(table["Layer"].iloc[:3]) == {"no boundary"}
+    assert set(table["Layer"].iloc[:3]) == {"charter, no boundary"}
     assert "No member has a boundary polygon" in " ".join(i.value for i in at.info)
 
 
@@ -184,3 +184,33 @@ def test_only_staff_delete(db, monkeypatch):
     no_errors(at)
     assert _cohorts(db) == [] and at.success[0].value.startswith("Deleted Old")
     assert at.selectbox(key="cohorts.pick").value == "new"
+
+
+def test_strategy_lab_cohort_by_name_on_the_real_store(strategy_lab_store, monkeypatch):
+    """Issue 14: Mastery Schools (PA and NJ) and Phoenix Charter Academy (MA), kept from ELSI without a
+    boundary, each added by name as one group; the total counts each LEA once and says what it adds."""
+    monkeypatch.setenv("PODGEO_DB", str(strategy_lab_store))
+    store = SqliteStore(strategy_lab_store)
+    try:
+        table = store.districts(geometry=None)
+    finally:
+        store.close()
+    at = _open()
+    for name, key in (("Mastery Schools", "cohorts.network.0"), ("Phoenix Charter Academy", None)):
+        key = key or next(w.key for w in at.text_input if w.key.startswith("cohorts.network."))
+        at.text_input(key=key).input(name).run()
+        no_errors(at)
+        at.button(key="cohorts.add_group").click().run()
+        no_errors(at)
+    shown = _table(at)
+    mastery = shown[shown["Group"] == "Mastery Schools"]
+    phoenix = shown[shown["Group"] == "Phoenix Charter Academy"]
+    assert set(mastery["State"]) == {"PA", "NJ", "NJ, PA"} and len(mastery) == 16 + 1  # 16 LEAs and their subtotal
+    assert sorted(phoenix["LEAID"])[1:] == ["2500090", "2500555", "2500590"]  # "" is the subtotal row
+    members = table[table["leaid"].isin(set(shown["LEAID"]) - {""})]
+    assert len(members) == 19 and not members["has_boundary"].any()
+    assert shown["District"].iloc[-1] == "Total (19 districts)"
+    assert shown["Students enrolled"].iloc[-1] == f"{members['enrollment'].sum():,.0f} students"
+    assert shown["Children 5-17"].iloc[-1] == "not known"
+    assert "No member has a boundary polygon" in " ".join(i.value for i in at.info)
+    assert any("19 agency(ies) without a boundary" in c.value for c in at.caption)

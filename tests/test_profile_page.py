@@ -122,3 +122,16 @@ def test_national_store_chicago_school_count_is_unknown_not_zero(monkeypatch):
     figures = at.dataframe[0].value.set_index("figure")["value"]
     assert figures["Public schools in the district"] == "not known: the school layer does not cover IL"
     assert int(figures["Public library outlets in the district"].replace(",", "")) > 50
+
+
+def test_an_agency_without_a_boundary_opens_by_name(strategy_lab_store, monkeypatch):
+    """Issue 14: a charter LEA kept from ELSI (no polygon) is found by name and has a profile, no map."""
+    at = run(strategy_lab_store, monkeypatch)
+    at.text_input(key="profile.query").input("Mastery CS Thomas Campus").run()
+    no_errors(at)
+    assert at.selectbox[0].value == "4200144"
+    assert at.subheader[0].value.startswith("MASTERY CS\\-THOMAS CAMPUS · PA · LEAID 4200144 · charter · no boundary")
+    assert any(i.value.startswith("No boundary:") for i in at.info)
+    figures = at.dataframe[0].value.set_index("figure")["value"]
+    assert figures["Public schools in the district"] == "not known: no boundary to place sites in"
+    assert figures["Students enrolled 2020-21"].endswith(" students")
