@@ -54,7 +54,8 @@ def test_hostile_cohort_name_and_link_stay_text(cohort_app, offline_page):
     name = _payload(marker)
     assert "Lab {{ 7*7 }} {% if 1 %}jinja-ran{% endif %}" in text  # the subheader shows the name as typed
     assert "**bold** [link](javascript:window.__pwned=2) #heading" in text
-    assert "Lab 49" not in text and page.get_by_role("link", name="link").count() == 0
+    assert "Lab 49" not in text, text[text.find("Lab 49") - 300:text.find("Lab 49") + 300]
+    assert page.get_by_role("link", name="link", exact=True).count() == 0
     map_html = frame.content()
     assert "Cohort members" in map_html  # the map's title is fixed text: no user text goes into the map
     assert "7*7" not in map_html and "jinja-ran" not in map_html and name not in map_html
