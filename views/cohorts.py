@@ -61,6 +61,8 @@ if pick == "new":
             st.error(ui.plain(str(exc)))
             st.stop()
         st.write(f"{len(read.leaids)} district(s) found in {ui.plain(upload.name)}.")
+        if read.matches is not None and len(read.matches.matched):
+            st.dataframe(read.matches.matched, hide_index=True, key="cohorts.matched")  # with score and why
         if read.errors:
             st.dataframe({"not found": list(read.errors)}, hide_index=True, key="cohorts.unmatched")
         settled = []
