@@ -21,7 +21,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 #: Two words count as the same word up to a spelling slip when both have at least SLIP_LENGTH
-#: letters and their rapidfuzz ratio is at least SLIP_RATIO ("fransisco" ~ "francisco": 88.9).
+#: letters, the same first letter and a rapidfuzz ratio of at least SLIP_RATIO ("fransisco" ~
+#: "francisco": 88.9). Words run together ("Southside") are not the same as words apart ("South
+#: Side"): Arkansas has districts of both names.
 SLIP_RATIO = 85.0
 SLIP_LENGTH = 5
 #: only districts whose place words are this close (ratio, 0-100) are checked word by word
@@ -229,12 +231,10 @@ class _Index:
         self.norms, self.cores, self.types, self.nums = (list(col) for col in zip(*parsed)) if parsed else ([],) * 4
         self.words = [tuple(c.split()) for c in self.cores]
         self.by_core: dict[str, list[int]] = {}
-        self.by_joined: dict[str, list[int]] = {}
         self.by_state: dict[str | None, list[int]] = {None: list(range(len(self.leaids)))}
         self.by_word: dict[str, set[int]] = {}
         for i, (core, state) in enumerate(zip(self.cores, self.states)):
             self.by_core.setdefault(core, []).append(i)
-            self.by_joined.setdefault(core.replace(" ", ""), []).append(i)
             self.by_state.setdefault(state, []).append(i)
             for word in set(self.norms[i].split()):
                 self.by_word.setdefault(word, set()).add(i)
@@ -271,7 +271,7 @@ class _Index:
             return self._frame([])
         words = tuple(core.split())
         seen: dict[int, tuple[str, str]] = {}
-        for i in self.by_core.get(core, []) + self.by_joined.get(core.replace(" ", ""), []):
+        for i in self.by_core.get(core, []):
             seen.setdefault(i, ("same", ""))
         for _, _, j in process.extract(core, self.pool_cores[state], scorer=fuzz.ratio, limit=20, score_cutoff=CUTOFF):
             i = pool[j]
@@ -285,7 +285,7 @@ class _Index:
                 continue
             score, same = round(fuzz.ratio(norm, self.norms[i]), 1), types == self.types[i]
             fits = types <= self.types[i] and nums <= self.nums[i]
-            if fits and not types and self.types[i]:  # a bare place name does not say which district
+            if fits and not types and not self.types[i] <= _CIVIL:  # a bare place does not say which district
                 rows.append((i, score, 0, f"same place ('{self.cores[i]}'); the name gives no type word, the "
                                           f"district's adds {', '.join(repr(w) for w in sorted(self.types[i]))}",
                              same))
@@ -336,6 +336,9 @@ class _Index:
 
 
 _OUT = ["leaid", "name", "state", "layer", "score", "why"]
+#: a bare place name may mean the one district named after the place's civil unit ("Avalon" is
+#: "Avalon Borough School District") when no other district of the state has that place
+_CIVIL = frozenset({"borough", "township", "city", "town", "village"})
 _TYPE_WORDS = {"unified", "elementary", "union", "high", "joint", "city", "county", "community", "consolidated",
                "independent", "township", "regional", "central", "secondary", "parish", "borough", "reorganized",
                "special", "free", "common", "cooperative", "exempted", "village", "local", "area", "public", "town", "municipal"}
@@ -367,8 +370,8 @@ def _same_words(asked: tuple[str, ...], has: tuple[str, ...]) -> str | None:
     for a, b in zip(asked, has):
         if a == b:
             continue
-        if min(len(a), len(b)) < SLIP_LENGTH or fuzz.ratio(a, b) < SLIP_RATIO:
-            return None
+        if min(len(a), len(b)) < SLIP_LENGTH or a[0] != b[0] or fuzz.ratio(a, b) < SLIP_RATIO:
+            return None  # a slip keeps the first letter: Berryville is not Perryville
         slips.append(f"'{a}' ~ '{b}'")
     return ", ".join(slips) or None
 

@@ -8,32 +8,25 @@ is the Census name of another LEAID (Illinois renumbered some districts after 20
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 
-from podgeo import matching
+from podgeo import matching, sources
 
 OUTCOMES = ("right", "wrong", "renumbered", "ambiguous, answer offered", "ambiguous, answer not offered",
             "unmatched, in the list", "unmatched, not a district in the list")
 
 
-def read_elsi_agencies(path: Path, states: list[str] | None = None) -> pd.DataFrame:
-    """Every agency in an ELSI export: leaid, name, state (postal code), agency_type, enrollment
-    (2020-21 students; missing where ELSI has a symbol)."""
-    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("Agency Name,"))
-    body = [lines[header]]
-    for line in lines[header + 1:]:
-        if not line.strip() or line.startswith(("Data Source:", "†", "–", "‡")):
-            break
-        body.append(line)
-    raw = pd.read_csv(io.StringIO("\n".join(body)), dtype=str, keep_default_na=False)
-    out = pd.DataFrame({"leaid": raw.iloc[:, 3].str.strip().str.zfill(7), "name": raw["Agency Name"].str.strip(),
-                        "state": raw.iloc[:, 2].str.strip(), "agency_type": raw.iloc[:, 4].str.strip(),
-                        "enrollment": pd.to_numeric(raw.iloc[:, 5].str.replace(",", ""), errors="coerce")})
-    return out if states is None else out[out["state"].isin(states)].reset_index(drop=True)
+def read_elsi_agencies(path: Path, states: pd.DataFrame, only: list[str] | None = None) -> pd.DataFrame:
+    """Every agency in an ELSI export (`sources.read_elsi`): leaid, name, state (postal code, from
+    the LEAID's FIPS prefix and `states`: state, state_fips), agency_type, enrollment."""
+    raw = sources.read_elsi(path)
+    postal = dict(zip(states["state_fips"], states["state"]))
+    out = pd.DataFrame({"leaid": raw["leaid"], "name": raw["elsi_name"].str.strip(),
+                        "state": raw["leaid"].str[:2].map(postal), "agency_type": raw["agency_type"].str.strip(),
+                        "enrollment": raw["enrollment"]}).reset_index(drop=True)
+    return out if only is None else out[out["state"].isin(only)].reset_index(drop=True)
 
 
 def evaluate(agencies: pd.DataFrame, districts: pd.DataFrame, states: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -27,11 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=here.parent / "shared" / "data", help="the shared data folder")
     parser.add_argument("--store", type=Path, help="take the Census names from this store instead of the 2016 file")
-    parser.add_argument("--states", default=DEFAULT_STATES, help="postal codes, comma separated")
+    parser.add_argument("--states", default=DEFAULT_STATES, help="postal codes, comma separated, or ALL")
     parser.add_argument("--show", choices=matching_eval.OUTCOMES, help="print the rows with this outcome")
     args = parser.parse_args(argv)
     wanted = [s.strip().upper() for s in args.states.split(",") if s.strip()]
     states = matching_eval.read_states(args.data / "states" / "cb_2018_us_state_20m.shp")
+    if wanted == ["ALL"]:
+        wanted = sorted(states["state"])
     if args.store:
         from podgeo.store import SqliteStore
 
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         path = args.data / "school_districts" / "us_2016" / "us_school_districts_2016_simplified.geojson"
         districts, where = matching_eval.census_names(path, states, wanted), path.name
     agencies = matching_eval.read_elsi_agencies(args.data / "demographics" / "nces_elsi_districts_2020_21.csv",
-                                                wanted)
+                                                states, wanted)
     start = time.perf_counter()
     result = matching_eval.evaluate(agencies, districts, states)
     seconds = time.perf_counter() - start

@@ -200,7 +200,8 @@ def test_strategy_lab_charter_networks_by_name(shared_data):
     ELSI agency list (as the store holds them once every agency is kept)."""
     from podgeo import matching, matching_eval
 
-    agencies = matching_eval.read_elsi_agencies(shared_data / "demographics" / "nces_elsi_districts_2020_21.csv")
+    states = matching_eval.read_states(shared_data / "states" / "cb_2018_us_state_20m.shp")
+    agencies = matching_eval.read_elsi_agencies(shared_data / "demographics" / "nces_elsi_districts_2020_21.csv", states)
     table = agencies.assign(layer="charter", children_5_17=np.nan, children_poverty=np.nan)
     mastery = matching.members_named("Mastery Schools", table)
     mastery = mastery[mastery["state"].isin(["PA", "NJ"])]

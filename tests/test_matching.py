@@ -136,7 +136,8 @@ def test_elsi_agency_names_against_census_names_make_no_wrong_match(shared_data)
     states = matching_eval.read_states(shared_data / "states" / "cb_2018_us_state_20m.shp")
     census = matching_eval.census_names(
         shared_data / "school_districts" / "us_2016" / "us_school_districts_2016_simplified.geojson", states, wanted)
-    agencies = matching_eval.read_elsi_agencies(shared_data / "demographics" / "nces_elsi_districts_2020_21.csv", wanted)
+    agencies = matching_eval.read_elsi_agencies(shared_data / "demographics" / "nces_elsi_districts_2020_21.csv",
+                                                states, wanted)
     result = matching_eval.evaluate(agencies, census, states)
     totals = matching_eval.figures(result).loc["total"]
     assert totals["wrong"] == 0, result[result["outcome"] == "wrong"].to_string()
