@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -55,6 +56,10 @@ def summary(members: pd.DataFrame, pods: pd.DataFrame, links: pd.DataFrame,
     base = base.merge(per, left_on="leaid", right_index=True, how="left")
     base[["pods", "pods_unknown_capacity"]] = base[["pods", "pods_unknown_capacity"]].fillna(0).astype(int)
     base["seats"] = base["seats"].fillna(0.0)
+    unbounded = ~_bounded(members)  # pods are placed by boundary: for an agency without one they are not known
+    if unbounded.any():
+        for col in ("pods", "pods_unknown_capacity", "seats"):
+            base[col] = base[col].astype(float).where(~unbounded, np.nan)
     subtotals = []
     for name in groups or {}:
         part = base[base["group"] == name]
@@ -256,6 +261,16 @@ def members_map(members, states, pods=None, *, tiles: str | None = "env"):
 # ---------------------------------------------------------------------------------------------
 
 
+def _bounded(members: pd.DataFrame) -> np.ndarray:
+    """Which members have a boundary polygon (`has_boundary` from the store, else a geometry)."""
+    if "has_boundary" in members.columns:
+        return pd.to_numeric(members["has_boundary"], errors="coerce").fillna(1).to_numpy() > 0
+    if "geometry" in members.columns:
+        geometry = gpd.GeoSeries(members["geometry"])
+        return (geometry.notna() & ~geometry.is_empty).to_numpy()
+    return np.ones(len(members), dtype=bool)
+
+
 def _placed(pods: pd.DataFrame, links: pd.DataFrame, leaids: pd.Series) -> pd.DataFrame:
     placed = links[links["leaid"].isin(set(leaids))][["pod_id", "leaid"]]
     capacity = pd.DataFrame({"pod_id": pods["pod_id"].to_numpy(),
@@ -272,8 +287,9 @@ def _total(base: pd.DataFrame, placed: pd.DataFrame) -> dict:
             "enrollment": base["enrollment"].sum(min_count=1),
             "children_5_17": tiling["children_5_17"].sum(min_count=1),
             "children_poverty": tiling["children_poverty"].sum(min_count=1),
-            "pods": int(distinct["pod_id"].nunique()), "seats": float(distinct["capacity"].sum()),
-            "pods_unknown_capacity": int(distinct["capacity"].isna().sum()),
+            **({"pods": int(distinct["pod_id"].nunique()), "seats": float(distinct["capacity"].sum()),
+                "pods_unknown_capacity": int(distinct["capacity"].isna().sum())} if base["pods"].notna().any() else
+               {"pods": np.nan, "seats": np.nan, "pods_unknown_capacity": np.nan}),  # no member has a boundary
             "seats_per_1000": _ratio(pd.Series([in_tiling["capacity"].sum()]),
                                      pd.Series([tiling["children_5_17"].sum(min_count=1)]), 1000).iloc[0]}
 

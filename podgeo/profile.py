@@ -170,10 +170,10 @@ def _figures(district: pd.Series, pods: pd.DataFrame, near: pd.DataFrame, miles:
         ("Children 5-17 (SAIPE)", format_value(_num(district.get("children_5_17")), "children")),
         ("Children 5-17 in poverty", format_value(_num(district.get("children_poverty")), "children")),
         ("Students enrolled 2020-21", format_value(_num(district.get("enrollment")), "students")),
-        ("Pods and hubs in the district", f"{len(pods):,}"),
-        ("Seats (known capacities)", f"{ratio['seats_known']:,.0f}" + (
+        ("Pods and hubs in the district", f"{len(pods):,}" if bounded else _unknown(covered, bounded, district)),
+        ("Seats (known capacities)", (f"{ratio['seats_known']:,.0f}" + (
             f" ({int(ratio['sites_unknown_capacity'])} without a known capacity)"
-            if ratio["sites_unknown_capacity"] else "")),
+            if ratio["sites_unknown_capacity"] else "")) if bounded else _unknown(covered, bounded, district)),
         (f"Container ratio: {basis} per 1,000 children", _rate(ratio["per_1000_children"])),
         (f"Container ratio: {basis} per 1,000 children in poverty", _rate(ratio["per_1000_children_poverty"])),
         ("Public library outlets in the district", _site_count(inside, "library", covered, bounded, district)),
@@ -195,7 +195,7 @@ def _site_count(inside: pd.DataFrame, kind: str, covered: set[str], bounded: boo
 
 def _unknown(covered: set[str], bounded: bool, district: pd.Series, kind: str | None = None) -> str:
     if not bounded:
-        return "not known: no boundary to place sites in"
+        return "not known: no boundary to place pods or sites in"
     layer = _LAYER_NAMES.get(kind, "candidate-site layers") if kind else "candidate-site layers"
     return f"not known: the {layer} {'do' if layer.endswith('layers') else 'does'} not cover {district.get('state', 'this state')}"
 

@@ -148,6 +148,17 @@ def test_a_network_group_is_counted_once_with_a_subtotal():
     assert rows.loc["Elm Elementary", "group"] == "Net" and rows.loc["Oak Elementary", "group"] == ""
 
 
+def test_pods_of_an_agency_without_a_boundary_are_not_known_not_zero():
+    charter = pd.DataFrame([("C1", "Ridge Charter", "CA", "charter", 250, np.nan, np.nan, 0)],
+                           columns=[*MEMBERS.columns, "has_boundary"])
+    members = pd.concat([MEMBERS.assign(has_boundary=1), charter], ignore_index=True)
+    table = cohorts.summary(members, PODS, LINKS, {"Ridge": ("C1",)}).set_index("name")
+    assert math.isnan(table.loc["Ridge Charter", "pods"]) and math.isnan(table.loc["Ridge (group of 1 LEAs)", "seats"])
+    total = table.loc["Total (5 districts)"]
+    assert (total["pods"], total["seats"], total["enrollment"]) == (4, 70.0, 2100 + 250)  # the 4 bounded members' pods
+    assert cohorts.display(table.reset_index()).set_index("District").loc["Ridge Charter", "Pods"] == "not known"
+
+
 def test_display_gives_every_figure_its_unit_and_never_shows_unknown_as_zero():
     """Issue 11 item 11: figures showed "10.7952" with no % and "51790" with no separators."""
     shown = cohorts.display(cohorts.summary(MEMBERS, PODS, LINKS)).set_index("District")

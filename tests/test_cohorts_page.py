@@ -211,6 +211,6 @@ def test_strategy_lab_cohort_by_name_on_the_real_store(strategy_lab_store, monke
     assert len(members) == 19 and not members["has_boundary"].any()
     assert shown["District"].iloc[-1] == "Total (19 districts)"
     assert shown["Students enrolled"].iloc[-1] == f"{members['enrollment'].sum():,.0f} students"
-    assert shown["Children 5-17"].iloc[-1] == "not known"
+    assert shown["Children 5-17"].iloc[-1] == "not known" and shown["Pods"].iloc[-1] == "not known"
     assert "No member has a boundary polygon" in " ".join(i.value for i in at.info)
     assert any("19 agency(ies) without a boundary" in c.value for c in at.caption)

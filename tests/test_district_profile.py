@@ -78,7 +78,7 @@ def test_an_agency_without_a_boundary_has_a_profile_without_a_map():
     figures = dict(zip(view.figures["figure"], view.figures["value"]))
     assert figures["Students enrolled 2020-21"] == "320 students"
     assert figures["Children 5-17 (SAIPE)"] == "no data"
-    assert figures["Public schools in the district"] == "not known: no boundary to place sites in"
+    assert figures["Public schools in the district"] == "not known: no boundary to place pods or sites in"
     assert view.sites.empty and view.pods.empty
     # the bounded neighbours still map as before
     assert profile.district_profile("2000001", districts, PODS, LINKS, SITES, pd.DataFrame(), tiles=None).map

@@ -133,5 +133,5 @@ def test_an_agency_without_a_boundary_opens_by_name(strategy_lab_store, monkeypa
     assert at.subheader[0].value.startswith("MASTERY CS\\-THOMAS CAMPUS · PA · LEAID 4200144 · charter · no boundary")
     assert any(i.value.startswith("No boundary:") for i in at.info)
     figures = at.dataframe[0].value.set_index("figure")["value"]
-    assert figures["Public schools in the district"] == "not known: no boundary to place sites in"
+    assert figures["Public schools in the district"] == "not known: no boundary to place pods or sites in"
     assert figures["Students enrolled 2020-21"].endswith(" students")
