@@ -332,7 +332,8 @@ class _Index:
             return _empty_candidates().assign(kind=pd.Series(dtype=int), same_types=pd.Series(dtype=bool))
         return pd.DataFrame({"leaid": [self.leaids[r[0]] for r in rows], "name": [self.names[r[0]] for r in rows],
                              "state": [self.states[r[0]] for r in rows], "layer": [self.layers[r[0]] for r in rows],
-                             "score": [r[1] for r in rows], "why": [r[3] for r in rows], "kind": [r[2] for r in rows], "same_types": [r[4] for r in rows]})
+                             "score": [r[1] for r in rows], "why": [r[3] for r in rows],
+                             "kind": [r[2] for r in rows], "same_types": [r[4] for r in rows]})
 
 
 _OUT = ["leaid", "name", "state", "layer", "score", "why"]
@@ -341,7 +342,8 @@ _OUT = ["leaid", "name", "state", "layer", "score", "why"]
 _CIVIL = frozenset({"borough", "township", "city", "town", "village"})
 _TYPE_WORDS = {"unified", "elementary", "union", "high", "joint", "city", "county", "community", "consolidated",
                "independent", "township", "regional", "central", "secondary", "parish", "borough", "reorganized",
-               "special", "free", "common", "cooperative", "exempted", "village", "local", "area", "public", "town", "municipal"}
+               "special", "free", "common", "cooperative", "exempted", "village", "local", "area", "public", "town",
+               "municipal"}
 
 
 def _parse(name: str) -> tuple[str, str, frozenset, frozenset]:

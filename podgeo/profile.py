@@ -197,7 +197,8 @@ def _unknown(covered: set[str], bounded: bool, district: pd.Series, kind: str | 
     if not bounded:
         return "not known: no boundary to place pods or sites in"
     layer = _LAYER_NAMES.get(kind, "candidate-site layers") if kind else "candidate-site layers"
-    return f"not known: the {layer} {'do' if layer.endswith('layers') else 'does'} not cover {district.get('state', 'this state')}"
+    verb = "do" if layer.endswith("layers") else "does"
+    return f"not known: the {layer} {verb} not cover {district.get('state', 'this state')}"
 
 
 def _rate(value) -> str:

@@ -13,7 +13,8 @@ for kind, message in st.session_state.pop("cohorts.message", []):
 if "cohorts.open" in st.session_state:  # a cohort just saved or deleted: open it (before the picker is drawn)
     st.session_state["cohorts.pick"] = st.session_state.pop("cohorts.open")
 saved, table = ui.cohorts(), ui.district_table()
-names = {"new": "This link's cohort…", **{str(r.cohort_id): f"{r.name} ({r.members} districts)" for r in saved.itertuples()}}
+names = {"new": "This link's cohort…",
+         **{str(r.cohort_id): f"{r.name} ({r.members} districts)" for r in saved.itertuples()}}
 pick = st.selectbox("Cohort", list(names), key="cohorts.pick", format_func=names.get,
                     index=list(names).index(ui.query_default("cohort", "new", list(names))))
 labels = dict(zip(table["leaid"], table["name"] + " — " + table["state"] + " (LEAID " + table["leaid"] + ")"))
@@ -90,7 +91,8 @@ if pick == "new":
                 store = ui.open_store()
                 try:
                     cohort_id = store.create_cohort(name, chosen, created_by=user, source="picked")
-                    st.session_state["cohorts.message"] = [("ok", f"Saved cohort {ui.plain(name)} ({len(chosen)} districts).")]
+                    saved_text = f"Saved cohort {ui.plain(name)} ({len(chosen)} districts)."
+                    st.session_state["cohorts.message"] = [("ok", saved_text)]
                     st.session_state["cohorts.open"] = str(cohort_id)
                     st.rerun()
                 except StoreError as exc:
