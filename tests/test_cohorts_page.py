@@ -161,8 +161,10 @@ def test_an_ambiguous_name_is_settled_by_the_user(fixture_store, tmp_path, monke
     no_errors(at)
     assert at.warning[0].value.startswith("1 name(s) fit more than one district")
     settle = at.selectbox(key="cohorts.settle.2")
-    assert settle.options == ["— leave out", "Jefferson Elementary School District (CA, elementary, LEAID 0618840)",
-                              "Jefferson Elementary School District (CA, elementary, LEAID 0618870)"]
+    why = "same name once 'school district' and abbreviations are set aside"  # both: the user chooses
+    assert settle.options == ["— leave out",
+                              f"Jefferson Elementary School District (CA, elementary, LEAID 0618840): {why}",
+                              f"Jefferson Elementary School District (CA, elementary, LEAID 0618870): {why}"]
     settle.set_value("0618870").run()
     at.button(key="cohorts.add_sheet").click().run()
     assert _table(at)["LEAID"].tolist() == ["0618870", ""]

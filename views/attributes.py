@@ -51,7 +51,7 @@ if upload is not None:
         st.stop()
     settled = {}
     for r in plan.ambiguous.itertuples():
-        choices = {"": "— reject the row", **{c.leaid: f"{c.name} ({c.state}, LEAID {c.leaid})"
+        choices = {"": "— reject the row", **{c.leaid: f"{c.name} ({c.state}, LEAID {c.leaid}): {c.why}"
                                                for c in r.candidates.itertuples()}}
         settled[r.row] = st.selectbox(f"Row {r.row}: {ui.plain(r.name)} fits several districts", list(choices),
                                       key=f"attributes.settle.{r.row}", format_func=choices.get)

@@ -70,7 +70,7 @@ if pick == "new":
         if len(read.ambiguous):
             st.warning(f"{len(read.ambiguous)} name(s) fit more than one district: choose one, or leave it out.")
         for r in read.ambiguous.itertuples():
-            options = {"": "— leave out", **{c.leaid: f"{c.name} ({c.state}, {c.layer}, LEAID {c.leaid})"
+            options = {"": "— leave out", **{c.leaid: f"{c.name} ({c.state}, {c.layer}, LEAID {c.leaid}): {c.why}"
                                              for c in r.candidates.itertuples()}}
             settled.append(st.selectbox(f"Row {r.row}: {ui.plain(r.name)} {ui.plain(r.state)} fits several",
                                         list(options), key=f"cohorts.settle.{r.row}", format_func=options.get))
