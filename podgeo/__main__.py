@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--state", action="append", default=None, metavar="XX",
                    help="load only this state (postal or FIPS code); repeat for several")
     b.add_argument("--no-sample-pods", action="store_true", help="do not load the illustrative sample pods")
+    b.add_argument("--strict", action="store_true",
+                   help="refuse to build when an optional source is absent or empty, or a boundary file had to be "
+                        "replaced by its fallback (default: build without it and say so at the end)")
     b.set_defaults(func=_build)
 
     i = sub.add_parser("import", help="import a CSV or XLSX of pods as one undoable upload batch")
@@ -96,7 +99,7 @@ def _build(args: argparse.Namespace) -> int:
     db = args.db or default_path()
     started = time.perf_counter()
     report = build(db, sources_root=args.sources, states=args.state,
-                   pods_file=None if args.no_sample_pods else SAMPLE_PODS, progress=print)
+                   pods_file=None if args.no_sample_pods else SAMPLE_PODS, progress=print, strict=args.strict)
     print(f"built {describe_location(report.path)} in {time.perf_counter() - started:.1f} s: {len(report.states)} state(s)")
     for table in ("districts", "district_measures", "sites", "site_districts", "pods", "pod_districts",
                   "demand_points"):
@@ -105,6 +108,10 @@ def _build(args: argparse.Namespace) -> int:
         if row["rows_unjoined"]:
             reasons = "; ".join(f"{v:,} {k}" for k, v in row["unjoined_reasons"].items())
             print(f"  {row['source_key']}: {row['rows_loaded']:,} of {row['rows_read']:,} rows loaded ({reasons})")
+    if report.absent:
+        print(f"built WITHOUT {len(report.absent)} source(s) (use --strict to make this an error):")
+        for a in report.absent:
+            print(f"  {a['source_key']} ({a['status']}): {a['note']}")
     return 0
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from podgeo import matching, sheets
 
+_MATCHED = ("row", "name", "state", "leaid", "district_name", "district_state", "score", "why")
 TYPES = {"number": "Number", "whole": "Whole number", "yes_no": "Yes / no", "date": "Date",
          "category": "Category", "text": "Text"}
 #: types a map can shade by (numbers in classes, the rest as categories)
@@ -65,6 +66,8 @@ class LayerPlan:
     ambiguous: pd.DataFrame  # row, name, state, candidates: names fitting several districts (settled or not)
     rows: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: rows found by district name: row, name, state, leaid, district_name, district_state, score, why
+    matched: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(_MATCHED)))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -123,7 +126,7 @@ def plan_layer(raw: sheets.RawSheet, districts: pd.DataFrame, *, name: str, data
     columns = _columns([c for c in attr_cols if chosen[c] != "skip"], chosen)
     if not columns:
         raise sheets.SheetError(f"{raw.filename}: no attribute columns besides the district key")
-    leaids, key_errors, ambiguous = _resolve(raw, districts, keys, states, settled or {})
+    leaids, key_errors, ambiguous, matched = _resolve(raw, districts, keys, states, settled or {})
     values, rejected, first = [], [], {}
     for number, cells in raw.records():
         errors = list(key_errors.get(number, []))
@@ -154,7 +157,8 @@ def plan_layer(raw: sheets.RawSheet, districts: pd.DataFrame, *, name: str, data
         notes.append(f"districts found by name ({keys['name']}) and state ({keys.get('state') or 'any state'})")
     frame = pd.DataFrame(values, columns=["leaid", "column", "value"])
     return LayerPlan(" ".join(str(name or "").split()), raw.filename, hashlib.sha256(data).hexdigest(), data,
-                     raw.sheet, key, tuple(columns), frame, tuple(rejected), ambiguous, len(raw.rows), tuple(notes))
+                     raw.sheet, key, tuple(columns), frame, tuple(rejected), ambiguous, len(raw.rows), tuple(notes),
+                     matched)
 
 
 def infer_types(raw: sheets.RawSheet, columns: list[str] | None = None) -> dict[str, str]:
@@ -250,7 +254,8 @@ def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _resolve(raw, districts, keys, states, settled):
-    """Row -> LEAID, row -> [RowError], and the ambiguous names (for the user to settle)."""
+    """Row -> LEAID, row -> [RowError], the ambiguous names (for the user to settle) and the rows
+    matched by name (with score and why, for the user to check)."""
     known = set(districts["leaid"].astype(str))
     leaids, errors = {}, {}
     if keys.get("leaid"):
@@ -264,7 +269,8 @@ def _resolve(raw, districts, keys, states, settled):
                                                   f"no district with LEAID {leaid} in the store")]
             else:
                 leaids[number] = leaid
-        return leaids, errors, pd.DataFrame(columns=["row", "name", "state", "candidates"])
+        return leaids, errors, pd.DataFrame(columns=["row", "name", "state", "candidates"]), pd.DataFrame(
+            columns=list(_MATCHED))
     name_col, state_col = keys["name"], keys.get("state")
     records = list(raw.records())
     found = matching.match_districts([(c[name_col], c[state_col] if state_col else None) for _, c in records],
@@ -281,7 +287,7 @@ def _resolve(raw, districts, keys, states, settled):
             errors[r.row] = [sheets.RowError(r.row, name_col, r.name, "ambiguous",
                                              f"'{r.name}' fits {len(r.candidates)} districts ({options}): "
                                              "choose one, or give the LEAID")]
-    return leaids, errors, found.ambiguous
+    return leaids, errors, found.ambiguous, found.matched
 
 
 def _columns(labels: list[str], types: Mapping[str, str]) -> list[Column]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -32,15 +33,37 @@ class BuildReport:
     states: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     provenance: list[dict] = field(default_factory=list)
+    #: sources the build went on without (absent, empty, or replaced by a fallback), with why
+    absent: list[dict] = field(default_factory=list)
+
+
+#: What a store lacks without each source that a build can do without.
+LAYERS = {
+    "imls_outlets": "library outlets (candidate hub sites)",
+    "cde_schools": "California public schools (candidate hub sites and, with enrollment, school demand points)",
+    "cde_enrollment": "California school demand points (enrollment, low income, English learners)",
+    "mtc_tracts": "Bay Area census-tract demand points",
+    "udp_tracts": "Bay Area census-tract demand points",
+    "elsi_2020_21": "enrollment, teachers and finance, and every agency without a boundary polygon",
+}
+
+
+class StrictBuildError(SourceError):
+    """`--strict`: an optional source was absent, empty or replaced, so the build stopped before writing."""
 
 
 def build(db_path: str | Path, *, sources_root: str | Path | None = None, states: list[str] | None = None,
-          pods_file: Path | None = SAMPLE_PODS, progress: Callable[[str], None] | None = None) -> BuildReport:
+          pods_file: Path | None = SAMPLE_PODS, progress: Callable[[str], None] | None = None,
+          strict: bool = False) -> BuildReport:
     """Build a podgeo store at `db_path` from the sources folder (or downloads).
 
     `states` are postal codes or FIPS codes; None loads every state whose boundary files are in
     the sources folder (California only when downloading). Raises SourceError naming the file
     when a source is missing, truncated or malformed; the existing store is then unchanged.
+    An optional source that is absent, a file with a header and no rows, or a boundary zip that
+    cannot be read but has a fallback does not stop the build: each is said at the end, in the
+    report's `absent` and in provenance (status and note). With `strict`, each is an error
+    (StrictBuildError) and nothing is written.
     """
     say = progress or (lambda msg: log.info(msg))
     root = sources.sources_dir(sources_root)
@@ -50,15 +73,8 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
     fips_list = _state_fips(states, state_table)
 
     say("reading district boundaries")
-    files = sources.district_files(root, fips_list)
-    parts, provenance = [], []
-    for key, path, vintage in files:
-        reader = sources.read_district_geojson if path.suffix == ".geojson" else sources.read_district_zip
-        frame = reader(path, vintage)
-        if fips_list:
-            frame = frame[frame["state_fips"].isin(fips_list)]
-        parts.append(frame)
-        provenance.append(_prov(key, path, rows_read=len(frame), rows_loaded=len(frame)))
+    absent: list[dict] = []
+    parts, provenance = _read_boundaries(root, fips_list, absent)
     districts = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=sources.WGS84)
     dupes = districts["leaid"][districts["leaid"].duplicated()]
     if len(dupes):
@@ -71,23 +87,33 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
     districts["lon"], districts["lat"] = point.x, point.y
     districts["display"] = geo.display_geometry(districts).geometry.values
 
-    say("joining demographics by LEAID")
-    table, more = _demographics(root, districts, state_table, loaded_fips)
+    say("joining demographics by LEAID; keeping every agency ELSI lists")
+    elsi_path = _need("elsi_2020_21", root)
+    elsi = sources.read_elsi(elsi_path)
+    if elsi.empty:
+        absent.append(_absence("elsi_2020_21", "empty", f"{elsi_path} has a header and no rows"))
+    agencies = _agencies_without_boundary(elsi, districts, loaded_fips, postal)
+    say(f"{len(agencies):,} agencies without a boundary polygon kept (charters, service and state agencies...)")
+    table, more = _demographics(root, districts, agencies, (elsi, elsi_path), state_table, loaded_fips)
     provenance += more
 
     say("placing candidate hub sites in districts")
-    sites, site_links, more = _sites(root, districts, postal, loaded_fips)
+    sites, site_links, more = _sites(root, districts, postal, loaded_fips, absent)
     provenance += more
 
     say("placing demand points (schools, tracts) in districts")
-    demand_rows, more = _demand_points(root, districts, loaded_fips)
+    demand_rows, more = _demand_points(root, districts, loaded_fips, absent)
     provenance += more
 
     provenance.append(_prov("states", states_path, rows_read=len(state_table), rows_loaded=len(state_table)))
+    provenance = _mark_absent(provenance, absent, root)
+    if strict and absent:
+        raise StrictBuildError("--strict: the build stopped before writing: " + "; ".join(a["note"] for a in absent))
 
     def write(store: SqliteStore) -> None:
         store.write_frame("states", _states_rows(state_table))
-        store.write_frame("districts", districts[list(_DISTRICT_COLUMNS)])
+        store.write_frame("districts", pd.concat([districts[list(_DISTRICT_COLUMNS)], agencies[list(_DISTRICT_COLUMNS)]],
+                                                 ignore_index=True))
         store.write_frame("district_measures", table, alter=True)
         store.write_frame("measure_catalog", _catalog())
         store.write_frame("sites", sites)
@@ -95,14 +121,18 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
         store.write_frame("demand_points", demand_rows)
         store.write_provenance(provenance)
         store.set_meta(states=[postal[f] for f in loaded_fips],
-                       sources_root=str(root) if root else "downloaded")
+                       sources_root=str(root) if root else "downloaded",
+                       agencies_without_boundary=agencies["layer"].value_counts().sort_index().to_dict(),
+                       absent=[{k: a[k] for k in ("source_key", "status", "layer")} for a in absent])
         if pods_file is not None:
             _load_pods(store, pods_file, districts)
 
     path = build_store(db_path, write)
     store = open_store(path)
-    report = BuildReport(path, [postal[f] for f in loaded_fips], store.counts(), provenance)
+    report = BuildReport(path, [postal[f] for f in loaded_fips], store.counts(), provenance, absent)
     store.close()
+    for a in absent:
+        say(f"WITHOUT {a['layer']}: {a['note']}")
     return report
 
 
@@ -138,7 +168,66 @@ def _prov(key: str, path: Path, *, rows_read: int, rows_loaded: int, unjoined: d
     unjoined = {k: v for k, v in (unjoined or {}).items() if v}
     return {"source_key": key, "file": str(path), "title": src.title, "publisher": src.publisher,
             "vintage": src.vintage, "sha256": sources.sha256_of(path), "rows_read": rows_read,
-            "rows_loaded": rows_loaded, "rows_unjoined": sum(unjoined.values()), "unjoined_reasons": unjoined}
+            "rows_loaded": rows_loaded, "rows_unjoined": sum(unjoined.values()), "unjoined_reasons": unjoined,
+            "status": "loaded", "note": None}
+
+
+def _absence(key: str, status: str, why: str) -> dict:
+    """One source the build goes on without: `status` absent, empty or fallback, and a note saying
+    which file, what is missing from the store because of it, and why."""
+    layer = LAYERS.get(key) or SOURCES[key].title
+    return {"source_key": key, "status": status, "layer": layer, "note": f"{why}: the store has no {layer}"
+            if status != "fallback" else why}
+
+
+def _mark_absent(provenance: list[dict], absent: list[dict], root: Path | None) -> list[dict]:
+    """Provenance with each absence recorded: on the source's own row, or a row of its own."""
+    by_key = {row["source_key"]: row for row in provenance}
+    for a in absent:
+        row = by_key.get(a["source_key"])
+        if row is None:
+            src = SOURCES[a["source_key"]]
+            row = {"source_key": src.key, "file": str(root / src.path) if root else src.path, "title": src.title,
+                   "publisher": src.publisher, "vintage": src.vintage, "sha256": None, "rows_read": 0,
+                   "rows_loaded": 0, "rows_unjoined": 0, "unjoined_reasons": {}}
+            by_key[src.key] = row
+            provenance.append(row)
+        row.update(status=a["status"], note=a["note"])
+    return provenance
+
+
+def _read_boundaries(root, fips_list, absent) -> tuple[list[gpd.GeoDataFrame], list[dict]]:
+    """Each state's boundary files; a state whose file cannot be read falls back to its older or
+    derived files when they are there (recorded in `absent`), else the SourceError stands."""
+    by_state: dict[str, list] = {}
+    for key, path, vintage in sources.district_files(root, fips_list):
+        by_state.setdefault(key.split("_")[2], []).append((key, path, vintage))
+    parts, provenance = [], []
+    for files in by_state.values():
+        frames = None
+        while frames is None:
+            frames = []
+            for key, path, vintage in files:
+                try:
+                    frames.append((key, path, _read_district_file(path, vintage, fips_list)))
+                except SourceError as exc:
+                    fallback = sources.district_fallbacks(key, root)
+                    if not fallback:
+                        raise
+                    absent.append(_absence(key, "fallback", f"{exc}; read "
+                                           f"{', '.join(str(p) for _, p, _ in fallback)} instead"))
+                    files, frames = fallback, None
+                    break
+        for key, path, frame in frames:
+            parts.append(frame)
+            provenance.append(_prov(key, path, rows_read=len(frame), rows_loaded=len(frame)))
+    return parts, provenance
+
+
+def _read_district_file(path: Path, vintage: int, fips_list) -> gpd.GeoDataFrame:
+    reader = sources.read_district_geojson if path.suffix == ".geojson" else sources.read_district_zip
+    frame = reader(path, vintage)
+    return frame[frame["state_fips"].isin(fips_list)] if fips_list else frame
 
 
 def _join_report(frame: pd.DataFrame, districts: pd.DataFrame, loaded_fips: list[str]) -> tuple[pd.DataFrame, dict]:
@@ -152,7 +241,24 @@ def _join_report(frame: pd.DataFrame, districts: pd.DataFrame, loaded_fips: list
     return frame[matched], reasons
 
 
-def _demographics(root, districts, state_table, loaded_fips):
+def _agencies_without_boundary(elsi: pd.DataFrame, districts: gpd.GeoDataFrame, loaded_fips: list[str],
+                               postal: dict[str, str]) -> gpd.GeoDataFrame:
+    """District rows for the ELSI agencies of the loaded states that have no boundary polygon:
+    no geometry, no area or interior point, `layer` named from their ELSI agency type."""
+    fips = elsi["leaid"].str[:2]
+    rows = elsi[fips.isin(loaded_fips) & ~elsi["leaid"].isin(set(districts["leaid"]))]
+    empty = gpd.GeoSeries([None] * len(rows), crs=sources.WGS84).values
+    return gpd.GeoDataFrame({
+        "leaid": rows["leaid"].to_numpy(), "name": rows["elsi_name"].str.strip().to_numpy(),
+        "state_fips": rows["leaid"].str[:2].to_numpy(), "state": rows["leaid"].str[:2].map(postal).to_numpy(),
+        "layer": rows["agency_code"].map(sources.AGENCY_LAYERS).to_numpy(), "aland": np.nan, "awater": np.nan,
+        "vintage": pd.array([pd.NA] * len(rows), dtype="Int64"), "is_filler": 0, "lon": np.nan, "lat": np.nan,
+        "display": empty}, geometry=empty, crs=sources.WGS84)
+
+
+def _demographics(root, districts, agencies, elsi_read, state_table, loaded_fips):
+    """The district measures table: household conditions and race for districts with a boundary,
+    ELSI enrollment, teachers and finance for every agency (with or without one)."""
     provenance = []
     xlsx = sources.locate("household_conditions", root, download=root is None)
     if xlsx is not None:
@@ -171,25 +277,26 @@ def _demographics(root, districts, state_table, loaded_fips):
     race_in, reasons = _join_report(race, districts, loaded_fips)
     provenance.append(_prov("acs_ed_race", race_path, rows_read=len(race), rows_loaded=len(race_in), unjoined=reasons))
 
-    elsi_path = _need("elsi_2020_21", root)
-    elsi, other_types = sources.read_elsi(elsi_path)
-    elsi_in, reasons = _join_report(elsi, districts, loaded_fips)
-    reasons["charter, agency or other non-geographic type (left out)"] = other_types
-    provenance.append(_prov("elsi_2020_21", elsi_path, rows_read=len(elsi) + other_types, rows_loaded=len(elsi_in),
+    elsi, elsi_path = elsi_read
+    every = pd.concat([districts[["leaid"]], agencies[["leaid"]]], ignore_index=True)
+    elsi_in, reasons = _join_report(elsi, every, loaded_fips)
+    provenance.append(_prov("elsi_2020_21", elsi_path, rows_read=len(elsi), rows_loaded=len(elsi_in),
                             unjoined=reasons))
-    elsi_in = elsi_in.drop(columns=["elsi_name"])
+    elsi_in = elsi_in.drop(columns=["elsi_name", "agency_code"])
 
-    table = districts[["leaid"]].merge(hh_in, on="leaid", how="left").merge(race_in, on="leaid", how="left")
+    table = every.merge(hh_in, on="leaid", how="left").merge(race_in, on="leaid", how="left")
     table = table.merge(elsi_in, on="leaid", how="left")
     measured = table.drop(columns="leaid").notna().any(axis=1)
     return table[measured].reset_index(drop=True), provenance
 
 
-def _sites(root, districts, postal, loaded_fips):
+def _sites(root, districts, postal, loaded_fips, absent):
     frames, provenance = [], []
     loaded_postal = {postal[f] for f in loaded_fips}
     path = sources.locate("imls_outlets", root, download=root is None)
-    if path is not None:
+    if path is None:
+        absent.append(_absence("imls_outlets", "absent", f"{_expected('imls_outlets', root)} is not there"))
+    else:
         libs, skipped = sources.read_imls_outlets(path)
         read = len(libs) + sum(skipped.values())
         out_of_scope = ~libs["state"].isin(loaded_postal)
@@ -197,7 +304,9 @@ def _sites(root, districts, postal, loaded_fips):
         frames.append((("imls_outlets", path, read, skipped), libs[~out_of_scope]))
     if "06" in loaded_fips:
         path = sources.locate("cde_schools", root, download=False)
-        if path is not None:
+        if path is None:
+            absent.append(_absence("cde_schools", "absent", f"{_expected('cde_schools', root)} is not there"))
+        else:
             schools, skipped = sources.read_cde_schools(path)
             frames.append((("cde_schools", path, len(schools) + sum(skipped.values()), skipped), schools))
     all_sites, all_links = [], []
@@ -217,7 +326,11 @@ def _sites(root, districts, postal, loaded_fips):
     return sites, links, provenance
 
 
-def _demand_points(root, districts, loaded_fips):
+def _expected(key: str, root: Path | None) -> str:
+    return str(root / SOURCES[key].path) if root else f"{SOURCES[key].path} (not downloadable)"
+
+
+def _demand_points(root, districts, loaded_fips, absent):
     """Schools (CA, CDE enrollment) and Bay Area tracts as demand points, each in its base-layer district.
 
     `leaid` is where the point lies among the unified + elementary districts (they tile a state),
@@ -231,10 +344,15 @@ def _demand_points(root, districts, loaded_fips):
         if enrollment is not None and directory is not None:
             readers.append(("schools", "cde_enrollment", enrollment,
                             lambda: demand.ca_school_points(enrollment, directory)))
+        elif enrollment is None:
+            absent.append(_absence("cde_enrollment", "absent", f"{_expected('cde_enrollment', root)} is not there"))
         counts = sources.locate("mtc_tracts", root, download=False)
         polygons = sources.locate("udp_tracts", root, download=False)
         if counts is not None and polygons is not None:
             readers.append(("tracts", "mtc_tracts", counts, lambda: demand.bay_area_tract_points(polygons, counts)))
+        for key, path in (("mtc_tracts", counts), ("udp_tracts", polygons)):
+            if path is None:
+                absent.append(_absence(key, "absent", f"{_expected(key, root)} is not there"))
     base = districts[districts["layer"].isin(["unified", "elementary"])]
     frames, provenance = [], []
     for kind, key, path, read in readers:

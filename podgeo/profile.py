@@ -86,7 +86,7 @@ class DistrictProfile:
     measures: pd.DataFrame  # measure, value (± MOE), state median, vs state, source, vintage
     pods: pd.DataFrame  # the district's pods, as text
     sites: pd.DataFrame  # candidate sites inside or within NEARBY_MILES, nearest first
-    map: folium.Map
+    map: folium.Map | None  # None for an agency without a boundary (a charter LEA, a state agency)
 
 
 def district_profile(leaid: str, state_districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.DataFrame,
@@ -101,30 +101,63 @@ def district_profile(leaid: str, state_districts: gpd.GeoDataFrame, pods: gpd.Ge
     if leaid not in set(state_districts["leaid"]):
         raise ValueError(f"district {leaid!r} is not among the {len(state_districts)} districts given")
     row = state_districts.set_index("leaid").loc[leaid]
-    group = ("secondary",) if row["layer"] == "secondary" else rollup.BASE_LAYERS
-    peers = state_districts[state_districts["layer"].isin(group)]
+    shape = state_districts.loc[state_districts["leaid"] == leaid].geometry.iloc[0]
+    bounded = shape is not None and not shape.is_empty
+    peers = state_districts[state_districts["layer"].isin(_peer_layers(row["layer"]))]
     counted = rollup.with_pod_counts(peers, pods, links)
     district = counted.set_index("leaid").loc[leaid].rename(leaid)
     inside = pods[pods["pod_id"].isin(set(links.loc[links["leaid"] == leaid, "pod_id"]))]
-    near = _nearby_sites(state_districts.loc[state_districts["leaid"] == leaid].geometry.iloc[0], sites, nearby_miles)
+    near = _nearby_sites(shape if bounded else None, sites, nearby_miles)
     measures_table = measure_rows(district, pd.DataFrame(counted.drop(columns="geometry")), catalog)
     measures_table["value"] = [format_value(v, u, e) for v, u, e in
                                zip(measures_table["value"], measures_table["unit"], measures_table["moe"])]
     measures_table["state_median"] = [format_value(v, u) for v, u in
                                       zip(measures_table["state_median"], measures_table["unit"])]
-    m = maps.district_outlines(peers, chosen=[leaid], label=str(row["name"]), tiles=tiles)
-    for kind, layer in _SITE_LAYERS.items():
-        part = near[near["kind"] == kind]
-        if len(part):
-            maps.add_sites(m, part, layer, show=True)
-    maps.add_pods(m, inside)
-    heading = f"{row['name']} · {row['state']} · LEAID {leaid} · {row['layer']} · boundaries {row['vintage']}"
-    return DistrictProfile(leaid, heading, _figures(district, inside, near, nearby_miles),
+    m = None
+    if bounded:
+        drawn = peers[peers.geometry.notna() & ~peers.geometry.is_empty]
+        m = maps.district_outlines(drawn, chosen=[leaid], label=str(row["name"]), tiles=tiles)
+        for kind, layer in _SITE_LAYERS.items():
+            part = near[near["kind"] == kind]
+            if len(part):
+                maps.add_sites(m, part, layer, show=True)
+        maps.add_pods(m, inside)
+    boundary = f"boundaries {row['vintage']}" if bounded else "no boundary"
+    heading = f"{row['name']} · {row['state']} · LEAID {leaid} · {row['layer']} · {boundary}"
+    covered = set(sites["kind"]) if "kind" in sites.columns else set()
+    return DistrictProfile(leaid, heading, _figures(district, inside, near, nearby_miles, covered, bounded),
                            measures_table[["measure", "value", "state_median", "vs_state", "source", "vintage"]],
                            _pod_table(inside), _site_table(near), m)
 
 
-def _figures(district: pd.Series, pods: pd.DataFrame, near: pd.DataFrame, miles: float) -> pd.DataFrame:
+def with_unbounded(bounded: gpd.GeoDataFrame, table: pd.DataFrame, leaids=None, state_fips=None) -> gpd.GeoDataFrame:
+    """`bounded` (districts with display geometry) plus the agencies of `table` (every district,
+    no geometry) it lacks, with an empty geometry: those without a boundary polygon (charter LEAs,
+    state agencies), kept so profiles and cohorts show and count them. Limited to `leaids` and/or
+    the states `state_fips` when given."""
+    extra = table[~table["leaid"].isin(set(bounded["leaid"]))]
+    if leaids is not None:
+        extra = extra[extra["leaid"].isin(set(leaids))]
+    if state_fips is not None:
+        extra = extra[extra["state_fips"].isin(set(state_fips))]
+    if extra.empty:
+        return bounded
+    rows = gpd.GeoDataFrame(pd.DataFrame(extra).reset_index(drop=True), geometry=[None] * len(extra), crs=bounded.crs)
+    return gpd.GeoDataFrame(pd.concat([bounded, rows], ignore_index=True), geometry="geometry", crs=bounded.crs)
+
+
+def _peer_layers(layer: str) -> tuple[str, ...]:
+    """The districts a district is compared with: its own layer group (agencies without a boundary
+    are compared with agencies of their own type)."""
+    if layer == "secondary":
+        return ("secondary",)
+    return rollup.BASE_LAYERS if layer in rollup.BASE_LAYERS else (layer,)
+
+
+def _figures(district: pd.Series, pods: pd.DataFrame, near: pd.DataFrame, miles: float, covered: set[str],
+             bounded: bool) -> pd.DataFrame:
+    """The headline figures; a count the data cannot give (a layer that does not cover the state,
+    a district without a boundary) says so instead of showing 0."""
     placed = pd.DataFrame({"site_id": pods["pod_id"].to_numpy(), "leaid": district.name,
                            "capacity": pd.to_numeric(pods["capacity"], errors="coerce").to_numpy(dtype=float)})
     ratio = coverage.container_ratio(
@@ -137,17 +170,35 @@ def _figures(district: pd.Series, pods: pd.DataFrame, near: pd.DataFrame, miles:
         ("Children 5-17 (SAIPE)", format_value(_num(district.get("children_5_17")), "children")),
         ("Children 5-17 in poverty", format_value(_num(district.get("children_poverty")), "children")),
         ("Students enrolled 2020-21", format_value(_num(district.get("enrollment")), "students")),
-        ("Pods and hubs in the district", f"{len(pods):,}"),
-        ("Seats (known capacities)", f"{ratio['seats_known']:,.0f}" + (
+        ("Pods and hubs in the district", f"{len(pods):,}" if bounded else _unknown(covered, bounded, district)),
+        ("Seats (known capacities)", (f"{ratio['seats_known']:,.0f}" + (
             f" ({int(ratio['sites_unknown_capacity'])} without a known capacity)"
-            if ratio["sites_unknown_capacity"] else "")),
+            if ratio["sites_unknown_capacity"] else "")) if bounded else _unknown(covered, bounded, district)),
         (f"Container ratio: {basis} per 1,000 children", _rate(ratio["per_1000_children"])),
         (f"Container ratio: {basis} per 1,000 children in poverty", _rate(ratio["per_1000_children_poverty"])),
-        ("Public library outlets in the district", f"{int((inside['kind'] == 'library').sum()):,}"),
-        ("Public schools in the district", f"{int((inside['kind'] == 'school').sum()):,}"),
-        (f"Candidate sites within {miles:g} mi outside the boundary", f"{int((near['distance_miles'] > 0).sum()):,}"),
+        ("Public library outlets in the district", _site_count(inside, "library", covered, bounded, district)),
+        ("Public schools in the district", _site_count(inside, "school", covered, bounded, district)),
+        (f"Candidate sites within {miles:g} mi outside the boundary",
+         f"{int((near['distance_miles'] > 0).sum()):,}" if bounded and covered else _unknown(covered, bounded, district)),
     ]
     return pd.DataFrame(rows, columns=["figure", "value"])
+
+
+_LAYER_NAMES = {"library": "library layer (IMLS outlets)", "school": "school layer"}
+
+
+def _site_count(inside: pd.DataFrame, kind: str, covered: set[str], bounded: bool, district: pd.Series) -> str:
+    if not bounded or kind not in covered:
+        return _unknown({kind} & covered, bounded, district, kind)
+    return f"{int((inside['kind'] == kind).sum()):,}"
+
+
+def _unknown(covered: set[str], bounded: bool, district: pd.Series, kind: str | None = None) -> str:
+    if not bounded:
+        return "not known: no boundary to place pods or sites in"
+    layer = _LAYER_NAMES.get(kind, "candidate-site layers") if kind else "candidate-site layers"
+    verb = "do" if layer.endswith("layers") else "does"
+    return f"not known: the {layer} {verb} not cover {district.get('state', 'this state')}"
 
 
 def _rate(value) -> str:

@@ -339,6 +339,22 @@ def district_files(root: Path | None, states: list[str] | None = None, *,
     return found
 
 
+def district_fallbacks(failed_key: str, root: Path | None) -> list[tuple[str, Path, int]]:
+    """What to read instead of a state's boundary files when `failed_key` (one of them) cannot be
+    read: the derived combined GeoJSON after the 2021 zips, then the 2016 zips; [] when none is there."""
+    year, fips = failed_key.split("_")[1:3]
+    found: list[tuple[str, Path, int]] = []
+    combined = f"districts_2021_{fips}_combined"
+    if year == "2021" and not failed_key.endswith("combined") and combined in SOURCES:
+        if (p := locate(combined, root, download=False)) is not None:
+            return [(combined, p, 2021)]
+    if year == "2021":
+        for key in (k for k in SOURCES if k.startswith(f"districts_2016_{fips}_")):
+            if (p := locate(key, root, download=False)) is not None:
+                found.append((key, p, 2016))
+    return found
+
+
 def read_states(path: Path) -> gpd.GeoDataFrame:
     """Census state boundaries -> state_fips, state (postal), state_name, geometry (EPSG:4326)."""
     gdf = _read_vector(path, required=["STATEFP", "STUSPS", "NAME"])
@@ -441,12 +457,21 @@ ELSI_COLUMNS = {
 }
 
 
-def read_elsi(path: Path) -> tuple[pd.DataFrame, int]:
-    """NCES ELSI export -> geographic districts (agency types 1 and 2) with 2020-21 enrollment.
+#: What an agency without a boundary polygon is called in the districts table (`layer`), by the
+#: ELSI agency type code. Types 1-2 are geographic districts, so they normally have a polygon;
+#: those that do not (new, merged or renamed since the boundary vintage) are still districts.
+AGENCY_LAYERS = {"1": "regular, no boundary", "2": "regular, no boundary", "3": "supervisory union",
+                 "4": "service agency", "5": "state agency", "6": "federal agency", "7": "charter",
+                 "8": "other agency", "9": "specialized"}
+
+
+def read_elsi(path: Path) -> pd.DataFrame:
+    """NCES ELSI export -> every agency (districts, charters, service and state agencies...) with its
+    ELSI agency type and 2020-21 enrollment, teachers and finance.
 
     Skips the export's preamble and footer wherever they are, and turns its symbols
-    († not applicable, – missing, ‡ below quality standards) into missing values.
-    Returns the frame and how many agencies of other types (charters, RESAs...) were left out.
+    († not applicable, – missing, ‡ below quality standards) into missing values. `agency_code`
+    is the type's number as text ("1".."9"; types 1 and 2 are geographic districts).
     """
     text = _read_text(path, encodings=("utf-8-sig", "cp1252"))
     lines = text.splitlines()
@@ -462,12 +487,17 @@ def read_elsi(path: Path) -> tuple[pd.DataFrame, int]:
     raw = pd.read_csv(io.StringIO("\n".join(body)), dtype=str, keep_default_na=False)
     _require_columns(path, raw.columns, [ELSI_ID, *ELSI_COLUMNS])
     raw = raw.rename(columns={ELSI_ID: "leaid", **ELSI_COLUMNS})
-    regular = raw["agency_type"].str.match(r"^[12]-")
-    out = raw.loc[regular, ["leaid", *ELSI_COLUMNS.values()]].copy()
+    out = raw[["leaid", *ELSI_COLUMNS.values()]].copy()
     out["leaid"] = out["leaid"].str.strip().str.zfill(7)
+    out["agency_code"] = out["agency_type"].str.extract(r"^\s*(\d)-", expand=False)
+    unknown = out["agency_code"].isna() | ~out["agency_code"].isin(list(AGENCY_LAYERS))
+    if unknown.any():
+        row = int(unknown.to_numpy().argmax())
+        raise SourceError(f"{path}: row {header + row + 2} (LEAID {out['leaid'].iloc[row]}) has agency type "
+                          f"{out['agency_type'].iloc[row]!r}; expected one starting 1- to 9-")
     for col in ("enrollment", "fte_teachers", "revenue_total", "expenditure_total"):
         out[col] = pd.to_numeric(out[col].str.replace(",", "").str.strip(), errors="coerce")
-    return _dedupe_leaid(out, path), int((~regular).sum())
+    return _dedupe_leaid(out, path)
 
 
 SITE_COLUMNS = ["site_id", "kind", "subtype", "name", "address", "city", "state", "zip", "leaid_source", "lon", "lat"]

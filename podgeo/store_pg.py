@@ -1,7 +1,8 @@
-"""The PostGIS store: `SqliteStore`'s methods on one PostgreSQL database that every app replica shares.
+"""The PostGIS store: the store contract (`store_contract.StoreContract`) on one PostgreSQL database that every app
+replica shares; this module holds only PostgreSQL's SQL.
 
 Chosen by a `postgresql://` URL in PODGEO_DB or `--db` (see `podgeo.store.open_store`). The tables
-live in one schema (`podgeo`, or `?schema=name` in the URL) and mirror `store.py`'s column maps, so
+live in one schema (`podgeo`, or `?schema=name` in the URL) and are made from `store_contract.TABLES`, so
 both stores return the same frames. Why it is built the way it is:
 
 - a build fills a fresh schema and swaps it in by renaming schemas in one transaction: readers see
@@ -13,7 +14,7 @@ both stores return the same frames. Why it is built the way it is:
   replica shows in the others on their next rerun;
 - points are placed in districts by the database (`ST_Covers` on a GiST index) with the same rules
   as `geo.assign_points_to_districts`;
-- plain psycopg 3 with COPY and no ORM: the schema already lives in `store.py`'s column maps, and
+- plain psycopg 3 with COPY and no ORM: the schema already lives in `store_contract.TABLES`, and
   COPY is the fastest bulk path into PostgreSQL (geopandas' `to_postgis` would add SQLAlchemy and
   GeoAlchemy2 for a slower INSERT path). Text columns use the "C" collation so ordering is
   byte order, as in SQLite.
@@ -40,10 +41,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from podgeo.store import (ATTRIBUTE_LAYERS, BATCHES, COHORTS, DEMAND_KINDS, DEMAND_POINTS, DISTRICTS,
-                          MEASURE_CATALOG, PLACE_DISTRICTS, PODS, PROVENANCE, SCHEMA_VERSION, SITES, STATES,
-                          StoreError, _now, _points, _records, _test_pause_before_commit, _to_geo,
-                          default_path, describe_location)
+from podgeo.store_contract import (INDEXES, LATE_TABLES, SCHEMA_VERSION, TABLES,
+                                   StoreContract, StoreError, default_path, describe_location, now, records,
+                                   test_pause_before_commit)
 
 DEFAULT_SCHEMA = "podgeo"
 #: Connections each app process keeps per store; a loader holds one only while its query runs.
@@ -55,7 +55,7 @@ _PG_TYPES = {str: 'text collate "C"', int: "bigint", float: "double precision", 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
 
-class PostgisStore:
+class PostgisStore(StoreContract):
     """A podgeo store in one PostgreSQL + PostGIS schema. Cheap to open: connections come from a
     per-process pool and are held only for the length of one query or one write transaction."""
 
@@ -95,7 +95,7 @@ class PostgisStore:
             try:
                 store.create_schema()
                 write(store)
-                store.set_meta(schema_version=SCHEMA_VERSION, built_at=_now(), revision=1)
+                store.set_meta(schema_version=SCHEMA_VERSION, built_at=now(), revision=1)
                 for table in store._tables():
                     conn.execute(sql.SQL("analyze {}").format(sql.Identifier(staging, table)))
                 _swap_in(conn, staging, schema)
@@ -111,9 +111,9 @@ class PostgisStore:
         """The same tables, keys and indexes as `SqliteStore.create_schema`, plus a GiST index on
         the full district geometry for the point-in-district joins."""
         with self._conn() as conn:
-            for table, spec in _table_specs().items():
+            for table, spec in TABLES.items():
                 conn.execute(_create_table_sql(table, **spec))
-            for table, columns, unique in _INDEXES:
+            for table, columns, unique in INDEXES:
                 conn.execute(sql.SQL("create {}index on {} ({})").format(
                     sql.SQL("unique " if unique else ""), sql.Identifier(table),
                     sql.SQL(", ").join(map(sql.Identifier, columns))))
@@ -133,105 +133,6 @@ class PostgisStore:
                 self._add_columns(conn, table, frame, existing, geo_cols)
             _copy(conn, table, list(frame.columns), _frame_rows(frame), self._table_columns(conn, table))
         return len(frame)
-
-    def write_provenance(self, rows: Iterable[dict]) -> None:
-        rows = [{**r, "unjoined_reasons": json.dumps(r.get("unjoined_reasons") or {}), "loaded_at": _now()}
-                for r in rows]
-        with self._conn() as conn:
-            _upsert(conn, "provenance", rows, ["source_key"], self._table_columns(conn, "provenance"))
-
-    def upsert_pods(self, rows: list[dict], links: pd.DataFrame) -> None:
-        """Insert or update pods by `pod_id` and replace their district links, in one transaction."""
-        with self._write() as conn:
-            self._put_pods(conn, rows, links)
-            _bump_revision(conn)
-
-    # -- upload batches -------------------------------------------------------------------------
-
-    def commit_upload(self, batch: dict, rows: list[dict], links: pd.DataFrame, rejected: list[dict]) -> int:
-        """Write one upload atomically, as `SqliteStore.commit_upload`; returns the batch id."""
-        with self._write() as conn:
-            batch_id = self._insert_batch(conn, {**batch, "kind": "upload"})
-            self._snapshot(conn, batch_id, [r["pod_id"] for r in rows])
-            self._put_pods(conn, [{**r, "batch_id": batch_id} for r in rows], links)
-            if rejected:
-                _copy(conn, "rejected_rows", ["batch_id", "row", "row_values", "errors"],
-                      [[batch_id, r["row"], json.dumps(r["row_values"]), json.dumps(r["errors"])] for r in rejected],
-                      self._table_columns(conn, "rejected_rows"))
-            _bump_revision(conn)
-        return batch_id
-
-    def undo_batch(self, batch_id: int, *, user: str) -> int:
-        """Return every pod a batch touched to its state before it, as a new recorded batch; the
-        same refusals (StoreError) as `SqliteStore.undo_batch`."""
-        with self._write() as conn:
-            target = conn.execute("select kind, undone_by, filename from upload_batches where batch_id = %s",
-                                  [batch_id]).fetchone()
-            if target is None:
-                raise StoreError(f"no upload batch {batch_id}")
-            kind, undone_by, filename = target
-            if kind != "upload":
-                raise StoreError(f"batch {batch_id} is an undo; it cannot itself be undone")
-            if undone_by is not None:
-                raise StoreError(f"batch {batch_id} was already undone by batch {undone_by}")
-            history = self._frame('select pod_id, "before", before_links from pod_history where batch_id = %s',
-                                  [batch_id])
-            later = conn.execute(
-                "select h.batch_id, h.pod_id from pod_history h join upload_batches b using (batch_id) "
-                "where h.batch_id > %s and b.undone_by is null and b.kind = 'upload' and h.pod_id in "
-                "(select pod_id from pod_history where batch_id = %s) order by h.batch_id, h.pod_id limit 1",
-                [batch_id, batch_id]).fetchone()
-            if later:
-                raise StoreError(f"pod {later[1]!r} was changed again by batch {later[0]}; undo batch {later[0]} first")
-            ids = history["pod_id"].tolist()
-            undo_id = self._insert_batch(conn, {
-                "kind": "undo", "filename": filename, "uploaded_by": user, "undoes": batch_id,
-                "counts": {"restored": int(history["before"].notna().sum()),
-                           "removed": int(history["before"].isna().sum())}})
-            self._snapshot(conn, undo_id, ids)
-            conn.execute("delete from pod_districts where pod_id = any(%s)", [ids])
-            conn.execute("delete from pods where pod_id = any(%s)", [ids])
-            restore = history[history["before"].notna()]
-            if len(restore):
-                pods = [json.loads(v) for v in restore["before"]]
-                columns = list(dict.fromkeys(k for p in pods for k in p))
-                _copy(conn, "pods", columns, [[p.get(c) for c in columns] for p in pods],
-                      self._table_columns(conn, "pods"))
-                links = [link for v in restore["before_links"] for link in json.loads(v or "[]")]
-                if links:
-                    _copy(conn, "pod_districts", list(_PLACE_KEYS), [[r[c] for c in _PLACE_KEYS] for r in links],
-                          self._table_columns(conn, "pod_districts"))
-            conn.execute("update upload_batches set undone_by = %s where batch_id = %s", [undo_id, batch_id])
-            _bump_revision(conn)
-        return undo_id
-
-    def batches(self) -> pd.DataFrame:
-        """Every upload and undo, newest first, without the stored file bytes."""
-        frame = self._frame(
-            "select batch_id, kind, filename, sha256, sheet, uploaded_by, uploaded_at, mapping, counts, undoes, "
-            "undone_by, note from upload_batches order by batch_id desc")
-        for col in ("mapping", "counts"):
-            frame[col] = frame[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else {})
-        return frame
-
-    def batch_file(self, batch_id: int) -> tuple[str, bytes]:
-        row = self._one("select filename, file_bytes from upload_batches where batch_id = %s", [batch_id])
-        if row is None or row[1] is None:
-            raise StoreError(f"no stored file for batch {batch_id}")
-        return row[0], bytes(row[1])
-
-    def rejected_rows(self, batch_id: int) -> list[dict]:
-        """The rows a batch rejected, with their original cells and errors, in file order."""
-        return [{"row": r, "row_values": json.loads(v), "errors": json.loads(e)} for r, v, e in self._all(
-            'select "row", row_values, errors from rejected_rows where batch_id = %s order by "row"', [batch_id])]
-
-    def pod_ids(self) -> set[str]:
-        return {r[0] for r in self._all("select pod_id from pods")}
-
-    def set_meta(self, **values) -> None:
-        with self._conn() as conn:
-            _upsert(conn, "meta", [{"key": k, "value": json.dumps(v)} for k, v in values.items()], ["key"],
-                    self._table_columns(conn, "meta"))
 
     # -- spatial joins in the database -----------------------------------------------------------
 
@@ -276,91 +177,6 @@ class PostgisStore:
                              "leaid": pd.Series([r[1] for r in rows], dtype=object),
                              "layer": pd.Series([r[2] for r in rows], dtype=object)})
 
-    # -- reads --------------------------------------------------------------------------------
-
-    def meta(self) -> dict:
-        return {k: json.loads(v) for k, v in self._all("select key, value from meta")}
-
-    def revision(self) -> int:
-        """A number every write bumps: cached loaders in every replica key on it."""
-        row = self._one("select value from meta where key = 'revision'")
-        return int(json.loads(row[0])) if row else 0
-
-    def state_list(self) -> pd.DataFrame:
-        """States that have districts in the store, with district counts and boundary vintage."""
-        return self._frame(
-            "select s.state_fips, s.state, s.state_name, count(d.leaid) as districts, max(d.vintage) as vintage "
-            "from states s join districts d on d.state_fips = s.state_fips group by s.state_fips order by s.state")
-
-    def states(self, *, geometry: bool = True) -> gpd.GeoDataFrame | pd.DataFrame:
-        """Every state row in the store (display geometry when asked)."""
-        cols = "state_fips, state, state_name" + (", st_asbinary(display) as display" if geometry else "")
-        frame = self._frame(f"select {cols} from states order by state")
-        return _to_geo(frame, "display") if geometry else frame
-
-    def districts(self, *, state_fips: Iterable[str] | None = None, layers: Iterable[str] | None = None,
-                  geometry: str | None = "display", include_filler: bool = False,
-                  leaids: Iterable[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
-        """Districts with every measure joined. `geometry` is 'display', 'full' or None."""
-        where, params = _in_filters((("d.state_fips", state_fips), ("d.layer", layers), ("d.leaid", leaids)))
-        if not include_filler:
-            where.append("d.is_filler = 0")
-        geom = {"display": ", st_asbinary(d.display) as geom", "full": ", st_asbinary(d.geometry) as geom",
-                None: ""}[geometry]
-        query = (f"select d.leaid, d.name, d.state_fips, d.state, d.layer, d.aland, d.awater, d.vintage, "
-                 f"d.is_filler, d.lon, d.lat, m.*{geom} from districts d left join district_measures m "
-                 f"on m.leaid = d.leaid" + (" where " + " and ".join(where) if where else "") + " order by d.leaid")
-        frame = self._frame(query, params)
-        frame = frame.loc[:, ~frame.columns.duplicated()]
-        return _to_geo(frame, "geom") if geometry else frame
-
-    def measure_catalog(self) -> pd.DataFrame:
-        return self._frame(f"select {self._select_list('measure_catalog')} from measure_catalog order by _row")
-
-    def sites(self, *, kinds: Iterable[str] | None = None, states: Iterable[str] | None = None) -> gpd.GeoDataFrame:
-        """Candidate hub sites (libraries, schools) as points, with the LEAIDs they fall in."""
-        where, params = _in_filters((("s.kind", kinds), ("s.state", states)))
-        query = (f"select {self._select_list('sites', 's')}, (select string_agg(leaid, ';' order by leaid) "
-                 "from site_districts sd where sd.site_id = s.site_id) as leaids from sites s"
-                 + (" where " + " and ".join(where) if where else "") + " order by s.site_id")
-        return _points(self._frame(query, params))
-
-    def pods(self) -> gpd.GeoDataFrame:
-        """Every pod with its list columns decoded and the LEAIDs it falls in."""
-        frame = self._frame(
-            f"select {self._select_list('pods', 'p')}, (select string_agg(leaid, ';' order by leaid) "
-            "from pod_districts pd where pd.pod_id = p.pod_id) as leaids from pods p order by p.name, p.pod_id")
-        for col in ("priority_groups", "supports", "languages"):
-            frame[col] = frame[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else [])
-        return _points(frame)
-
-    def place_districts(self, kind: str) -> pd.DataFrame:
-        """(id, leaid, layer) for 'pods' or 'sites': which districts each point falls in."""
-        table, key = {"pods": ("pod_districts", "pod_id"), "sites": ("site_districts", "site_id")}[kind]
-        return self._frame(f"select {key}, leaid, layer from {table} order by {key}, leaid")
-
-    def demand_points(self, kind: str, state_fips: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
-        """Demand points of one kind ('schools' or 'tracts') as EPSG:4326 points, optionally for some states."""
-        if kind not in DEMAND_KINDS:
-            raise ValueError(f"demand kind {kind!r} is not one of {list(DEMAND_KINDS)}")
-        query, params = f"select {self._select_list('demand_points')} from demand_points where kind = %s", [kind]
-        if state_fips is not None:
-            values = [state_fips] if isinstance(state_fips, str) else list(state_fips)
-            query += " and state_fips = any(%s)"
-            params.append(values)
-        frame = self._frame(query + " order by demand_id", params)
-        if frame.empty:
-            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in DEMAND_POINTS})
-        for column, kind_ in DEMAND_POINTS.items():
-            if kind_ is float:  # NULL counts come back as None: NaN, so sums and weights work
-                frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-        return _points(frame)
-
-    def provenance(self) -> pd.DataFrame:
-        frame = self._frame(f"select {self._select_list('provenance')} from provenance order by source_key")
-        frame["unjoined_reasons"] = frame["unjoined_reasons"].map(lambda v: json.loads(v) if v else {})
-        return frame
-
     def counts(self) -> dict[str, int]:
         """Row counts per table (for the CLI report and the tests)."""
         tables = self._tables()
@@ -377,120 +193,7 @@ class PostgisStore:
             self._own.close()
             self._own = None
 
-    # -- cohorts ------------------------------------------------------------------------------
-
-    def create_cohort(self, name: str, leaids: Iterable[str], *, created_by: str | None = None,
-                      source: str | None = None, note: str | None = None) -> int:
-        """Save a named set of districts in one transaction; the same refusals as SqliteStore."""
-        name = " ".join(str(name or "").split())
-        members = list(dict.fromkeys(str(v) for v in leaids))
-        if not name:
-            raise StoreError("a cohort needs a name")
-        if not members:
-            raise StoreError(f"cohort {name!r} has no districts")
-        with self._write() as conn:
-            if conn.execute("select 1 from cohorts where name = %s", [name]).fetchone():
-                raise StoreError(f"there is already a cohort named {name!r}; choose another name or delete it first")
-            self._require_districts(conn, members, f"cohort {name!r}")
-            cohort_id = _insert_with_next_id(conn, "cohorts", "cohort_id", {
-                "name": name, "created_by": created_by, "created_at": _now(), "source": source, "note": note})
-            _copy(conn, "cohort_members", ["cohort_id", "leaid"], [[cohort_id, v] for v in members],
-                  self._table_columns(conn, "cohort_members"))
-            _bump_revision(conn)
-        return cohort_id
-
-    def cohorts(self) -> pd.DataFrame:
-        """Every cohort with its member count, newest first."""
-        return self._frame(
-            "select c.cohort_id, c.name, c.created_by, c.created_at, c.source, c.note, count(m.leaid) as members "
-            "from cohorts c left join cohort_members m using (cohort_id) group by c.cohort_id "
-            "order by c.cohort_id desc")
-
-    def cohort_members(self, cohort_id: int) -> list[str]:
-        """The LEAIDs of a cohort, sorted; StoreError for an unknown cohort."""
-        if not self._one("select 1 from cohorts where cohort_id = %s", [cohort_id]):
-            raise StoreError(f"no cohort {cohort_id}")
-        return [r[0] for r in self._all(
-            "select leaid from cohort_members where cohort_id = %s order by leaid", [cohort_id])]
-
-    def delete_cohort(self, cohort_id: int) -> None:
-        with self._write() as conn:
-            if not conn.execute("select 1 from cohorts where cohort_id = %s", [cohort_id]).fetchone():
-                raise StoreError(f"no cohort {cohort_id}")
-            conn.execute("delete from cohort_members where cohort_id = %s", [cohort_id])
-            conn.execute("delete from cohorts where cohort_id = %s", [cohort_id])
-            _bump_revision(conn)
-
-    # -- district attribute layers ---------------------------------------------------------------
-
-    def save_attribute_layer(self, layer: dict, values: pd.DataFrame, *, replaces: int | None = None) -> int:
-        """Write a layer and all its values in one transaction; returns the layer id (see SqliteStore)."""
-        record = {k: (json.dumps(v) if k in ("columns", "counts", "rejected") and not isinstance(v, str) else v)
-                  for k, v in layer.items() if k in ATTRIBUTE_LAYERS and k not in ("layer_id", "version")}
-        name = " ".join(str(record.get("name") or "").split())
-        if not name:
-            raise StoreError("an attribute layer needs a name")
-        record.update(name=name, uploaded_at=_now())
-        rows = _records(values[["leaid", "column", "value"]]) if len(values) else []
-        with self._write() as conn:
-            clash = conn.execute("select layer_id from attribute_layers where name = %s and layer_id is distinct "
-                                 "from %s", [name, replaces]).fetchone()
-            if clash:
-                raise StoreError(f"there is already an attribute layer named {name!r} (layer {clash[0]}); "
-                                 "replace that layer or choose another name")
-            self._require_districts(conn, sorted({r["leaid"] for r in rows}), f"attribute layer {name!r}")
-            if replaces is None:
-                layer_id = _insert_with_next_id(conn, "attribute_layers", "layer_id", {**record, "version": 1})
-            else:
-                old = conn.execute("select version from attribute_layers where layer_id = %s", [replaces]).fetchone()
-                if old is None:
-                    raise StoreError(f"no attribute layer {replaces} to replace")
-                layer_id = int(replaces)
-                conn.execute("delete from attribute_values where layer_id = %s", [layer_id])
-                update = {**record, "version": int(old[0] or 1) + 1}
-                conn.execute(sql.SQL("update attribute_layers set {} where layer_id = {}").format(
-                    sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k in update),
-                    sql.Placeholder()), [*update.values(), layer_id])
-            if rows:
-                _copy(conn, "attribute_values", ["layer_id", "leaid", "column", "value"],
-                      [[layer_id, r["leaid"], r["column"], r["value"]] for r in rows],
-                      self._table_columns(conn, "attribute_values"))
-            _bump_revision(conn)
-        return layer_id
-
-    def attribute_layers(self) -> pd.DataFrame:
-        """Every attribute layer with its provenance (no file bytes), `columns`/`counts`/`rejected` decoded."""
-        frame = self._frame(
-            "select l.layer_id, l.name, l.filename, l.sha256, l.sheet, l.uploaded_by, l.uploaded_at, l.key, "
-            "l.columns, l.counts, l.rejected, l.version, (select count(distinct leaid) from attribute_values v "
-            "where v.layer_id = l.layer_id) as districts from attribute_layers l order by l.layer_id")
-        for col, empty in (("columns", []), ("counts", {}), ("rejected", [])):
-            frame[col] = frame[col].map(lambda v, e=empty: json.loads(v) if isinstance(v, str) and v else type(e)())
-        return frame
-
-    def attribute_values(self, *, layer_ids: Iterable[int] | None = None,
-                         leaids: Iterable[str] | None = None) -> pd.DataFrame:
-        """(layer_id, leaid, column, value) rows, values as stored text, for some layers and/or districts."""
-        where, params = _in_filters((("layer_id", layer_ids), ("leaid", leaids)))
-        return self._frame('select layer_id, leaid, "column", value from attribute_values'
-                           + (" where " + " and ".join(where) if where else "")
-                           + ' order by layer_id, leaid, "column"', params)
-
-    def attribute_file(self, layer_id: int) -> tuple[str, bytes]:
-        row = self._one("select filename, file_bytes from attribute_layers where layer_id = %s", [layer_id])
-        if row is None or row[1] is None:
-            raise StoreError(f"no stored file for attribute layer {layer_id}")
-        return row[0], bytes(row[1])
-
-    def delete_attribute_layer(self, layer_id: int) -> None:
-        with self._write() as conn:
-            if not conn.execute("select 1 from attribute_layers where layer_id = %s", [layer_id]).fetchone():
-                raise StoreError(f"no attribute layer {layer_id}")
-            conn.execute("delete from attribute_values where layer_id = %s", [layer_id])
-            conn.execute("delete from attribute_layers where layer_id = %s", [layer_id])
-            _bump_revision(conn)
-
-    # -- write helpers ---------------------------------------------------------------------------
+    # -- PostgreSQL's SQL -------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _write(self):
@@ -501,57 +204,70 @@ class PostgisStore:
             self._tx = conn
             try:
                 yield conn
-                _test_pause_before_commit()
+                test_pause_before_commit()
             finally:
                 self._tx = None
 
-    def _insert_batch(self, conn, batch: dict) -> int:
-        record = {k: (json.dumps(v) if k in ("mapping", "counts") and not isinstance(v, str) else v)
-                  for k, v in batch.items() if k in BATCHES}
-        record["uploaded_at"] = _now()
-        return _insert_with_next_id(conn, "upload_batches", "batch_id", record)
+    def _q(self, query: str) -> str:
+        return query.replace("?", "%s")
 
-    def _snapshot(self, conn, batch_id: int, pod_ids: list[str]) -> None:
-        """Record each pod's row and links as they are now, before `batch_id` changes them."""
-        ids = list(dict.fromkeys(pod_ids))
-        if not ids:
-            return
-        with conn.cursor(row_factory=dict_row) as cur:
-            current = {r["pod_id"]: r for r in cur.execute(
-                f"select {self._select_list('pods')} from pods where pod_id = any(%s)", [ids])}
-            links: dict[str, list] = {}
-            for r in cur.execute("select pod_id, leaid, layer from pod_districts where pod_id = any(%s) "
-                                 "order by pod_id, leaid", [ids]):
-                links.setdefault(r["pod_id"], []).append(r)
-        records = [[batch_id, pid, json.dumps(current[pid]) if pid in current else None,
-                    json.dumps(links.get(pid, [])) if pid in current else None] for pid in ids]
-        _copy(conn, "pod_history", ["batch_id", "pod_id", "before", "before_links"], records,
-              self._table_columns(conn, "pod_history"))
+    def _dicts(self, query, params=()) -> list[dict]:
+        def read(conn):
+            with conn.cursor(row_factory=dict_row) as cur:
+                return cur.execute(query, params).fetchall()
 
-    def _put_pods(self, conn, rows: list[dict], links: pd.DataFrame) -> None:
-        rows = [{k: (json.dumps(v) if isinstance(v, (list, tuple)) else v) for k, v in r.items() if k in PODS}
-                for r in rows]
-        rows = list({r["pod_id"]: r for r in rows}.values())  # one row per pod: the last one wins
-        if rows:
-            _upsert(conn, "pods", rows, ["pod_id"], self._table_columns(conn, "pods"))
-            conn.execute("delete from pod_districts where pod_id = any(%s)", [[r["pod_id"] for r in rows]])
-        if len(links):
-            _copy(conn, "pod_districts", list(_PLACE_KEYS), _frame_rows(links[list(_PLACE_KEYS)]),
-                  self._table_columns(conn, "pod_districts"))
+        return self._read(read)
 
-    def _require_districts(self, conn, leaids: list[str], what: str) -> None:
-        """StoreError naming up to five LEAIDs that are not districts in this store."""
-        known = {r[0] for r in conn.execute("select leaid from districts where leaid = any(%s)", [list(leaids)])}
-        missing = [v for v in leaids if v not in known]
-        if missing:
-            raise StoreError(f"{what}: {len(missing)} LEAID(s) are not districts in this store: "
-                             + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))
+    def _execute(self, query, params=()) -> None:
+        with self._conn() as conn:
+            conn.execute(query, params)
+
+    def _insert_rows(self, table: str, columns: list[str], rows) -> None:
+        with self._conn() as conn:
+            _copy(conn, table, columns, rows, self._table_columns(conn, table))
+
+    def _upsert_rows(self, table: str, rows: list[dict], key: list[str]) -> None:
+        with self._conn() as conn:
+            _upsert(conn, table, rows, key, self._table_columns(conn, table))
+
+    def _in(self, column: str, values: list) -> tuple[str, list]:
+        return f"{column} = any(%s)", [list(values)]
+
+    def _geom(self, column: str) -> str:
+        return f"st_asbinary({column})"
+
+    def _leaid_list(self, table: str, key: str, alias: str) -> str:
+        return f"(select string_agg(leaid, ';' order by leaid) from {table} x where x.{key} = {alias}.{key})"
+
+    def _columns(self, table: str, alias: str | None = None) -> str:
+        """`select *` without podgeo's own bookkeeping columns (names starting with an underscore)."""
+        with self._conn() as conn:
+            columns = [c for c, _ in self._table_columns(conn, table) if not c.startswith("_")]
+        prefix = f"{alias}." if alias else ""
+        return ", ".join(prefix + sql.Identifier(c).as_string() for c in columns)
+
+    _INSERTION_ORDER = "_row"
+
+    def _has_table(self, table: str) -> bool:
+        return self._one("select to_regclass(%s)", [f'"{self.schema}"."{table}"'])[0] is not None
+
+    def _create_late_table(self, table: str) -> None:
+        assert table in LATE_TABLES, table
+        with self._conn() as conn:
+            conn.execute(_create_table_sql(table, **TABLES[table]))
+            for name, columns, unique in INDEXES:
+                if name == table:
+                    conn.execute(sql.SQL("create {}index on {} ({})").format(
+                        sql.SQL("unique " if unique else ""), sql.Identifier(table),
+                        sql.SQL(", ").join(map(sql.Identifier, columns))))
+        self._columns_cache.pop(table, None)
+        _COLUMNS.pop((self.conninfo, self._schema_oid, table), None)
 
     def _add_columns(self, conn, table: str, frame: pd.DataFrame, existing: list, geo_cols: list[str]) -> None:
         """Create `table`, or add the frame's missing columns, typed as sqlite-utils would type them."""
         have = {name for name, _ in existing}
-        records = _records(frame.drop(columns=geo_cols))
-        suggested = _suggest_types(records)
+        rows = records(frame.drop(columns=geo_cols))
+        suggested = _suggest_types(rows)
         types = {c: ("geometry(Geometry,4326)" if c in geo_cols else _PG_TYPES.get(suggested.get(c, str), "text"))
                  for c in frame.columns if c not in have}
         if not types:
@@ -652,13 +368,6 @@ class PostgisStore:
                 _COLUMNS[key] = columns
         return self._columns_cache[table]
 
-    def _select_list(self, table: str, alias: str | None = None) -> str:
-        """`select *` without podgeo's own bookkeeping columns (names starting with an underscore)."""
-        with self._conn() as conn:
-            columns = [c for c, _ in self._table_columns(conn, table) if not c.startswith("_")]
-        prefix = f"{alias}." if alias else ""
-        return ", ".join(prefix + sql.Identifier(c).as_string() for c in columns)
-
     def _check_version(self) -> None:
         """One round trip: the store's schema version, and its schema's oid for the column cache."""
         query = sql.SQL("select (select oid from pg_namespace where nspname = %s), value from {} "
@@ -714,8 +423,6 @@ _SERVERS: dict[tuple, str] = {}  # (conninfo, pid) -> the schema PostGIS is inst
 _COLUMNS: dict[tuple, list] = {}  # (conninfo, schema oid, table) -> [(column, kind)]
 _LOCK = threading.Lock()
 atexit.register(close_pools)
-
-_PLACE_KEYS = ("pod_id", *PLACE_DISTRICTS)
 
 #: Up to this many points are joined one by one against the districts' index; more go in a temp table.
 _FEW_POINTS = 1000
@@ -836,42 +543,6 @@ def _refuse_foreign_schema(conn: psycopg.Connection, schema: str, postgis_schema
 
 # -- schema --------------------------------------------------------------------------------------------
 
-def _table_specs() -> dict[str, dict]:
-    """`SqliteStore.create_schema` as data: columns (name -> python type), primary key, NOT NULLs,
-    foreign keys; `ordered` tables keep insertion order in a hidden `_row` column (SQLite's rowid)."""
-    return {
-        "meta": dict(columns={"key": str, "value": str}, pk=("key",)),
-        "states": dict(columns=STATES, pk=("state_fips",)),
-        "districts": dict(columns=DISTRICTS, pk=("leaid",), not_null={"name", "state_fips", "layer"}),
-        "district_measures": dict(columns={"leaid": str}, pk=("leaid",), fks={"leaid": "districts"}),
-        "measure_catalog": dict(columns=MEASURE_CATALOG, pk=("key",), ordered=True),
-        "sites": dict(columns=SITES, pk=("site_id",)),
-        "site_districts": dict(columns={"site_id": str, **PLACE_DISTRICTS}, pk=("site_id", "leaid")),
-        "pods": dict(columns=PODS, pk=("pod_id",), not_null={"name"}),
-        "pod_districts": dict(columns={"pod_id": str, **PLACE_DISTRICTS}, pk=("pod_id", "leaid")),
-        "provenance": dict(columns=PROVENANCE, pk=("source_key",)),
-        "upload_batches": dict(columns=BATCHES, pk=("batch_id",)),
-        "pod_history": dict(columns={"batch_id": int, "pod_id": str, "before": str, "before_links": str},
-                            pk=("batch_id", "pod_id")),
-        "rejected_rows": dict(columns={"batch_id": int, "row": int, "row_values": str, "errors": str},
-                              pk=("batch_id", "row")),
-        "demand_points": dict(columns=DEMAND_POINTS, pk=("kind", "demand_id")),
-        "cohorts": dict(columns=COHORTS, pk=("cohort_id",), not_null={"name"}),
-        "cohort_members": dict(columns={"cohort_id": int, "leaid": str}, pk=("cohort_id", "leaid"),
-                               fks={"cohort_id": "cohorts", "leaid": "districts"}),
-        "attribute_layers": dict(columns=ATTRIBUTE_LAYERS, pk=("layer_id",), not_null={"name"}),
-        "attribute_values": dict(columns={"layer_id": int, "leaid": str, "column": str, "value": str},
-                                 pk=("layer_id", "leaid", "column"),
-                                 fks={"layer_id": "attribute_layers", "leaid": "districts"}),
-    }
-
-
-_INDEXES = [("districts", ("state_fips", "layer"), False), ("demand_points", ("kind", "state_fips"), False),
-            ("site_districts", ("leaid",), False), ("pod_districts", ("leaid",), False),
-            ("sites", ("kind", "state"), False), ("cohorts", ("name",), True), ("attribute_layers", ("name",), True),
-            ("attribute_values", ("leaid",), False)]
-
-
 def _create_table_sql(table: str, *, columns: dict, pk: tuple, not_null: set = frozenset(), fks: dict | None = None,
                       ordered: bool = False) -> sql.Composed:
     parts = []
@@ -890,8 +561,8 @@ def _create_table_sql(table: str, *, columns: dict, pk: tuple, not_null: set = f
 # -- rows in and out ---------------------------------------------------------------------------------
 
 def _frame_rows(frame: pd.DataFrame) -> list[list]:
-    """A frame's rows as lists for COPY: geometry as WKB, NaN as None (as `store._records`)."""
-    return [list(r.values()) for r in _records(frame)]
+    """A frame's rows as lists for COPY: geometry as WKB, NaN as None (as `store_contract.records`)."""
+    return [list(r.values()) for r in records(frame)]
 
 
 def _copy(conn, table: str, columns: list[str], rows: Iterable[list], table_columns: list[tuple[str, str]], *,
@@ -929,31 +600,6 @@ def _upsert(conn, table: str, rows: list[dict], key: list[str], table_columns: l
         conn.execute(sql.SQL("insert into {} ({}) select {} from {} on conflict ({}) {}").format(
             sql.Identifier(table), names, names, temp, sql.SQL(", ").join(map(sql.Identifier, key)), action))
         conn.execute(sql.SQL("truncate {}").format(temp))
-
-
-def _insert_with_next_id(conn, table: str, pk: str, record: dict) -> int:
-    """Insert with id = max + 1, as SQLite gives an INTEGER PRIMARY KEY (callers hold the write lock)."""
-    next_id = conn.execute(sql.SQL("select coalesce(max({}), 0) + 1 from {}").format(
-        sql.Identifier(pk), sql.Identifier(table))).fetchone()[0]
-    record = {pk: int(next_id), **record}
-    conn.execute(sql.SQL("insert into {} ({}) values ({})").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, record)),
-        sql.SQL(", ").join(sql.Placeholder() * len(record))), [_plain(v) for v in record.values()])
-    return int(next_id)
-
-
-def _bump_revision(conn) -> None:
-    conn.execute("insert into meta (key, value) values ('revision', '1') on conflict (key) do update "
-                 "set value = (meta.value::bigint + 1)::text")
-
-
-def _in_filters(filters) -> tuple[list[str], list]:
-    where, params = [], []
-    for column, values in filters:
-        if values is not None:
-            where.append(f"{column} = any(%s)")
-            params.append(list(values))
-    return where, params
 
 
 def _suggest_types(records: list[dict]) -> dict[str, type]:

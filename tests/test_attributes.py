@@ -90,6 +90,10 @@ def test_names_and_states_key_a_layer_and_ambiguous_names_wait_for_the_user(fixt
         "0628050": "3", "0604740": "2"}
     assert [r.row for r in plan.rejected] == [4, 5] and "fits 2 districts" in plan.rejected[0].error_text
     assert list(plan.ambiguous["row"]) == [4]
+    # every row found by name says its score and why, for the user to check
+    assert plan.matched[["row", "leaid", "why"]].values.tolist() == [
+        [2, "0628050", "same name once 'school district' and abbreviations are set aside"],
+        [3, "0604740", "same place up to spelling ('berkly' ~ 'berkeley')"]]
     settled = attributes.plan_layer(_raw(data), twin, name="Stages", states=states, settled={4: "0618870"})
     assert settled.values.set_index("leaid")["value"].to_dict() == {"0628050": "3", "0604740": "2", "0618870": "4"}
     assert [r.row for r in settled.rejected] == [5]

@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from podgeo import sources
-from podgeo.build import build
+from podgeo import rollup, sources
+from podgeo.build import StrictBuildError, build
 from podgeo.sources import SourceError
 from podgeo.store import SqliteStore
+
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _sha(path: Path) -> str:
@@ -94,8 +101,8 @@ def ca_store(tmp_path_factory, shared_data):
 
 
 def test_california_979_polygons_978_with_demographics(ca_store):
-    d = ca_store.districts(geometry=None, include_filler=True)
-    assert len(d) == 979
+    d = ca_store.districts(geometry=None, include_filler=True, unbounded=False)
+    assert len(d) == 979 and d["has_boundary"].eq(1).all()
     assert d.loc[d["is_filler"] == 1, "leaid"].tolist() == ["0699997"]
     real = d[d["is_filler"] == 0]
     assert len(real) == 978 and real["children_5_17"].notna().sum() == 978
@@ -135,15 +142,90 @@ def test_secondary_layer_overlays_elementary_so_a_school_can_sit_in_two(ca_store
 
 # -- the national store ---------------------------------------------------------------------------
 
-def test_national_build_counts_per_layer(tmp_path, shared_data):
-    report = build(tmp_path / "us.db", sources_root=shared_data, pods_file=None)
-    store = SqliteStore(report.path)
-    d = store.districts(geometry=None, include_filler=True)
-    assert d["state_fips"].nunique() == 51 and len(report.states) == 51
+@pytest.fixture(scope="module")
+def us_store(tmp_path_factory, shared_data):
+    report = build(tmp_path_factory.mktemp("us") / "us.db", sources_root=shared_data, pods_file=None)
+    return SqliteStore(report.path)
+
+
+def _elsi_by_hand(shared_data) -> pd.DataFrame:
+    """The ELSI export read the way SOURCES.md says (6 preamble, 6 footer lines): a naive reference."""
+    raw = pd.read_csv(shared_data / sources.SOURCES["elsi_2020_21"].path, skiprows=6, skipfooter=6, engine="python",
+                      dtype=str, encoding="utf-8-sig")
+    out = pd.DataFrame({"leaid": raw[sources.ELSI_ID].str.zfill(7),
+                        "type": raw["Agency Type [District] 2020-21"].str[0],
+                        "enrollment": pd.to_numeric(raw["Total Students All Grades (Excludes AE) [District] 2020-21"],
+                                                    errors="coerce")})
+    return out
+
+
+def test_national_build_counts_per_layer(us_store):
+    d = us_store.districts(geometry=None, include_filler=True, unbounded=False)
+    assert d["state_fips"].nunique() == 51 and len(us_store.meta()["states"]) == 51
     assert d.groupby("layer").size().to_dict() == {"elementary": 1964, "secondary": 484, "unified": 10890}
     assert int(d["is_filler"].sum()) == 19
     assert d.groupby("vintage").size().to_dict() == {2016: 12359, 2021: 979}
     assert d["children_5_17"].notna().sum() == 13283
+
+
+def test_every_elsi_agency_of_the_loaded_states_is_a_district(us_store, shared_data):
+    elsi = _elsi_by_hand(shared_data)
+    every = us_store.districts(geometry=None, include_filler=True)
+    bounded = set(every.loc[every["has_boundary"] == 1, "leaid"])
+    states = set(every["state_fips"])
+    in_states = elsi[elsi["leaid"].str[:2].isin(states)]
+    # every ELSI agency of the 50 states + DC is a row; those with no polygon have no boundary
+    assert set(in_states["leaid"]) <= set(every["leaid"])
+    unbounded = every[every["has_boundary"] == 0]
+    assert set(unbounded["leaid"]) == set(in_states["leaid"]) - bounded
+    assert len(every) == len(bounded) + len(unbounded) == 13338 + len(unbounded)
+    # their type comes from ELSI: charters (type 7) are "charter", and so on
+    types = unbounded.merge(elsi, on="leaid")
+    assert (types["type"] == "7").sum() == (types["layer"] == "charter").sum() > 4000
+    assert set(types.loc[types["type"].isin(["1", "2"]), "layer"]) == {"regular, no boundary"}
+    assert us_store.meta()["agencies_without_boundary"] == unbounded["layer"].value_counts().to_dict()
+    # with their enrollment: Mastery Schools' Gratz campus in Philadelphia, a charter LEA
+    gratz = every.set_index("leaid").loc["4200851"]
+    assert (gratz["name"], gratz["layer"], gratz["state"], gratz["has_boundary"]) == (
+        "MASTERY CS-GRATZ CAMPUS", "charter", "PA", 0)
+    assert gratz["enrollment"] == elsi.set_index("leaid").loc["4200851", "enrollment"]
+    assert pd.isna(gratz["children_5_17"]) and pd.isna(gratz["lon"])  # no area: no children, no point
+    per_state = us_store.state_list().set_index("state")
+    assert per_state.loc["PA", "no_boundary"] == (unbounded["state"] == "PA").sum()
+
+
+def test_maps_and_joins_never_meet_an_agency_without_a_boundary(us_store):
+    for geometry in ("display", "full"):
+        shapes = us_store.districts(geometry=geometry, state_fips=["42"])
+        assert shapes["has_boundary"].eq(1).all() and shapes.geometry.notna().all()
+        assert not shapes.geometry.is_empty.any()
+    gratz = pd.DataFrame({"p": ["gratz"], "lon": [-75.1631], "lat": [40.0106]})  # the campus, North Philadelphia
+    assert us_store.assign_points(gratz, id_col="p", state_fips=["42"])["leaid"].tolist() == ["4218990"]  # Phila.
+
+
+def test_state_totals_say_which_agencies_they_include(us_store, shared_data):
+    every = us_store.districts(geometry=None)
+    pa = every[every["state_fips"] == "42"]
+    enrolled = rollup.state_rollup(every, "enrollment").set_index("state_fips").loc["42"]
+    elsi = _elsi_by_hand(shared_data)
+    assert enrolled["value"] == elsi.loc[elsi["leaid"].str[:2] == "42", "enrollment"].sum()  # every PA agency once
+    assert enrolled["includes"] == rollup.INCLUDES_ALL
+    assert enrolled["without_boundary"] == (pa["enrollment"].notna() & (pa["has_boundary"] == 0)).sum() > 150
+    children = rollup.state_rollup(every, "children_5_17").set_index("state_fips").loc["42"]
+    base = pa[pa["layer"].isin(["unified", "elementary"])]
+    assert children["value"] == base["children_5_17"].sum()  # the agencies without a boundary add none
+    assert (children["includes"], children["without_boundary"]) == (rollup.INCLUDES_BASE, 0)
+
+
+def test_a_cohort_of_charter_leas_counts_each_once(us_store, tmp_path):
+    copy = tmp_path / "us.db"
+    shutil.copy(us_store.path, copy)
+    store = SqliteStore(copy)
+    campuses = ["4200851", "4200062", "4200144", "3400772"]  # Mastery's campuses in PA and its Camden LEA in NJ
+    cohort = store.create_cohort("Mastery Schools", campuses + ["4200851"])
+    assert store.cohort_members(cohort) == sorted(campuses)
+    members = store.districts(geometry=None, leaids=store.cohort_members(cohort))
+    assert len(members) == 4 and members["enrollment"].notna().all()
 
 
 # -- bad sources leave the store as it was --------------------------------------------------------
@@ -182,3 +264,89 @@ def test_unknown_state_is_rejected_before_anything_is_written(tmp_path, fixture_
     with pytest.raises(ValueError, match="unknown state 'ZZ'"):
         build(tmp_path / "x.db", sources_root=fixture_sources, states=["ZZ"])
     assert not (tmp_path / "x.db").exists()
+
+
+# -- optional sources: the build goes on without them and says so; --strict refuses ----------------
+
+def _broken_sources(fixture_sources: Path, dest: Path) -> Path:
+    shutil.copytree(fixture_sources, dest, symlinks=True)
+    return dest
+
+
+def test_missing_optional_sources_are_said_recorded_and_refused_when_strict(tmp_path, fixture_sources, fixture_store):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    for key in ("imls_outlets", "cde_enrollment", "mtc_tracts"):
+        (root / sources.SOURCES[key].path).unlink()
+    said = []
+    report = build(tmp_path / "a.db", sources_root=root, progress=said.append)
+    assert [(a["source_key"], a["status"]) for a in report.absent] == [
+        ("imls_outlets", "absent"), ("cde_enrollment", "absent"), ("mtc_tracts", "absent")]
+    assert any(line.startswith("WITHOUT library outlets") for line in said[-3:])  # said at the end of the build
+    store = SqliteStore(report.path)
+    prov = store.provenance().set_index("source_key")
+    assert prov.loc["imls_outlets", ["status", "rows_loaded", "file"]].tolist() == [
+        "absent", 0, str(root / sources.SOURCES["imls_outlets"].path)]
+    assert "the store has no library outlets" in prov.loc["imls_outlets", "note"]
+    assert prov.loc["elsi_2020_21", "status"] == "loaded" and pd.isna(prov.loc["elsi_2020_21", "note"])
+    assert store.sites(kinds=["library"]).empty and len(store.sites(kinds=["school"])) == 346
+    assert store.demand_points("schools").empty and store.demand_points("tracts").empty
+    assert [a["source_key"] for a in store.meta()["absent"]] == ["imls_outlets", "cde_enrollment", "mtc_tracts"]
+    # --strict: the same folder is an error naming each file, and the existing store is unchanged
+    db = tmp_path / "podgeo.db"
+    shutil.copy(fixture_store, db)
+    before = _sha(db)
+    with pytest.raises(StrictBuildError, match="imls_pls_fy2018_outlets.csv is not there.*"
+                                               "cde_cupc_schools_2019_20.csv.*mtc_epc_acs2014_2018_tracts.csv"):
+        build(db, sources_root=root, strict=True)
+    assert _sha(db) == before
+
+
+def test_an_elsi_file_with_only_a_header_leaves_enrollment_unknown_and_says_so(tmp_path, fixture_sources):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    elsi = root / sources.SOURCES["elsi_2020_21"].path
+    header = next(line for line in elsi.read_text(encoding="utf-8-sig").splitlines() if line.startswith("Agency Name,"))
+    elsi.unlink()
+    elsi.write_text(header + "\n", encoding="utf-8")
+    report = build(tmp_path / "a.db", sources_root=root, pods_file=None)
+    assert [(a["source_key"], a["status"]) for a in report.absent] == [("elsi_2020_21", "empty")]
+    store = SqliteStore(report.path)
+    d = store.districts(geometry=None)
+    assert len(d) == 24 and d["enrollment"].isna().all()  # unknown, never 0
+    prov = store.provenance().set_index("source_key").loc["elsi_2020_21"]
+    assert (prov["status"], prov["rows_read"]) == ("empty", 0) and "has a header and no rows" in prov["note"]
+    with pytest.raises(StrictBuildError, match="has a header and no rows"):
+        build(tmp_path / "b.db", sources_root=root, strict=True)
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_a_truncated_zip_with_a_fallback_is_replaced_and_said(tmp_path, fixture_sources):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    for code in ("unsd", "elsd", "scsd"):  # the Census zips come first; the derived GeoJSON is the fallback
+        (root / "school_districts" / "ca_2021" / f"cb_2021_06_{code}_500k.zip").write_bytes(b"PK\x03\x04 truncated")
+    report = build(tmp_path / "a.db", sources_root=root, pods_file=None)
+    assert [(a["source_key"], a["status"]) for a in report.absent] == [("districts_2021_06_unsd", "fallback")]
+    assert "not a valid zip" in report.absent[0]["note"] and "ca_school_districts_2021.geojson instead" in \
+        report.absent[0]["note"]
+    store = SqliteStore(report.path)
+    assert store.counts()["districts"] == 24
+    prov = store.provenance().set_index("source_key")
+    assert prov.loc["districts_2021_06_combined", "status"] == "loaded"
+    assert prov.loc["districts_2021_06_unsd", "status"] == "fallback"
+    with pytest.raises(StrictBuildError, match="not a valid zip"):
+        build(tmp_path / "b.db", sources_root=root, strict=True)
+
+
+def test_cli_build_says_what_it_built_without_and_strict_exits_2(tmp_path, fixture_sources):
+    root = _broken_sources(fixture_sources, tmp_path / "sources")
+    (root / sources.SOURCES["imls_outlets"].path).unlink()
+    env = {**os.environ, "PODGEO_DB": str(tmp_path / "cli.db")}
+    ok = subprocess.run([sys.executable, "-m", "podgeo", "build", "--sources", str(root), "--no-sample-pods"],
+                        capture_output=True, text=True, env=env, cwd=REPO)
+    assert ok.returncode == 0, ok.stderr
+    tail = ok.stdout.strip().splitlines()[-2:]
+    assert tail[0] == "built WITHOUT 1 source(s) (use --strict to make this an error):"
+    assert tail[1].startswith("  imls_outlets (absent): ") and "the store has no library outlets" in tail[1]
+    strict = subprocess.run([sys.executable, "-m", "podgeo", "build", "--sources", str(root), "--strict",
+                             "--db", str(tmp_path / "strict.db")], capture_output=True, text=True, env=env, cwd=REPO)
+    assert strict.returncode == 2 and "error: --strict: the build stopped before writing" in strict.stderr
+    assert not (tmp_path / "strict.db").exists()

@@ -135,3 +135,98 @@ def test_real_california_cohort(ca_real_store, tmp_path):
     total = table.iloc[-1]
     assert total["children_5_17"] == la["children_5_17"] + fresno["children_5_17"]
     assert total["enrollment"] == pd.to_numeric(la["enrollment"]) + pd.to_numeric(fresno["enrollment"])
+
+
+def test_a_network_group_is_counted_once_with_a_subtotal():
+    """Issue 14: a group of LEAs (here E1 and U1) beside a district picked on its own; E1 is also picked."""
+    table = cohorts.summary(pd.concat([MEMBERS, MEMBERS.iloc[[0]]]), PODS, LINKS, {"Net": ("E1", "U1")})
+    rows = table.set_index("name")
+    assert list(table["name"])[-2:] == ["Net (group of 2 LEAs)", "Total (4 districts)"]  # E1 listed twice, once here
+    net = rows.loc["Net (group of 2 LEAs)"]
+    assert (net["enrollment"], net["children_5_17"], net["pods"], net["seats"]) == (400 + 900, 1000 + 2000, 3, 50.0)
+    assert rows.loc["Total (4 districts)", "enrollment"] == 400 + 300 + 500 + 900
+    assert rows.loc["Elm Elementary", "group"] == "Net" and rows.loc["Oak Elementary", "group"] == ""
+
+
+def test_pods_of_an_agency_without_a_boundary_are_not_known_not_zero():
+    charter = pd.DataFrame([("C1", "Ridge Charter", "CA", "charter", 250, np.nan, np.nan, 0)],
+                           columns=[*MEMBERS.columns, "has_boundary"])
+    members = pd.concat([MEMBERS.assign(has_boundary=1), charter], ignore_index=True)
+    table = cohorts.summary(members, PODS, LINKS, {"Ridge": ("C1",)}).set_index("name")
+    assert math.isnan(table.loc["Ridge Charter", "pods"]) and math.isnan(table.loc["Ridge (group of 1 LEAs)", "seats"])
+    total = table.loc["Total (5 districts)"]
+    assert (total["pods"], total["seats"], total["enrollment"]) == (4, 70.0, 2100 + 250)  # the 4 bounded members' pods
+    assert cohorts.display(table.reset_index()).set_index("District").loc["Ridge Charter", "Pods"] == "not known"
+
+
+def test_display_gives_every_figure_its_unit_and_never_shows_unknown_as_zero():
+    """Issue 11 item 11: figures showed "10.7952" with no % and "51790" with no separators."""
+    shown = cohorts.display(cohorts.summary(MEMBERS, PODS, LINKS)).set_index("District")
+    lake = shown.loc["Lake Unified"]
+    assert (lake["Students enrolled"], lake["Children 5-17"], lake["Children in poverty"]) == (
+        "900 students", "2,000 children", "not known")
+    assert lake["% children in poverty"] == "not known" and lake["Seats per 1,000 children"] == "20.00 per 1,000 children"
+    assert shown.loc["Elm Elementary", "% children in poverty"] == "10.0 %"
+    assert shown.loc["Total (4 districts)", "Students enrolled"] == "2,100 students"
+
+
+def test_the_link_holds_a_cohort_and_garbage_is_left_out_with_a_notice():
+    known = ["0628050", "0634410", "4200144"]
+    link = cohorts.from_link("0628050, 634410,abc,0699999,0628050", "Net:4200144.0634410;oops;X:9", known)
+    assert link.members == ("0628050", "0634410", "4200144")
+    assert link.groups == {"Net": ("4200144", "0634410")}
+    assert link.notices == ("1 part(s) of the link are not 7-digit LEAIDs and were left out: 'abc'",
+                            "1 LEAID(s) in the link are not districts in this store: 0699999",
+                            "a group in the link could not be read and was left out: 'oops'",
+                            "a group in the link could not be read and was left out: 'X:9'")
+    assert link.query() == {"members": "0628050,0634410,4200144", "groups": "Net:4200144.0634410"}
+    grown = link.add(["0634410", "0628050"], group="A:b;c")
+    assert grown.members == link.members and grown.groups["A b c"] == ("0634410", "0628050")
+    assert cohorts.from_link(**dict(zip(("members", "groups"), (grown.query()["members"], grown.query()["groups"]))),
+                             known=known).groups == grown.groups
+    assert link.remove("4200144").groups == {"Net": ("0634410",)}
+    assert cohorts.from_link(None, None, known) == cohorts.LinkCohort()
+    many = cohorts.from_link(",".join(f"{i:07d}" for i in range(600)), None, [f"{i:07d}" for i in range(600)])
+    assert len(many.members) == cohorts.MAX_MEMBERS and "only the first 500" in many.notices[-1]
+
+
+def test_the_cohort_map_outlines_the_states_and_skips_members_without_a_boundary():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    members = gpd.GeoDataFrame({"leaid": ["0600001", "3200001", "4200144"], "name": ["A", "B", "Charter"],
+                                "state": ["CA", "NV", "PA"], "layer": ["unified", "unified", "charter"]},
+                               geometry=[box(-120, 37, -119, 38), box(-116, 36, -115, 37), None], crs="EPSG:4326")
+    states = gpd.GeoDataFrame({"state": ["CA", "NV", "OR"]}, geometry=[box(-124, 32, -114, 42), box(-120, 35, -114, 42),
+                                                                        box(-124, 42, -116, 46)], crs="EPSG:4326")
+    html = cohorts.members_map(members, states, tiles=None).get_root().render()
+    assert html.count('"state": "CA"') == 1 and html.count('"state": "NV"') == 1 and '"state": "OR"' not in html
+    assert "Cohort members" in html and "Charter" not in html
+    assert cohorts.members_map(members.iloc[[2]], states, tiles=None) is None
+
+
+def test_strategy_lab_charter_networks_by_name(shared_data):
+    """Issue 14: The Learning Accelerator's Strategy Lab cohort holds Mastery Schools (PA and NJ) and
+    Phoenix Charter Academy (MA), charter networks of one LEA per campus, found by name in the real
+    ELSI agency list (as the store holds them once every agency is kept)."""
+    from podgeo import matching, matching_eval
+
+    states = matching_eval.read_states(shared_data / "states" / "cb_2018_us_state_20m.shp")
+    agencies = matching_eval.read_elsi_agencies(shared_data / "demographics" / "nces_elsi_districts_2020_21.csv", states)
+    table = agencies.assign(layer="charter", children_5_17=np.nan, children_poverty=np.nan)
+    mastery = matching.members_named("Mastery Schools", table)
+    mastery = mastery[mastery["state"].isin(["PA", "NJ"])]
+    phoenix = matching.members_named("Phoenix Charter Academy", table, state="MA")
+    assert set(mastery["state"]) == {"PA", "NJ"} and len(mastery) >= 14
+    assert sorted(phoenix["leaid"]) == ["2500090", "2500555", "2500590"]
+    link = cohorts.LinkCohort().add(list(mastery["leaid"]), group="Mastery Schools").add(
+        list(phoenix["leaid"]), group="Phoenix Charter Academy")
+    assert link.groups["Mastery Schools"] and len(link.members) == len(mastery) + 3
+    members = table[table["leaid"].isin(link.members)]
+    total = cohorts.summary(members, pd.DataFrame({"pod_id": [], "capacity": []}),
+                            pd.DataFrame({"pod_id": [], "leaid": []}), link.groups).iloc[-1]
+    assert total["name"] == f"Total ({len(link.members)} districts)" and total["state"] == "MA, NJ, PA"
+    # each LEA once: the enrolment of the distinct LEAIDs, Mastery Schools of Camden's 2,737 among them
+    assert total["enrollment"] == agencies.drop_duplicates("leaid").set_index("leaid").loc[
+        list(link.members), "enrollment"].sum() and 2737 in set(members["enrollment"])
+    assert math.isnan(total["children_5_17"])  # no boundaries: children not known, not 0

@@ -51,3 +51,34 @@ def test_figures_sites_and_pods():
 def test_unknown_district_is_refused():
     with pytest.raises(ValueError, match="district '2999999' is not among the 2 districts given"):
         profile.district_profile("2999999", DISTRICTS, PODS, LINKS, SITES, pd.DataFrame(), tiles=None)
+
+
+def test_a_site_layer_that_does_not_cover_the_state_is_not_shown_as_zero():
+    """Issue 11 item 5: Chicago's profile said "Public schools in the district 0" (the school layer is CA only)."""
+    libraries_only = SITES[SITES["kind"] == "library"]
+    view = profile.district_profile("2000001", DISTRICTS, PODS, LINKS, libraries_only, pd.DataFrame(), tiles=None)
+    figures = dict(zip(view.figures["figure"], view.figures["value"]))
+    assert figures["Public schools in the district"] == "not known: the school layer does not cover KS"
+    assert figures["Public library outlets in the district"] == "1"
+    none = profile.district_profile("2000001", DISTRICTS, PODS, LINKS, SITES.iloc[0:0], pd.DataFrame(), tiles=None)
+    values = dict(zip(none.figures["figure"], none.figures["value"]))
+    assert values["Candidate sites within 1 mi outside the boundary"] == (
+        "not known: the candidate-site layers do not cover KS")
+
+
+def test_an_agency_without_a_boundary_has_a_profile_without_a_map():
+    """Issue 14: a charter LEA kept from ELSI with no polygon: figures and measures, "no boundary", no map."""
+    charter = gpd.GeoDataFrame({
+        "leaid": ["2000099"], "name": ["Prairie Charter Academy"], "state": ["KS"], "state_fips": ["20"],
+        "layer": ["charter"], "vintage": [None], "children_5_17": [np.nan], "children_poverty": [np.nan],
+        "pct_poverty": [np.nan], "enrollment": [320]}, geometry=[None], crs="EPSG:4326")
+    districts = pd.concat([DISTRICTS, charter], ignore_index=True)
+    view = profile.district_profile("2000099", districts, PODS, LINKS, SITES, pd.DataFrame(), tiles=None)
+    assert view.map is None and view.heading == "Prairie Charter Academy · KS · LEAID 2000099 · charter · no boundary"
+    figures = dict(zip(view.figures["figure"], view.figures["value"]))
+    assert figures["Students enrolled 2020-21"] == "320 students"
+    assert figures["Children 5-17 (SAIPE)"] == "no data"
+    assert figures["Public schools in the district"] == "not known: no boundary to place pods or sites in"
+    assert view.sites.empty and view.pods.empty
+    # the bounded neighbours still map as before
+    assert profile.district_profile("2000001", districts, PODS, LINKS, SITES, pd.DataFrame(), tiles=None).map

@@ -56,7 +56,21 @@ def test_a_misspelt_name_finds_the_district_and_updates_the_link(fixture_store, 
     assert at.subheader[0].value.startswith("Oakland Unified School District · CA · LEAID 0628050")
     assert at.query_params["district"] == "0628050"
     at.text_input(key="profile.query").input("Qqxzzv").run()
-    assert "No district has a name like that" in at.info[0].value
+    assert "No district or agency has a name like 'Qqxzzv'" in at.info[0].value
+
+
+def test_a_name_that_fits_several_districts_asks_with_their_states(fixture_store, monkeypatch):
+    """Issue 11 item 6: "Clark County" opened Kentucky's district without asking; here "Jefferson" fits two."""
+    at = run(fixture_store, monkeypatch)
+    at.text_input(key="profile.query").input("Jefferson").run()
+    no_errors(at)
+    pick = at.selectbox[0]
+    assert pick.value is None and pick.label.startswith("2 districts fit: choose one")
+    assert all(" — CA (" in option for option in pick.options)
+    assert not at.subheader  # nothing opened until the user chooses
+    pick.set_value("0618930").run()
+    no_errors(at)
+    assert at.subheader[0].value.startswith("Jefferson Union High School District · CA · LEAID 0618930")
 
 
 def test_pod_filters_apply_to_the_profile(fixture_store, monkeypatch):
@@ -94,3 +108,25 @@ def test_real_los_angeles_unified_by_link(ca_real_store, monkeypatch):
     assert at.subheader[0].value.startswith("Los Angeles Unified School District · CA · LEAID 0622710 · unified")
     figures = at.dataframe[0].value.set_index("figure")["value"]
     assert int(figures["Public schools in the district"].replace(",", "")) > 500
+
+
+def test_national_store_chicago_school_count_is_unknown_not_zero(national_store, monkeypatch):
+    """Issue 11 item 5 on the real national store: the school layer covers California only."""
+    at = run(national_store, monkeypatch, district="1709930")
+    no_errors(at)
+    figures = at.dataframe[0].value.set_index("figure")["value"]
+    assert figures["Public schools in the district"] == "not known: the school layer does not cover IL"
+    assert int(figures["Public library outlets in the district"].replace(",", "")) > 50
+
+
+def test_an_agency_without_a_boundary_opens_by_name(national_store, monkeypatch):
+    """Issue 14: a charter LEA kept from ELSI (no polygon) is found by name and has a profile, no map."""
+    at = run(national_store, monkeypatch)
+    at.text_input(key="profile.query").input("Mastery CS Thomas Campus").run()
+    no_errors(at)
+    assert at.selectbox[0].value == "4200144"
+    assert at.subheader[0].value.startswith("MASTERY CS\\-THOMAS CAMPUS · PA · LEAID 4200144 · charter · no boundary")
+    assert any(i.value.startswith("No boundary:") for i in at.info)
+    figures = at.dataframe[0].value.set_index("figure")["value"]
+    assert figures["Public schools in the district"] == "not known: no boundary to place pods or sites in"
+    assert figures["Students enrolled 2020-21"].endswith(" students")

@@ -57,3 +57,19 @@ def test_real_fixture_state_poverty_matches_a_hand_sum(fixture_store):
     out = rollup.state_rollup(d, "pct_poverty")
     assert out["value"].iloc[0] == pytest.approx(expected)
     assert out["districts_with_data"].iloc[0] == 21
+
+
+def test_enrollment_sums_every_agency_once_and_children_stay_on_the_tiling_layers():
+    """Students are enrolled in one agency each, so the state's enrollment adds every agency (with or
+    without a boundary); children live in the tiling districts, so a charter adds none."""
+    frame = pd.DataFrame({
+        "leaid": ["0600001", "0600002", "0600003", "0600004", "0600005"], "state_fips": ["06"] * 5,
+        "layer": ["unified", "elementary", "secondary", "charter", "service agency"],
+        "has_boundary": [1, 1, 1, 0, 0],
+        "children_5_17": [100.0, 300.0, 50.0, None, None], "enrollment": [90.0, 250.0, 40.0, 30.0, None]})
+    enrolled = rollup.state_rollup(frame, "enrollment").iloc[0]
+    assert enrolled["value"] == 90 + 250 + 40 + 30
+    assert (enrolled["districts_with_data"], enrolled["without_boundary"]) == (4, 1)
+    assert enrolled["includes"] == rollup.INCLUDES_ALL
+    children = rollup.state_rollup(frame, "children_5_17").iloc[0]
+    assert (children["value"], children["without_boundary"], children["includes"]) == (400, 0, rollup.INCLUDES_BASE)

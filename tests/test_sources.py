@@ -68,16 +68,20 @@ def test_acs_race_children_of_color_is_total_minus_white(shared_data):
     assert len(race) == 11910
 
 
-def test_elsi_skips_preamble_footer_and_symbols(shared_data):
-    elsi, other_types = sources.read_elsi(shared_data / sources.SOURCES["elsi_2020_21"].path)
-    assert len(elsi) == 13569 and other_types == 19571 - 13569
+def test_elsi_skips_preamble_footer_and_symbols_and_keeps_every_agency(shared_data):
+    elsi = sources.read_elsi(shared_data / sources.SOURCES["elsi_2020_21"].path)
+    assert len(elsi) == 19571  # every agency, charters and service agencies too (SOURCES.md)
+    assert elsi["agency_code"].isin(["1", "2"]).sum() == 13569  # the geographic districts
+    assert (elsi["agency_code"] == "7").sum() == 4179  # independent charter districts
     assert elsi["leaid"].str.fullmatch(r"\d{7}").all()
+    mastery = elsi[elsi["elsi_name"].str.startswith("MASTERY CS-") & (elsi["leaid"].str[:2] == "42")]
+    assert len(mastery) == 11 and set(mastery["agency_code"]) == {"7"}  # Mastery Schools' PA campuses
     la = elsi.set_index("leaid").loc["0622710"]
     assert la["enrollment"] > 400_000
 
 
 def test_elsi_fixture_without_preamble_reads_the_same_way(fixtures_dir):
-    elsi, _ = sources.read_elsi(fixtures_dir / "nces_elsi_districts_2020_21.csv")
+    elsi = sources.read_elsi(fixtures_dir / "nces_elsi_districts_2020_21.csv")
     assert len(elsi) == 24
 
 

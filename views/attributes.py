@@ -51,7 +51,7 @@ if upload is not None:
         st.stop()
     settled = {}
     for r in plan.ambiguous.itertuples():
-        choices = {"": "— reject the row", **{c.leaid: f"{c.name} ({c.state}, LEAID {c.leaid})"
+        choices = {"": "— reject the row", **{c.leaid: f"{c.name} ({c.state}, LEAID {c.leaid}): {c.why}"
                                                for c in r.candidates.itertuples()}}
         settled[r.row] = st.selectbox(f"Row {r.row}: {ui.plain(r.name)} fits several districts", list(choices),
                                       key=f"attributes.settle.{r.row}", format_func=choices.get)
@@ -62,6 +62,9 @@ if upload is not None:
     st.write(f"{c['rows']:,} rows: **{c['districts']:,} districts** with {c['values']:,} values in "
              f"{c['columns']} columns; **{c['rejected']:,} rows rejected**.")
     st.dataframe(plan.preview(table), hide_index=True, width="stretch", key="attributes.preview")
+    if len(plan.matched):
+        st.caption("Rows found by district name (check them): score and why")
+        st.dataframe(plan.matched, hide_index=True, width="stretch", key="attributes.matched")
     if c["rejected"]:
         st.dataframe(plan.rejected_table(), hide_index=True, width="stretch", key="attributes.rejected")
         st.download_button("Rejected rows (CSV)", exports.frame_csv(plan.rejected_table(), exports.note(

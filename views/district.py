@@ -12,12 +12,17 @@ query = st.text_input("Find a district by name or LEAID", key="profile.query",
                       placeholder="e.g. Los Angeles Unified, Lincoln Elementary, IL, or 0622710")
 if query.strip():
     found = matching.search(query, table)
-    if found.empty:
-        st.info("No district has a name like that. Try fewer words, or the 7-digit LEAID.")
+    if found.candidates.empty:
+        st.info(f"No district or agency has a name like {ui.plain(query.strip())!r}. Try fewer words, another "
+                "spelling, or the 7-digit LEAID.")
     else:
-        names = {r.leaid: f"{r.name} ({r.state}, {r.layer}, LEAID {r.leaid})" for r in found.itertuples()}
-        leaid = st.selectbox(f"{len(found)} match(es), best first", list(names), key=f"profile.pick.{query}",
-                             format_func=names.get)
+        names = {r.leaid: f"{r.name} — {r.state} ({r.layer}, LEAID {r.leaid}; score {r.score:.0f}: {r.why})"
+                 for r in found.candidates.itertuples()}
+        label = ("Best match (or choose another)" if found.pick else
+                 f"{len(found.candidates)} districts fit: choose one (best first, with their states)")
+        chosen = st.selectbox(label, list(names), key=f"profile.pick.{query}", format_func=names.get,
+                              index=0 if found.pick else None, placeholder="Choose a district")
+        leaid = chosen or leaid
 if not leaid:
     st.info("Type a district's name or LEAID above, or open one from the map.")
     ui.sidebar_footer()
@@ -27,12 +32,18 @@ st.query_params["district"] = leaid
 row = table.set_index("leaid").loc[leaid]
 pod_filter = ui.sidebar_pod_filter()
 pods = filters.apply(ui.pods(), pod_filter)
-view = profile.district_profile(leaid, ui.districts(state_fips=(row["state_fips"],), layers=None), pods,
+state_districts = profile.with_unbounded(ui.districts(state_fips=(row["state_fips"],), layers=None), table,
+                                         state_fips=(row["state_fips"],))
+view = profile.district_profile(leaid, state_districts, pods,
                                 ui.pod_links(), ui.sites(("library", "school"), (row["state"],)), ui.measure_catalog())
 st.subheader(ui.plain(view.heading))
 left, right = st.columns(2)
 with left:
-    st_folium(view.map, key=f"profile.map.{leaid}", height=460, use_container_width=True, returned_objects=[])
+    if view.map is None:
+        st.info("No boundary: this agency (a charter LEA, a state or specialised agency) has no boundary polygon, so "
+                "it has no map; its enrollment and finance figures are here and it counts in cohort totals.")
+    else:
+        st_folium(view.map, key=f"profile.map.{leaid}", height=460, use_container_width=True, returned_objects=[])
 with right:
     st.dataframe(view.figures, hide_index=True, width="stretch", key="profile.figures")
     st.caption(f"Pods counted: {filters.describe(pod_filter)}. {ui.ILLUSTRATIVE_NOTE}")
