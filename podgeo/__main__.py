@@ -64,7 +64,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active'")
     c.add_argument("--hub", default=None, metavar="LON,LAT,SEATS", help="add a hypothetical hub (what-if)")
     c.add_argument("--out", type=Path, required=True, help="CSV to write (the table the page shows)")
-    c.add_argument("--summary-out", type=Path, default=None, help="also write the equity summary by group")
+    # equity, sensitivity and travel time (issue 12)
+    c.add_argument("--summary-out", type=Path, default=None,
+                   help="also write the disparity scores (per group and per district) with intervals and flags")
+    c.add_argument("--groups-out", type=Path, default=None, help="also write mean access by group (the page's table)")
+    c.add_argument("--level", type=int, choices=(90, 95), default=90,
+                   help="confidence level of the disparity intervals (default 90, the ACS convention)")
+    c.add_argument("--sweep", default=None, metavar="RADII",
+                   help="also compute every group's access and gap at these radii, e.g. 1,2,5,10,15,25")
+    c.add_argument("--sweep-out", type=Path, default=None,
+                   help="CSV for --sweep (default: OUT_sweep.csv; the ranking stability goes to OUT_ranking.csv)")
+    c.add_argument("--travel-times", type=Path, default=None, metavar="FILE",
+                   help="CSV or Parquet of origin_id, destination_id, minutes: replaces straight-line distance")
+    c.add_argument("--max-minutes", type=float, default=None, help="catchment in minutes with --travel-times")
+    c.add_argument("--points-out", type=Path, default=None, help="also write every demand point's access (CSV)")
     c.set_defaults(func=_coverage)
 
     e = sub.add_parser("export", help="write pods, districts or coverage as csv, geojson or gpkg (with a note)")
@@ -158,8 +171,8 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    """Compute with the page's own function, write the CSV, print the method note and the top of the ranking."""
-    from podgeo import access_report
+    """Compute with the page's own function, write the CSV(s), print the method note and the top of the ranking."""
+    from podgeo import access_report, disparity, sensitivity, travel_times
 
     sites = [kind.strip() for value in args.sites for kind in value.split(",") if kind.strip()]
     hub = None
@@ -167,28 +180,54 @@ def _coverage(args: argparse.Namespace) -> int:
         hub = access_report.Hub.from_query(args.hub)
         if hub is None:
             raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
+    if (args.travel_times is None) != (args.max_minutes is None):
+        raise ValueError("--travel-times and --max-minutes go together: give both or neither")
+    radii = sensitivity.parse_radii(args.sweep) if args.sweep is not None else None
+    matrix = travel_times.read_matrix(args.travel_times) if args.travel_times is not None else None
+    state = args.state.upper() if args.state else None
     store = open_store(args.db or default_path())
     try:
-        frames = access_report.load_frames(store, args.state.upper() if args.state else None)
+        frames = access_report.load_frames(store, state)
     finally:
         store.close()
+    options = dict(sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
+                   decay=args.decay, group=args.group, state=state,
+                   pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
+                   assumed_seats=args.assumed_seats, travel_times=matrix, max_minutes=args.max_minutes)
     started = time.perf_counter()
-    table, summary, meta = access_report.coverage_table(
-        frames, sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
-        decay=args.decay, group=args.group, state=args.state.upper() if args.state else None,
-        pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
-        assumed_seats=args.assumed_seats)
+    result = access_report.coverage_table(frames, **options)
+    table, summary, meta = result
     seconds = time.perf_counter() - started
-    access_report.write_csv(table, args.out)
+    access_report.write_csv(access_report.with_units(table, meta), args.out)
+    scores = disparity.scores(result, frames, level=args.level)
     if args.summary_out:
-        access_report.write_csv(summary, args.summary_out)
+        access_report.write_csv(disparity.summary_frame(scores), args.summary_out)
+    if args.groups_out:
+        access_report.write_csv(access_report.with_units(summary, meta), args.groups_out)
+    if args.points_out:
+        access_report.write_csv(access_report.with_units(access_report.points_frame(result.points), meta),
+                                args.points_out)
     print(f"wrote {args.out}: {len(table):,} districts, {meta['ranked']:,} ranked as low access "
           f"({meta['method_label']}, {seconds:.2f} s)")
+    if meta.get("no_pods"):
+        print(f"note: {state or 'the store'} has no pods (after the filter): pods add no supply")
     print(access_report.method_note(meta).replace("**", ""))
+    print(f"Disparity: {scores.sentence}")
     top = table[table["rank"].notna()].head(5)
     for row in top.itertuples():
         print(f"  #{row.rank} {row.leaid} {row.name}: {row.children_in_need:,.0f} {meta['group_label']}, "
               f"access {row.access:.3g} {meta['access_unit']}")
+    if radii is not None:
+        chosen = args.max_minutes if matrix is not None else args.radius_miles
+        swept = sensitivity.sweep(frames, radii, chosen=chosen, level=args.level, **options)
+        sweep_out = args.sweep_out or args.out.with_name(args.out.stem + "_sweep.csv")
+        ranking_out = sweep_out.with_name(sweep_out.stem.removesuffix("_sweep") + "_ranking.csv")
+        access_report.write_csv(swept.groups, sweep_out)
+        access_report.write_csv(swept.stability, ranking_out)
+        print(f"wrote {sweep_out} ({len(swept.groups):,} rows) and {ranking_out}")
+        for row in swept.stability.itertuples():
+            print(f"  radius {row.radius:g} {swept.unit}: {row.still_top} of the {row.top_at_chosen} top districts "
+                  f"at {chosen:g} {swept.unit} stay in the top {sensitivity.TOP}")
     return 0
 
 

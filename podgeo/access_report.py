@@ -292,6 +292,36 @@ def pod_filter_from_text(text: str) -> filters.PodFilter:
     return result
 
 
+def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """A table, group summary or points frame for a file: units in the headers, shares as percents.
+
+    The unit lives once in a header ("access (sites per 1,000 students in reach)"), not in a column
+    repeated on every row.
+    """
+    unit = meta["access_unit"]
+    out = frame.copy()
+    if "share_zero_access" in out:
+        out["share_zero_access"] = 100.0 * out["share_zero_access"]
+    names = {"access": f"access ({unit})", "need_access": f"access of {_lower_first(meta['group_label'])} ({unit})",
+             "mean_access": f"mean_access ({unit})", "share_zero_access": "zero_access (%)",
+             "children_in_need": f"{_lower_first(meta['group_label'])} (count)",
+             "in_need_zero_access": f"{_lower_first(meta['group_label'])} with zero access (count)",
+             "demand": f"demand ({meta['demand_noun']})", "pct_poverty": "pct_poverty (%)",
+             "per_1000_children": "per_1000_children (seats or sites per 1,000 children 5-17)",
+             "per_1000_children_poverty": "per_1000_children_poverty (per 1,000 children in poverty)",
+             "nearest_site_miles": "nearest_site (mi)", "nearest_site_minutes": "nearest_site (min)"}
+    return out.rename(columns={k: v for k, v in names.items() if k in out.columns})
+
+
+def points_frame(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every demand point's access with its id and position, for `--points-out` (mapping below the district)."""
+    keep = [c for c in ("demand_id", "name", "leaid", "total", *coverage.GROUP_COLUMNS, "access", "sites_in_reach",
+                        "nearest_site_miles", "nearest_site_minutes") if c in points.columns]
+    out = pd.DataFrame(points[keep])
+    out["lon"], out["lat"] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    return out
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
     """The table as CSV bytes: what the page offers for download and the CLI writes."""
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
