@@ -530,7 +530,7 @@ def _point_access(points, sites, ratio, *, method, radius, decay, seats_known, n
         access, in_reach = coverage.catchment_access(points["total"].to_numpy(dtype=float), supply_values,
                                                      matched.d_idx, matched.s_idx, matched.minutes, decay=spec)
         out = points.assign(access=1000.0 * access, sites_in_reach=in_reach)
-        return out, f"{supply} per 1,000 {noun} in reach ({reach} travel time)", matched
+        return out, f"{supply} per 1,000 {noun} within {reach} of travel", matched
     if method == "distance":
         near = coverage.distance_coverage(points, fca, radii_miles=[radius])
         out = points.assign(access=100.0 * near[f"within_{radius:g}mi"].astype(float),
