@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="CSV or Parquet of origin_id, destination_id, minutes: replaces straight-line distance")
     c.add_argument("--max-minutes", type=float, default=None, help="catchment in minutes with --travel-times")
     c.add_argument("--points-out", type=Path, default=None, help="also write every demand point's access (CSV)")
+    c.add_argument("--osm-pbf", type=Path, default=None, metavar="FILE",
+                   help="build the travel times from this OpenStreetMap extract (pyrosm + pandana) instead")
+    c.add_argument("--osm-mode", choices=("walking", "cycling", "driving"), default="walking",
+                   help="network and constant speed for --osm-pbf (default walking, 4.8 km/h)")
+    c.add_argument("--travel-times-out", type=Path, default=None, help="write the --osm-pbf travel times (CSV)")
     c.set_defaults(func=_coverage)
 
     e = sub.add_parser("export", help="write pods, districts or coverage as csv, geojson or gpkg (with a note)")
@@ -180,8 +185,10 @@ def _coverage(args: argparse.Namespace) -> int:
         hub = access_report.Hub.from_query(args.hub)
         if hub is None:
             raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
-    if (args.travel_times is None) != (args.max_minutes is None):
-        raise ValueError("--travel-times and --max-minutes go together: give both or neither")
+    if (args.travel_times is None and args.osm_pbf is None) != (args.max_minutes is None):
+        raise ValueError("--travel-times (or --osm-pbf) and --max-minutes go together: give both or neither")
+    if args.travel_times is not None and args.osm_pbf is not None:
+        raise ValueError("give --travel-times or --osm-pbf, not both")
     radii = sensitivity.parse_radii(args.sweep) if args.sweep is not None else None
     matrix = travel_times.read_matrix(args.travel_times) if args.travel_times is not None else None
     state = args.state.upper() if args.state else None
@@ -194,6 +201,8 @@ def _coverage(args: argparse.Namespace) -> int:
                    decay=args.decay, group=args.group, state=state,
                    pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
                    assumed_seats=args.assumed_seats, travel_times=matrix, max_minutes=args.max_minutes)
+    if args.osm_pbf is not None:
+        options["travel_times"] = _osm_matrix(frames, options, args)
     started = time.perf_counter()
     result = access_report.coverage_table(frames, **options)
     table, summary, meta = result
@@ -229,6 +238,22 @@ def _coverage(args: argparse.Namespace) -> int:
             print(f"  radius {row.radius:g} {swept.unit}: {row.still_top} of the {row.top_at_chosen} top districts "
                   f"at {chosen:g} {swept.unit} stay in the top {sensitivity.TOP}")
     return 0
+
+
+def _osm_matrix(frames, options, args):
+    """Network minutes from every demand point to every site, from the user's .osm.pbf."""
+    from podgeo import access_report, osm_travel
+
+    straight = access_report.coverage_table(frames, **{**options, "travel_times": None, "max_minutes": None})
+    origins = straight.points.assign(id=straight.points["demand_id"], lon=straight.points.geometry.x,
+                                     lat=straight.points.geometry.y)
+    sites = straight.sites.assign(id=straight.sites["site_id"], lon=straight.sites.geometry.x,
+                                  lat=straight.sites.geometry.y)
+    built = osm_travel.build(args.osm_pbf, origins, sites, mode=args.osm_mode, max_minutes=args.max_minutes)
+    print(f"travel times: {built.note}")
+    if args.travel_times_out:
+        built.matrix.to_csv(args.travel_times_out, index=False)
+    return built.matrix
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -96,4 +96,4 @@ def test_cli_travel_times_and_points_out(frames, fixture_store, tmp_path, capsys
     assert "travel time in minutes from the table tt.csv" in capsys.readouterr().out
     code = main(["coverage", "--db", str(fixture_store), "--sites", "libraries", "--demand", "schools",
                  "--method", "2sfca", "--travel-times", str(tmp_path / "tt.csv"), "--out", str(tmp_path / "x.csv")])
-    assert code == 2 and "--travel-times and --max-minutes go together" in capsys.readouterr().err
+    assert code == 2 and "--travel-times (or --osm-pbf) and --max-minutes go together" in capsys.readouterr().err
