@@ -203,7 +203,7 @@ def chosen_pods(frames: Frames, state: str | None, pod_filter: filters.PodFilter
     return filters.apply(pods, pod_filter)
 
 
-def cli_command(meta: dict) -> str:
+def cli_command(meta: dict, level: int | None = None) -> str:
     """The shell command that writes this table (`python -m podgeo coverage ...`)."""
     import shlex
 
@@ -220,7 +220,12 @@ def cli_command(meta: dict) -> str:
     if meta.get("hypothetical"):
         h = meta["hypothetical"]
         parts += ["--hub", Hub(h["lon"], h["lat"], h["seats"]).to_query()]
-    return " ".join(parts + ["--out", "coverage.csv"])
+    if meta.get("travel_times"):
+        t = meta["travel_times"]
+        parts += ["--travel-times", shlex.quote(t["source"]), "--max-minutes", f"{t['max_minutes']:g}"]
+    if level is not None:
+        parts += ["--level", str(level)]
+    return " ".join(parts + ["--out", "coverage.csv", "--summary-out", "disparity.csv"])
 
 
 def district_shapes(table: pd.DataFrame, frames: Frames) -> gpd.GeoDataFrame:
@@ -290,6 +295,17 @@ def pod_filter_from_text(text: str) -> filters.PodFilter:
         if value and kept.get(key) != value:
             raise ValueError(f"pod filter {key}={value!r} is not valid (kept: {kept.get(key, 'nothing')!r})")
     return result
+
+
+def format_access(value: float, meta: dict) -> str:
+    """A headline access figure with its unit: "47.2 % of students within 5 mi of a site", "0.0066 sites
+    per 1,000 children 5-17 in reach"; unknown is "no figure", never 0."""
+    unit = meta["access_unit"]
+    if value is None or not math.isfinite(float(value)):
+        return "no figure"
+    if unit.startswith("%"):
+        return f"{value:.1f} {unit}"
+    return f"{value:,.3g} {unit}"
 
 
 def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:

@@ -34,6 +34,10 @@ MOE_NOTE = {
 }
 
 
+GEO_COLUMNS = ["leaid", "baseline", "label", "supply_share", "baseline_share", "score", "se", "lower", "upper",
+               "significant", "finding", "level", "name"]
+
+
 @dataclass
 class Disparities:
     geographic: pd.DataFrame  # leaid, name, baseline, label, shares, score, se, lower, upper, significant, finding
@@ -63,10 +67,14 @@ def scores(result: access_report.Coverage, frames: access_report.Frames, *, leve
     if kind == "districts":
         baselines = {"acs_children": ("acs_children", "acs_children_se"), **baselines}
     baselines.update({g: (g, f"{g}_se") for g in groups})
-    geo = equity.geographic_scores(per, supply_col="supply", baselines=baselines, level=level)
-    geo = geo.merge(result.table[["leaid", "name"]], on="leaid", how="left")
-    geo.insert(2, "label", geo["baseline"].map(labels))
-    sentence = equity.in_words(geo, demo, labels)
+    if per["supply"].sum() > 0:
+        geo = equity.geographic_scores(per, supply_col="supply", baselines=baselines, level=level)
+        geo = geo.merge(result.table[["leaid", "name"]], on="leaid", how="left")
+        geo.insert(2, "label", geo["baseline"].map(labels))
+        sentence = equity.in_words(geo, demo, labels)
+    else:  # no site in reach anywhere: no share of supply to compare (not a gap of 0)
+        geo = pd.DataFrame(columns=GEO_COLUMNS)
+        sentence = "No child reaches any site, so there is no share of access to compare and no disparity score."
     note = (f"Disparity scores after the Urban Institute's Spatial Equity Data Tool: a district's share of "
             f"{SUPPLY[supply]} minus its share of each baseline (fractions), and each group's access-weighted "
             f"percent minus its overall percent (percentage points). Intervals at {level} % from the inputs' "

@@ -43,22 +43,26 @@ class Matched:
                 f"{self.demand_without_pairs:,} demand points appear in no pair, so reach no site")
 
 
-def read_matrix(path: str | Path) -> pd.DataFrame:
+def read_matrix(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     """origin_id, destination_id (text) and minutes (float >= 0) from a CSV or Parquet file.
 
-    Raises ValueError naming the file, row and column of anything unreadable: a missing column,
-    a minutes value that is not a number >= 0, or a pair listed twice.
+    `data`: the file's bytes (an upload), `path` then only names it. Raises ValueError naming the
+    file, row and column of anything unreadable: a missing column, a minutes value that is not a
+    number >= 0, or a pair listed twice.
     """
+    import io
+
     path = Path(path)
-    if not path.exists():
+    if data is None and not path.exists():
         raise FileNotFoundError(f"travel-time file {path} does not exist")
+    source = io.BytesIO(data) if data is not None else path
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(source)
         frame = frame.astype({c: str for c in frame.columns if c in ("origin_id", "destination_id", *_ALIASES)
                               and frame[c].dtype == object})
     elif suffix in (".csv", ".txt", ".gz"):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
     else:
         raise ValueError(f"travel-time file {path.name}: expected .csv or .parquet, not {suffix or 'no extension'!r}")
     frame = frame.rename(columns={c: _ALIASES[c] for c in frame.columns if c in _ALIASES})

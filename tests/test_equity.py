@@ -148,3 +148,12 @@ def test_district_demand_scores_on_the_real_store(frames):
     assert "significant" in d.sentence and "SAIPE publishes no margin of error" in d.note
     frame = disparity.summary_frame(d)
     assert list(frame["score_type"].unique()) == ["demographic", "geographic"]
+
+
+def test_no_supply_anywhere_gives_no_score_not_a_gap_of_zero(frames):
+    result = ar.coverage_table(frames, sites=["pods"], demand="districts", method="2sfca", state="CA",
+                               radius_miles=0.5, pod_filter=ar.pod_filter_from_text("statuses=closed&modes=in_person"
+                                                                                     "&costs=paid"))
+    d = disparity.scores(result, frames)
+    assert d.geographic.empty and "no disparity score" in d.sentence
+    assert d.demographic["score"].isna().all() and set(d.demographic["finding"]) == {"no data"}
