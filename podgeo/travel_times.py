@@ -58,17 +58,21 @@ def read_matrix(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
     source = io.BytesIO(data) if data is not None else path
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(source)
-        frame = frame.astype({c: str for c in frame.columns if c in ("origin_id", "destination_id", *_ALIASES)
-                              and frame[c].dtype == object})
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(source).names
+        if data is not None:
+            source.seek(0)
+        ids = [c for c in names if c in ("origin_id", "destination_id", "from_id", "to_id", "origin", "destination")]
+        # ids straight into categories: 10M text ids would otherwise cost seconds as Python strings
+        frame = pq.read_table(source, read_dictionary=ids).to_pandas()
     elif suffix in (".csv", ".txt", ".gz"):
         frame = pd.read_csv(source, dtype=str, keep_default_na=False)
     else:
         raise ValueError(f"travel-time file {path.name}: expected .csv or .parquet, not {suffix or 'no extension'!r}")
     frame = frame.rename(columns={c: _ALIASES[c] for c in frame.columns if c in _ALIASES})
     if "minutes" not in frame.columns and "duration_sec" in frame.columns:
-        seconds = _numbers(frame["duration_sec"], path, "duration_sec")
-        frame = frame.assign(minutes=seconds / 60.0)
+        frame = frame.assign(minutes=_numbers(frame["duration_sec"], path, "duration_sec") / 60.0)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise ValueError(f"travel-time file {path.name}: missing column(s) {missing}; found {list(frame.columns)} "
@@ -76,18 +80,21 @@ def read_matrix(path: str | Path, data: bytes | None = None) -> pd.DataFrame:
                          "or r5py's from_id, to_id, travel_time)")
     out = pd.DataFrame({"origin_id": _ids(frame["origin_id"]), "destination_id": _ids(frame["destination_id"]),
                         "minutes": _numbers(frame["minutes"], path, "minutes")})
-    blank = out["minutes"].isna()
+    blank = out["minutes"].isna().to_numpy()
     if blank.any():
-        row = int(np.flatnonzero(blank.to_numpy())[0])
+        row = int(np.flatnonzero(blank)[0])
         raise ValueError(f"travel-time file {path.name}: row {row + 2} has no minutes (column 'minutes')")
-    negative = out["minutes"] < 0
+    negative = (out["minutes"] < 0).to_numpy()
     if negative.any():
-        row = int(np.flatnonzero(negative.to_numpy())[0])
+        row = int(np.flatnonzero(negative)[0])
         raise ValueError(f"travel-time file {path.name}: row {row + 2} column 'minutes' is "
                          f"{out['minutes'].iloc[row]:g}, expected a number >= 0")
-    twice = out.duplicated(["origin_id", "destination_id"])
-    if twice.any():
-        row = int(np.flatnonzero(twice.to_numpy())[0])
+    o = out["origin_id"].cat.codes.to_numpy().astype(np.int64)
+    d = out["destination_id"].cat.codes.to_numpy().astype(np.int64)
+    key = np.sort(o * (len(out["destination_id"].cat.categories) + 1) + d)  # a sort beats hashing 10M pairs
+    if len(key) > 1 and (key[1:] == key[:-1]).any():
+        twice = out.duplicated(["origin_id", "destination_id"]).to_numpy()
+        row = int(np.flatnonzero(twice)[0])
         raise ValueError(f"travel-time file {path.name}: row {row + 2} repeats the pair "
                          f"{out['origin_id'].iloc[row]!r} -> {out['destination_id'].iloc[row]!r}")
     out.attrs["source"] = path.name
@@ -101,29 +108,39 @@ def match(matrix: pd.DataFrame, demand_ids, site_ids, *, max_minutes: float | No
     counted over the whole table, before the minutes cut, so the report does not depend on N.
     """
     demand_ids = pd.Index(pd.Series(demand_ids).astype(str))
-    site_full = pd.Series(site_ids).astype(str)
+    site_full = pd.Index(pd.Series(site_ids).astype(str))
     if demand_ids.has_duplicates:
         raise ValueError(f"demand point id {demand_ids[demand_ids.duplicated()][0]!r} appears twice; "
                          "origins must name one point each")
-    d_pos = pd.Series(np.arange(len(demand_ids)), index=demand_ids)
-    lookup = dict(zip(site_full, range(len(site_full))))
-    bare = site_full.str.split(":", n=1).str[-1]
-    for key, pos in zip(bare, range(len(bare))):
-        lookup.setdefault(key, pos)
-    d = matrix["origin_id"].map(d_pos)
-    s = matrix["destination_id"].map(lookup)
-    ok = d.notna() & s.notna()
-    keep = ok.copy()
-    if max_minutes is not None:
-        keep &= matrix["minutes"] <= max_minutes
+    origin = _as_ids(matrix["origin_id"])
+    destination = _as_ids(matrix["destination_id"])
+    # look ids up once per distinct id (the categories), then index by each row's code
+    o_pos = demand_ids.get_indexer(origin.cat.categories)
+    d_cats = destination.cat.categories
+    d_pos = site_full.get_indexer(d_cats)
+    bare = pd.Index(site_full.str.split(":", n=1).str[-1])
+    first_bare = pd.Series(np.arange(len(bare))).groupby(bare.to_numpy()).first()
+    by_bare = pd.Series(d_cats).map(first_bare).fillna(-1).to_numpy(dtype=np.intp)
+    d_pos = np.where(d_pos >= 0, d_pos, by_bare)
+    o_codes = origin.cat.codes.to_numpy()
+    d_codes = destination.cat.codes.to_numpy()
+    o_pos = np.append(o_pos, -1)  # code -1 (a missing id) looks up the last slot: unmatched
+    d_pos = np.append(d_pos, -1)
+    bad = (o_pos[o_codes] < 0) | (d_pos[d_codes] < 0)  # one byte per row; positions only for kept rows
+    minutes = matrix["minutes"].to_numpy(dtype=float)
+    keep = ~bad if max_minutes is None else ~bad & (minutes <= max_minutes)
+    o_seen = np.bincount(o_codes[~bad] if (~bad).any() else np.empty(0, dtype=np.intp),
+                         minlength=len(o_pos)) > 0  # origins with at least one matched pair
     mentioned = np.zeros(len(demand_ids), dtype=bool)
-    mentioned[d[ok].astype(int).to_numpy()] = True
+    mentioned[o_pos[np.flatnonzero(o_seen)]] = True
+    used_o = np.bincount(o_codes + 1, minlength=len(o_pos) + 1)[1:] > 0
+    used_d = np.bincount(d_codes + 1, minlength=len(d_pos) + 1)[1:] > 0
     return Matched(
-        d_idx=d[keep].to_numpy(dtype=np.intp), s_idx=s[keep].to_numpy(dtype=np.intp),
-        minutes=matrix.loc[keep, "minutes"].to_numpy(dtype=float), rows=int(len(matrix)),
-        unmatched_origins=int(matrix.loc[d.isna(), "origin_id"].nunique()),
-        unmatched_destinations=int(matrix.loc[s.isna(), "destination_id"].nunique()),
-        unmatched_rows=int((~ok).sum()), demand_without_pairs=int((~mentioned).sum()),
+        d_idx=o_pos[o_codes[keep]].astype(np.intp), s_idx=d_pos[d_codes[keep]].astype(np.intp),
+        minutes=minutes[keep], rows=int(len(matrix)),
+        unmatched_origins=int((used_o[:-1] & (o_pos[:-1] < 0)).sum()),
+        unmatched_destinations=int((used_d[:-1] & (d_pos[:-1] < 0)).sum()),
+        unmatched_rows=int(bad.sum()), demand_without_pairs=int((~mentioned).sum()),
         source=str(matrix.attrs.get("source", "travel-time table")))
 
 
@@ -135,12 +152,27 @@ def nearest(matched: Matched, n_demand: int) -> np.ndarray:
 
 
 def _ids(series: pd.Series) -> pd.Series:
-    """Ids as text; a numeric id read from Parquet (12.0) is written as 12."""
-    text = series.astype(str).str.strip()
-    return text.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    """Ids as categorical text, tidied once per distinct id: stripped, and a numeric id (12.0) as 12."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if pd.api.types.is_float_dtype(uniques.dtype) and np.all(np.mod(uniques[np.isfinite(uniques)], 1) == 0):
+        text = pd.Index(uniques).map(lambda v: f"{v:.0f}")
+    else:
+        text = pd.Index(uniques.astype(str)).str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    if text.has_duplicates:  # " 12" and "12" were two ids in the file and are one now
+        codes, text = pd.factorize(np.asarray(text)[codes])
+        text = pd.Index(text)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=text), index=series.index)
+
+
+def _as_ids(series: pd.Series) -> pd.Series:
+    """A table built in code (not read) may hold plain text ids: make them categorical too."""
+    return series if isinstance(series.dtype, pd.CategoricalDtype) else _ids(series)
 
 
 def _numbers(series: pd.Series, path: Path, column: str) -> pd.Series:
+    """Floats; numeric columns (Parquet) as they are, text parsed with the row of the first bad value."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(float)
     text = series.astype(str).str.strip()
     blank = text.isin(["", "nan", "None", "NA"]) | series.isna()
     values = pd.to_numeric(text.where(~blank), errors="coerce")
