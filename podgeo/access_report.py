@@ -297,15 +297,16 @@ def pod_filter_from_text(text: str) -> filters.PodFilter:
     return result
 
 
-def format_access(value: float, meta: dict) -> str:
+def format_access(value: float, meta: dict, *, short: bool = False) -> str:
     """A headline access figure with its unit: "47.2 % of students within 5 mi of a site", "0.0066 sites
-    per 1,000 children 5-17 in reach"; unknown is "no figure", never 0."""
+    per 1,000 children 5-17 in reach" (`short`: "47.2 %", "0.0066", for a label that names the unit);
+    unknown is "no figure", never 0."""
     unit = meta["access_unit"]
     if value is None or not math.isfinite(float(value)):
         return "no figure"
     if unit.startswith("%"):
-        return f"{value:.1f} {unit}"
-    return f"{value:,.3g} {unit}"
+        return f"{value:.1f} %" if short else f"{value:.1f} {unit}"
+    return f"{value:,.3g}" if short else f"{value:,.3g} {unit}"
 
 
 def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from podgeo import access_report as ar
 from podgeo import disparity
 from podgeo.__main__ import main
 from podgeo.filters import PodFilter
-from podgeo.store import SqliteStore
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 # -- a hand-built state: two districts, three schools, one library ------------------------------
 #
@@ -140,14 +140,6 @@ def test_hub_and_pod_filter_text_are_checked():
 
 # -- the fixture store ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
-
 
 def test_demand_points_come_from_the_store(frames):
     assert len(frames.demand["schools"]) == 318 and len(frames.demand["tracts"]) == 421
@@ -257,3 +249,12 @@ def test_units_go_in_headers_not_in_every_row(hand_frames):
     assert summary.loc["total", "zero_access (%)"] == pytest.approx(100 * 200 / 350)
     points = ar.points_frame(result.points)
     assert list(points["demand_id"]) == ["s1", "s2", "s3"] and points["lon"].iloc[0] == pytest.approx(-119.99)
+
+
+def test_headline_figures_carry_their_unit(hand_frames):
+    distance = _hand(hand_frames, method="distance", radius_miles=5.0)
+    assert ar.format_access(40.0, distance.meta) == "40.0 % of students within 5 mi of a site"
+    assert ar.format_access(40.0, distance.meta, short=True) == "40.0 %"
+    two = _hand(hand_frames)
+    assert ar.format_access(0.0066, two.meta) == "0.0066 sites per 1,000 students in reach"
+    assert ar.format_access(float("nan"), two.meta) == "no figure"  # unknown is never 0

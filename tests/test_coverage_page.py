@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from podgeo import access_report as ar
 from podgeo import disparity
 from podgeo.filters import PodFilter
-from podgeo.store import SqliteStore
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -29,15 +29,6 @@ def page(fixture_store, monkeypatch):
         return at.run()
 
     return run
-
-
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
 
 
 def _table(at: AppTest) -> pd.DataFrame:
@@ -69,7 +60,9 @@ def test_opens_on_library_outlets_schools_2sfca_and_shows_the_functions_table(pa
     assert {"supply": "libraries", "demand": "schools", "method": "2sfca", "radius": "10"}.items() <= dict(
         at.query_params).items()
     mean = expected.summary.set_index("group").loc["total", "mean_access"]
-    assert f"**Mean access:** {mean:,.3g} sites per 1,000 students in reach" in [m.value for m in at.markdown]
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Mean access (sites per 1,000 students in reach)"] == f"{mean:,.3g}"  # the unit is on screen
+    assert shown["With zero access"].endswith(" %")
     assert "access_unit" not in _table(at).columns
     notes = " ".join(m.value for m in at.markdown)
     assert "two-step floating catchment (Luo & Wang 2003), catchment of 10 straight-line miles" in notes

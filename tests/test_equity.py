@@ -10,7 +10,7 @@ import pytest
 
 from podgeo import access_report as ar
 from podgeo import disparity, equity
-from podgeo.store import SqliteStore
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 
 def test_geographic_scores_by_hand():
@@ -118,15 +118,6 @@ def test_same_numbers_as_sedt_on_one_example():
     # SEDT's SE of the weighted mix is ACS formula 1 with the weights held constant, as ours is term by term
     assert equity.mix_se(sedt["data_prop"], sedt["pct_children_margin"]) / 1.645 == pytest.approx(
         theirs["data_value_sd"], rel=1e-12)
-
-
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
 
 
 def test_district_demand_scores_on_the_real_store(frames):

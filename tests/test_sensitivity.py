@@ -7,16 +7,7 @@ import pytest
 from podgeo import access_report as ar
 from podgeo import disparity, sensitivity
 from podgeo.__main__ import main
-from podgeo.store import SqliteStore
-
-
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 
 def test_sweep_rows_are_the_single_runs(frames):

@@ -11,16 +11,7 @@ from scipy.spatial import cKDTree
 from podgeo import access_report as ar
 from podgeo import coverage, travel_times
 from podgeo.__main__ import main
-from podgeo.store import SqliteStore
-
-
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 
 def _twice_the_miles(result, within_miles=60.0):

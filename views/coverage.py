@@ -52,11 +52,11 @@ if meta["no_pods"]:
     st.info(f"{state} has no pods in the store (after the filter), so pods add no supply here. Add library outlets "
             "or schools as candidate sites, or upload pods.")
 everyone = summary.set_index("group").loc["total"]
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Demand ({meta['demand_noun']})", f"{meta['demand_total']:,.0f}", help=meta["demand_label"])
-c2.metric("With zero access", f"{100 * everyone['share_zero_access']:.1f} %")
-c3.metric("Low-access districts ranked", f"{meta['ranked']:,} of {meta['districts']:,}")
-st.markdown(f"**Mean access:** {ar.format_access(everyone['mean_access'], meta)}")
+c2.metric(f"Mean access ({unit})", ar.format_access(everyone["mean_access"], meta, short=True))
+c3.metric("With zero access", f"{100 * everyone['share_zero_access']:.1f} %")
+c4.metric("Low-access districts ranked", f"{meta['ranked']:,} of {meta['districts']:,}")
 
 choice = legend_classes.choose(table["access"])
 m = maps.district_choropleth(ar.district_shapes(table, frames), "access", label=f"Access ({unit})", unit="",

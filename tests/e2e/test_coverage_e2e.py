@@ -100,7 +100,7 @@ def test_a_click_on_the_map_places_the_hypothetical_hub(app_url, offline_page):
     before = _mean_access(page)
 
     page.set_viewport_size({"width": 1280, "height": 1600})  # the whole map on screen: clicks land where aimed
-    iframe = page.locator('iframe[title*="streamlit_folium"]')
+    iframe = page.locator('iframe[title*="streamlit_folium"]').first  # the access map (the disparity map is below)
     iframe.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     box = iframe.bounding_box()
