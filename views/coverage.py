@@ -3,7 +3,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from podgeo import access_report as ar
-from podgeo import charts, disparity, legend_classes, maps, sensitivity, travel_times, ui
+from podgeo import charts, disparity, disparity_map, legend_classes, maps, sensitivity, travel_times, ui
 from podgeo.filters import PodFilter
 
 state = ui.sidebar_state()
@@ -94,8 +94,8 @@ if len(scores.geographic):
     base = st.radio("Districts' share of access against their share of", list(baselines), format_func=baselines.get,
                     key="coverage.baseline", horizontal=True)
     shown = scores.geographic[scores.geographic["baseline"] == base]
-    st_folium(maps.category_choropleth(ar.district_shapes(shown[["leaid", "name", "finding"]], frames), "finding",
-                                       label=f"Shortfall or surplus at {level} %"),
+    st_folium(disparity_map.finding_map(ar.district_shapes(shown[["leaid", "name", "finding"]], frames),
+                                        title=f"Shortfall or surplus at {level} %"),
               key="coverage.disparity_map", height=460, use_container_width=True, returned_objects=[])
 st.altair_chart(charts.disparity_by_group(scores.demographic), width="stretch")
 st.download_button("Download the disparity scores (CSV)", ar.to_csv(disparity.summary_frame(scores)),
