@@ -316,7 +316,7 @@ def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
     repeated on every row.
     """
     unit = meta["access_unit"]
-    out = frame.copy()
+    out = frame.drop(columns=[c for c in ("need_measure",) if c in frame.columns])  # named in the headers
     if "share_zero_access" in out:
         out["share_zero_access"] = 100.0 * out["share_zero_access"]
     names = {"access": f"access ({unit})", "need_access": f"access of {_lower_first(meta['group_label'])} ({unit})",

@@ -76,7 +76,7 @@ def disparity_by_group(demo: pd.DataFrame) -> alt.LayerChart:
     colours = {"under-served": LOW_ACCESS_COLOUR, "over-served": OTHER_COLOUR, "not significant": NOT_SIGNIFICANT_COLOUR,
                "not assessed (no margin of error)": NOT_SIGNIFICANT_COLOUR}
     base = alt.Chart(frame, title=alt.Title("Who gets the access: group gap", subtitle=_wrap(
-        f"access-weighted share minus overall share, percentage points; bars: {level} % intervals"))).encode(
+        f"access-weighted share minus overall share, percentage points; bars: {level} % intervals", 80))).encode(
         y=alt.Y("label:N", title=None, sort=list(frame["label"]), axis=alt.Axis(labelLimit=LABEL_LIMIT)))
     colour = alt.Color("finding:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=LABEL_LIMIT),
                        scale=alt.Scale(domain=list(colours), range=list(colours.values())))

@@ -61,7 +61,8 @@ def test_opens_on_library_outlets_schools_2sfca_and_shows_the_functions_table(pa
         at.query_params).items()
     mean = expected.summary.set_index("group").loc["total", "mean_access"]
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Mean access (sites per 1,000 students in reach)"] == f"{mean:,.3g}"  # the unit is on screen
+    assert shown["Mean access"] == f"{mean:,.3g}"  # with its unit, on screen, just below
+    assert at.caption[1].value == f"Mean access: {mean:,.3g} sites per 1,000 students in reach."
     assert shown["With zero access"].endswith(" %")
     assert "access_unit" not in _table(at).columns
     notes = " ".join(m.value for m in at.markdown)
@@ -93,7 +94,7 @@ def test_sites_demand_method_and_group_widgets(page, frames):
     expected = ar.coverage_table(frames, sites=["libraries", "schools"], demand="tracts", method="e2sfca",
                                  decay="gaussian", group="of_color", radius_miles=10.0, state="CA")
     _same(_table(at), expected)
-    assert set(_table(at)["need_measure"]) == {"of_color"}
+    assert "people of color (count)" in _table(at).columns and "need_measure" not in _table(at).columns
     assert dict(at.query_params)["supply"] == "libraries,schools" and at.query_params["group"] == "of_color"
 
 
@@ -167,3 +168,15 @@ def test_disparity_section_says_what_is_significant(page, frames):
     assert at.radio(key="coverage.baseline").value == "acs_children"  # the children baseline with an MOE
     assert any(expected.note == c.value for c in at.caption)
     assert "--level 95" in at.code[0].value
+
+
+def test_sensitivity_sweep_is_opt_in_and_shows_ranking_stability(page, frames):
+    at = page(demand="districts")
+    before = len(at.dataframe)
+    at.toggle(key="coverage.sweep").set_value(True).run()
+    no_errors(at)
+    assert len(at.dataframe) == before + 1
+    stability = at.dataframe[-1].value
+    assert list(stability["radius"]) == [1.0, 2.0, 5.0, 10.0, 15.0, 25.0]
+    chosen = stability.set_index("radius").loc[10.0]
+    assert chosen["still_top"] == chosen["top_at_chosen"]

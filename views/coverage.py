@@ -54,9 +54,10 @@ if meta["no_pods"]:
 everyone = summary.set_index("group").loc["total"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Demand ({meta['demand_noun']})", f"{meta['demand_total']:,.0f}", help=meta["demand_label"])
-c2.metric(f"Mean access ({unit})", ar.format_access(everyone["mean_access"], meta, short=True))
+c2.metric("Mean access", ar.format_access(everyone["mean_access"], meta, short=True), help=unit)
 c3.metric("With zero access", f"{100 * everyone['share_zero_access']:.1f} %")
 c4.metric("Low-access districts ranked", f"{meta['ranked']:,} of {meta['districts']:,}")
+st.caption(f"Mean access: {ar.format_access(everyone['mean_access'], meta)}.")
 
 choice = legend_classes.choose(table["access"])
 m = maps.district_choropleth(ar.district_shapes(table, frames), "access", label=f"Access ({unit})", unit="",
@@ -75,17 +76,18 @@ st_folium(m, key="coverage.map", height=560, use_container_width=True, returned_
 if choice.note:
     st.caption(choice.note)
 
-left, mid, right = st.columns(3)
+left, right = st.columns(2)  # two a row: three cut their axis titles at 1400 px
 left.altair_chart(charts.access_by_group(summary, unit), width="stretch")
-mid.altair_chart(charts.access_by_poverty_quartile(ar.poverty_quartiles(table), unit), width="stretch")
-right.altair_chart(charts.need_vs_access(table, unit, meta["group_label"]), width="stretch")
+right.altair_chart(charts.access_by_poverty_quartile(ar.poverty_quartiles(table), unit), width="stretch")
+st.altair_chart(charts.need_vs_access(table, unit, meta["group_label"]), width="stretch")
 
 st.subheader(f"Shortfall: low-access districts, ranked by {meta['group_label']}")
 st.dataframe(ar.with_units(table, meta), hide_index=True, width="stretch", key="coverage.table")
 st.download_button("Download the table (CSV)", ar.to_csv(ar.with_units(table, meta)),
                    file_name=f"coverage_{state}_{method}.csv", mime="text/csv", key="coverage.download")
 st.subheader("Equity by group")
-st.dataframe(ar.with_units(summary, meta), hide_index=True, width="stretch", key="coverage.summary")
+st.dataframe(ar.with_units(summary, meta), hide_index=True, width="stretch", key="coverage.summary",
+             column_config={"children": st.column_config.NumberColumn("children", format="localized", step=1)})
 
 st.subheader("Is the gap real? Disparity scores with intervals")
 st.markdown(scores.sentence)
