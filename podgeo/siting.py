@@ -167,7 +167,7 @@ def maximal_cover(instance: Instance, n_new: int, *, time_limit: float = DEFAULT
     if len(red.cand_cols) <= n_new:  # nothing to choose: take every candidate that adds anything
         chosen, method, status, gap_found, bound = list(red.cand_cols), TRIVIAL, "not needed", 0.0, None
     else:
-        chosen, status, gap_found, bound = _solve_mclp(red, int(n_new), time_limit, gap)
+        chosen, status, gap_found, bound = _solve_mclp(red, int(n_new), time_limit, gap, start=greedy)
         method = OPTIMAL if status == "optimal" else TIME_LIMITED
         if chosen is None or float(w[instance.covered(chosen)].sum()) < greedy_after:
             chosen, method = list(greedy), GREEDY  # CBC's incumbent (if any) is worse than greedy
@@ -214,7 +214,7 @@ def parse_cbc_log(text: str) -> dict:
     """CBC's closing lines -> {"result", "objective", "bound", "gap"} (None where absent).
 
     "Result - Optimal solution found" gives gap 0; "Stopped on time limit" gives CBC's printed
-    bound and gap. Signs are CBC's (it minimises; PuLP negates a maximisation), so callers take
+    bound ("Lower bound" with an incumbent, "Upper bound" without one) and gap. Signs are CBC's (it minimises; PuLP negates a maximisation), so callers take
     absolute values.
     """
     def number(label):
@@ -223,7 +223,8 @@ def parse_cbc_log(text: str) -> dict:
 
     result = re.findall(r"^Result - (.+?)\s*$", text, flags=re.M)
     out = {"result": result[-1] if result else None, "objective": number("Objective value"),
-           "bound": number("Lower bound"), "gap": number("Gap")}
+           "bound": number("Lower bound") if number("Lower bound") is not None else number("Upper bound"),
+           "gap": number("Gap")}
     if out["result"] and out["result"].startswith("Optimal solution found"):
         out["gap"] = 0.0
         out["bound"] = out["objective"] if out["bound"] is None else out["bound"]
@@ -343,8 +344,12 @@ def _reduce(instance: Instance) -> _Reduced:
     return _Reduced(rows.tocsr(), merged_w, merged_by_existing, n_ex, cand_cols)
 
 
-def _solve_mclp(red: _Reduced, n_new: int, time_limit: float, gap: float):
-    """spopt's MCLP over the reduced instance; (chosen candidate indices | None, status, gap, bound)."""
+def _solve_mclp(red: _Reduced, n_new: int, time_limit: float, gap: float, *, start=()):
+    """spopt's MCLP over the reduced instance; (chosen candidate indices | None, status, gap, bound).
+
+    `start` (candidate indices, e.g. greedy's) is handed to CBC as its first incumbent, so a
+    time-limited run is never worse than it and always has a bound and gap to report.
+    """
     import pulp
     from spopt.locate import MCLP
     from spopt.locate.base import FacilityModelBuilder
@@ -364,7 +369,8 @@ def _solve_mclp(red: _Reduced, n_new: int, time_limit: float, gap: float):
         cols = red.rows.indices[red.rows.indptr[i]:red.rows.indptr[i + 1]]
         model.problem += pulp.lpSum(x[j] for j in cols) >= y[i]
     FacilityModelBuilder.add_facility_constraint(model, red.n_existing + n_new)
-    log = _run_cbc(model, time_limit, gap)
+    warm = _warm_start(red, x, y, start, n_new)
+    log = _run_cbc(model, time_limit, gap, warm_start=warm)
     if log["solution"] is None:
         return None, log["status"], None, None
     chosen = [int(red.cand_cols[j - red.n_existing]) for j in range(red.n_existing, n_fac)
@@ -396,14 +402,31 @@ def _solve_lscp(red: _Reduced, time_limit: float):
     return chosen, log["status"], log["gap"], bound
 
 
-def _run_cbc(model, time_limit: float, gap: float) -> dict:
+def _warm_start(red: _Reduced, x, y, start, n_new: int) -> bool:
+    """Set a feasible starting point (exactly n_new picks) from `start`; False when it is not one."""
+    position = {int(c): red.n_existing + k for k, c in enumerate(red.cand_cols)}
+    open_cols = [position[c] for c in start if c in position]
+    if len(open_cols) != n_new:
+        return False
+    is_open = np.zeros(len(x), dtype=bool)
+    is_open[:red.n_existing] = True
+    is_open[open_cols] = True
+    for j, var in enumerate(x[red.n_existing:], start=red.n_existing):
+        var.setInitialValue(int(is_open[j]))
+    covered = np.asarray(red.rows[:, np.flatnonzero(is_open)].sum(axis=1)).ravel() > 0
+    for var, hit in zip(y, covered):
+        var.setInitialValue(int(hit))
+    return True
+
+
+def _run_cbc(model, time_limit: float, gap: float, *, warm_start: bool = False) -> dict:
     """Solve with PuLP's CBC and read its log: status "optimal" only when CBC proved it."""
     import pulp
 
     with tempfile.TemporaryDirectory(prefix="podgeo-cbc-") as tmp:
         log_path = Path(tmp) / "cbc.log"
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),
-                                   logPath=str(log_path), threads=1)
+                                   logPath=str(log_path), threads=1, warmStart=warm_start)
         try:
             model.solve(solver, results=False)  # spopt's solve: PuLP, then its status check
             solved = True
@@ -414,7 +437,13 @@ def _run_cbc(model, time_limit: float, gap: float) -> dict:
     result = parsed["result"] or pulp.LpStatus.get(model.problem.status, "unknown")
     proven = solved and model.problem.sol_status == pulp.LpSolutionOptimal and (parsed["gap"] or 0.0) <= gap + 1e-12
     has_solution = solved and model.problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-    gap_found = 0.0 if proven and parsed["gap"] is None else parsed["gap"]
+    obj, bound = parsed["objective"], parsed["bound"]
+    if proven:
+        gap_found = 0.0
+    elif obj is not None and bound is not None and max(abs(obj), abs(bound)) > 0:
+        gap_found = abs(abs(bound) - abs(obj)) / max(abs(obj), abs(bound))  # CBC's own sign is its internal sense
+    else:
+        gap_found = None
     return {"status": "optimal" if proven else f"CBC: {result}", "solution": True if has_solution else None,
             "gap": gap_found, "bound": parsed["bound"]}
 
@@ -441,10 +470,9 @@ def _greedy(instance: Instance, columns, n: int) -> tuple[list[int], list[float]
 
 
 def _order_by_gain(instance: Instance, chosen) -> tuple[list[int], list[float]]:
-    """The chosen candidates ordered greedily by what each adds; ones adding nothing go last."""
-    ordered, gains = _greedy(instance, chosen, len(chosen))
-    rest = [c for c in chosen if c not in set(ordered)]
-    return ordered + sorted(rest), gains + [0.0] * len(rest)
+    """The chosen candidates ordered greedily by what each adds; ones adding nothing are left out
+    (the model must open exactly n, so once everyone reachable is covered the rest are arbitrary)."""
+    return _greedy(instance, chosen, len(chosen))
 
 
 def _check_limits(time_limit, gap):
