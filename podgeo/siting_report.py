@@ -24,6 +24,7 @@ CANDIDATE_KINDS = {"libraries": "Public library outlets", "schools": "Public sch
 STORE_KINDS = ("libraries", "schools")
 #: Need groups per demand kind: the Coverage page's, plus everyone.
 GROUPS = {kind: (*groups, "total") for kind, groups in ar.NEED_GROUPS.items()}
+AREAS = {"state": "The whole state", "districts": "Chosen districts", "cohort": "A cohort's districts (in this state)"}
 MAX_POINTS = 50  # clicked points kept in a URL
 MAX_NEW = 100
 PICK_COLUMNS = ["pick", "site", "kind", "site_id", "district", "leaid", "lat", "lon", "newly_covered",
@@ -131,6 +132,16 @@ def with_upload(choices: Choices, upload: pd.DataFrame | None) -> Choices:
     rows = [(str(r.name), float(r.lon), float(r.lat)) for r in upload.itertuples()]
     return replace(choices, points=tuple(p for p, _ in clicked) + tuple(rows),
                    points_kind=("clicked",) * len(clicked) + ("upload",) * len(rows))
+
+
+def area_districts(frames: ar.Frames, state: str | None) -> gpd.GeoDataFrame:
+    """The unified and elementary districts (no filler) an area is chosen from: they tile the state."""
+    return _base_districts(frames, state)
+
+
+def error_table(exc: siting.CandidateFileError) -> pd.DataFrame:
+    """A refused upload's problems, one row per bad cell (row 1 = the header)."""
+    return pd.DataFrame(exc.errors, columns=["row", "column", "problem"]).astype({"row": "Int64"})
 
 
 def coverage_query(result: SitingResult, *, seats: float = 50.0) -> dict[str, str]:
