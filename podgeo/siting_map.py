@@ -1,10 +1,13 @@
 """The siting page's own map layer: new hubs numbered in the order of what each adds, and clicked points.
 
-One fixed Jinja template; the picks reach it only as JSON data (`tojson`), and the browser puts
-names into tooltips as DOM text, so no site name (an upload's, a URL's) is ever template source
-or markup. Everything else on the map comes from `podgeo.maps`.
+One fixed Jinja template; the picks reach it only as JSON data (`tojson`), names percent-encoded
+(folium renders a map's script through Jinja a second time, so a name must not carry `{{`, `{%`
+or `{#`), and the browser decodes them into tooltips as DOM text: no site name (an upload's, a
+URL's) is ever template source or markup. Everything else on the map comes from `podgeo.maps`.
 """
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -21,9 +24,9 @@ def add_picks(m: folium.Map, picks: gpd.GeoDataFrame, clicked=()) -> folium.Map:
     """Numbered markers for `picks` (columns pick, site, district, newly_covered, lat, lon), plus
     hollow markers for clicked candidate points ((name, lon, lat), ...)."""
     data = [{"n": int(r.pick), "lat": float(r.lat), "lon": float(r.lon),
-             "tip": f"#{int(r.pick)} {r.site} ({r.district if isinstance(r.district, str) else 'no district'}): "
-                    f"+{float(r.newly_covered):,.0f}"} for r in picks.itertuples()]
-    points = [{"lat": float(lat), "lon": float(lon), "tip": str(name)} for name, lon, lat in clicked]
+             "tip": quote(f"#{int(r.pick)} {r.site} ({r.district if isinstance(r.district, str) else 'no district'}): "
+                          f"+{float(r.newly_covered):,.0f}", safe="")} for r in picks.itertuples()]
+    points = [{"lat": float(lat), "lon": float(lon), "tip": quote(str(name), safe="")} for name, lon, lat in clicked]
     _Picks(data, points).add_to(m)
     return assets.localize(m)
 
@@ -34,7 +37,9 @@ class _Picks(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var group = L.featureGroup();
-            function tip(text) { var el = document.createElement("span"); el.textContent = text; return el; }
+            function tip(text) {
+                var el = document.createElement("span"); el.textContent = decodeURIComponent(text); return el;
+            }
             {{ this.clicked|tojson }}.forEach(function (p) {
                 L.circleMarker([p.lat, p.lon], {radius: 7, color: {{ this.clicked_colour|tojson }}, weight: 3,
                                                 fillColor: "#ffffff", fillOpacity: 0.8})
