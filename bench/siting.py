@@ -13,8 +13,10 @@ the store's pods kept open). In one run it times and measures:
 * the baseline: spopt's stock `MCLP.from_cost_matrix` on the full dense distance matrix with
   the same predefined pods, solved by the same CBC (skip with --no-stock: it takes ~45 s),
 
-and prints the ratio of podgeo's time to the stock one. Python memory is tracemalloc's peak;
-CBC runs as a child process, whose peak resident size is reported separately.
+and prints the ratio of the stock time to podgeo's. Memory: tracemalloc's peak of Python
+allocations in each step, and the process's peak resident size so far. CBC runs as a separate
+process and is not included (a child's ru_maxrss counts the forked Python image, so it would
+mislead).
 """
 from __future__ import annotations
 
@@ -41,8 +43,8 @@ def measure(label, fn):
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"  {label:34} {seconds:8.2f} s   python peak {peak:7.1f} MiB   CBC child peak RSS so far {child:6.1f} MiB")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  {label:34} {seconds:8.2f} s   python peak {peak:7.1f} MiB   process peak RSS so far {rss:7.1f} MiB")
     return out, seconds
 
 
