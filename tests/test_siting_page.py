@@ -120,3 +120,22 @@ def test_geojson_download_has_the_picks(frames):
     back = gpd.read_file(io.BytesIO(sr.picks_geojson(result)))
     assert back["site_id"].tolist() == result.picks["site_id"].tolist()
     assert back.geometry.x.round(6).tolist() == result.picks["lon"].tolist()
+
+
+def test_a_cohort_is_an_area(db, monkeypatch):
+    store = SqliteStore(db)
+    try:
+        frames = ar.load_frames(store, "CA")
+        members = sr.area_districts(frames, "CA")["leaid"][:8].tolist()
+        cohort = store.create_cohort("East Bay <b>test</b>", members)
+    finally:
+        store.close()
+    at = open_app("views/siting.py", state="CA", area="cohort", cohort=str(cohort), demand="schools",
+                  group="low_income", candidates="libraries,schools", radius="2", new="2")
+    no_errors(at)
+    expected = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries", "schools"), radius_miles=2.0,
+                                                n_new=2, leaids=tuple(members)))
+    assert _table(at)["site_id"].tolist() == expected.picks["site_id"].tolist()
+    assert set(_table(at)["leaid"]) <= set(members) and at.query_params["cohort"] == str(cohort)
+    note = next(e.value for e in at.markdown if "**Model:**" in e.value)
+    assert "East Bay \\<b\\>test\\</b\\>" in note  # the cohort's name, inert in markdown

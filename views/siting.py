@@ -44,9 +44,12 @@ if area == "districts":
     st.query_params["districts"] = ",".join(leaids)
 elif area == "cohort":
     cohorts = ui.cohorts()
-    cohort = st.sidebar.selectbox("Cohort", cohorts["cohort_id"].tolist(), key="siting.cohort",
+    ids = cohorts["cohort_id"].tolist()
+    wanted = int(st.query_params["cohort"]) if st.query_params.get("cohort", "").isdigit() else None
+    cohort = st.sidebar.selectbox("Cohort", ids, key="siting.cohort", index=ids.index(wanted) if wanted in ids else 0,
                                   format_func=dict(zip(cohorts["cohort_id"], cohorts["name"])).get)
     if cohort is not None:
+        st.query_params["cohort"] = str(cohort)
         leaids = tuple(v for v in ui.cohort_members(cohort) if v in names)
         label = f"cohort {cohorts.set_index('cohort_id').loc[cohort, 'name']}"
 if area != "state" and not leaids:
@@ -107,6 +110,6 @@ mid.download_button("Picks (GeoJSON)", sr.picks_geojson(result), file_name=f"sit
 if right.button("Open these picks in Coverage", key="siting.to_coverage", disabled=result.picks.empty):
     st.switch_page("views/coverage.py", query_params=sr.coverage_query(result))
 with st.expander("Method, solver and parameters", expanded=False):
-    st.markdown(sr.method_note(m))
+    st.markdown(sr.method_note({**m, "area": ui.plain(m["area"])}))  # a cohort's name is user text
     st.code(sr.cli_command(m), language="bash")
 ui.sidebar_footer()
