@@ -271,7 +271,9 @@ def _site(args: argparse.Namespace) -> int:
     args.out.write_bytes(siting_report.picks_csv(result))
     if args.geojson_out:
         args.geojson_out.write_bytes(siting_report.picks_geojson(result))
-    print(f"wrote {args.out}: {len(result.picks)} new hub(s)")
+    note = args.out.with_name(args.out.stem + ".note.md")
+    note.write_text(siting_report.method_note(result.meta) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}: {len(result.picks)} new hub(s) (method note: {note.name})")
     for line in siting_report.summary_lines(result):
         print(line)
     for row in result.picks.itertuples():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from podgeo import access_report as ar
-from podgeo import filters, geo, siting
+from podgeo import exports, filters, geo, siting
 
 #: Candidate kinds: the store's point layers, plus points a user clicks or uploads.
 CANDIDATE_KINDS = {"libraries": "Public library outlets", "schools": "Public schools",
@@ -158,8 +158,12 @@ def coverage_query(result: SitingResult, *, seats: float = 50.0) -> dict[str, st
 
 
 def picks_csv(result: SitingResult) -> bytes:
-    """The picks table as CSV (what the page downloads and the CLI writes)."""
-    return ar.to_csv(pd.DataFrame(result.picks.drop(columns="geometry")))
+    """The picks table as CSV (what the page downloads and the CLI writes); names that an upload
+    supplies are defused against spreadsheet formula injection."""
+    table = pd.DataFrame(result.picks.drop(columns="geometry"))
+    for column in ("site", "site_id", "district"):
+        table[column] = table[column].map(lambda v: exports.safe_cell(v) if isinstance(v, str) else v)
+    return ar.to_csv(table)
 
 
 def picks_geojson(result: SitingResult) -> bytes:

@@ -2,6 +2,7 @@
 spopt's own model builder, greedy, and the real California files; the CLI gives the page's picks."""
 from __future__ import annotations
 
+import io
 import itertools
 
 import geopandas as gpd
@@ -170,6 +171,16 @@ def test_candidate_csv_reads_good_rows_and_lists_every_bad_cell():
         siting.read_candidates_csv("name,lat,lon\nÉ,1,1\n".encode("latin-1"))
 
 
+def test_picks_csv_defuses_formulas_in_uploaded_names():
+    import geopandas as gpd
+
+    picks = gpd.GeoDataFrame({c: [None] for c in sr.PICK_COLUMNS}, geometry=[Point(-122.3, 37.8)], crs=4326)
+    picks[["pick", "site", "site_id", "district", "lon"]] = [1, "=HYPERLINK(\"x\")", "upload:1", None, -122.3]
+    result = sr.SitingResult(picks, None, None, {})
+    back = pd.read_csv(io.BytesIO(sr.picks_csv(result)))
+    assert back.loc[0, "site"] == "'=HYPERLINK(\"x\")" and back.loc[0, "lon"] == -122.3
+
+
 def test_choices_round_trip_the_url_and_distrust_it():
     choices = sr.Choices(state="CA", demand="tracts", group="disability", candidates=("schools", "clicked"),
                          radius_miles=2.5, n_new=4, leaids=("0634410",), points=(("Clicked point 1", -122.4, 37.7),),
@@ -215,6 +226,7 @@ def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_pat
                  "--group", "low_income", "--radius-miles", "5", "--new", "3", "--state", "CA", "--out", str(out)])
     assert code == 0
     assert out.read_bytes() == sr.picks_csv(result)
+    assert "spopt 0.7.0" in (tmp_path / "picks.note.md").read_text()
     printed = capsys.readouterr().out
     assert f"{result.mclp.covered_before:,.0f}" in printed and f"{result.mclp.covered_after:,.0f}" in printed
     assert "status: optimal" in printed and "gap: 0.0000%" in printed
