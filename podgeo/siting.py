@@ -128,22 +128,28 @@ def within_radius(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, radius_mile
 
 
 def within_minutes(demand_ids, site_ids, times: pd.DataFrame, minutes: float) -> sparse.csr_matrix:
-    """Travel-time coverage from a long table (demand_id, site_id, minutes): True where minutes <= limit.
+    """Travel-time coverage from a long table: True where the pair's minutes <= `minutes`.
 
-    Pairs missing from the table are not covered (unknown is never within reach).
+    Columns demand_id, site_id, minutes, or the travel-time reader's origin_id, destination_id,
+    minutes; a site id matches with or without its kind prefix ("libraries:12" or "12"). Pairs
+    missing from the table are not covered (unknown is never within reach).
     """
     if not (_is_number(minutes) and minutes > 0):
         raise ValueError(f"minutes {minutes!r} must be a positive number")
+    times = times.rename(columns={"origin_id": "demand_id", "destination_id": "site_id"})
     missing = [c for c in ("demand_id", "site_id", "minutes") if c not in times.columns]
     if missing:
         raise ValueError(f"travel times: missing column(s) {missing}; found {list(times.columns)}")
-    d_index = pd.Index(pd.Series(list(demand_ids), dtype=object))
-    s_index = pd.Index(pd.Series(list(site_ids), dtype=object))
+    d_index = pd.Index(pd.Series(list(demand_ids), dtype=object).astype(str))
+    s_full = pd.Series(list(site_ids), dtype=object).astype(str)
     t = pd.to_numeric(times["minutes"], errors="coerce").to_numpy()
-    i, j = d_index.get_indexer(times["demand_id"]), s_index.get_indexer(times["site_id"])
+    i = d_index.get_indexer(times["demand_id"].astype(str))
+    j = pd.Index(s_full).get_indexer(times["site_id"].astype(str))
+    bare = pd.Series(np.arange(len(s_full))).groupby(s_full.str.split(":", n=1).str[-1].to_numpy()).first()
+    j = np.where(j >= 0, j, times["site_id"].astype(str).map(bare).fillna(-1).to_numpy(dtype=int))
     keep = (i >= 0) & (j >= 0) & (t <= minutes)
     return sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (i[keep], j[keep])),
-                             shape=(len(d_index), len(s_index)))
+                             shape=(len(d_index), len(s_full)))
 
 
 def maximal_cover(instance: Instance, n_new: int, *, time_limit: float = DEFAULT_TIME_LIMIT,

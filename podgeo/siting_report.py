@@ -73,14 +73,19 @@ class SitingResult:
     existing: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
 
 
-def site_table(frames: ar.Frames, choices: Choices) -> SitingResult:
+def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFrame | None = None,
+               max_minutes: float | None = None) -> SitingResult:
     """The new hubs that, with every (filtered) existing pod, reach the most children in need.
 
     Demand points are the Coverage page's for `choices.demand`, weighted by `choices.group`
     ("total" = everyone); points with no count of that group are left out and counted, never
     taken as zero. Candidates are the chosen store layers within the area plus clicked or
-    uploaded points; existing pods anywhere in the state count as open.
+    uploaded points; existing pods anywhere in the state count as open. With `travel_times`
+    (demand_id/origin_id, site_id/destination_id, minutes) reach is `max_minutes` of travel
+    instead of the radius; a pair the table does not list is out of reach.
     """
+    if travel_times is not None and not (isinstance(max_minutes, (int, float)) and 0 < max_minutes <= 600):
+        raise ValueError(f"max_minutes {max_minutes!r} must be minutes above 0 and at most 600 with a travel-time table")
     c = _check(choices)
     kinds = [k for k in c.candidates if k in STORE_KINDS]
     cov_group = c.group if c.group in ar.NEED_GROUPS[c.demand] else ar.NEED_GROUPS[c.demand][0]
@@ -94,8 +99,12 @@ def site_table(frames: ar.Frames, choices: Choices) -> SitingResult:
     weight = weight[weight.notna()].to_numpy()
     existing = base.sites[base.sites["kind"] == "pods"].reset_index(drop=True)
     candidates = _candidates(base.sites, c, districts)
-    instance = siting.Instance(weight, siting.within_radius(points, candidates, c.radius_miles),
-                               siting.within_radius(points, existing, c.radius_miles))
+    if travel_times is None:
+        reach = [siting.within_radius(points, sites, c.radius_miles) for sites in (candidates, existing)]
+    else:
+        reach = [siting.within_minutes(points["demand_id"], sites["site_id"], travel_times, float(max_minutes))
+                 for sites in (candidates, existing)]
+    instance = siting.Instance(weight, *reach)
     if candidates.empty:
         raise ValueError("no candidate sites in the area: choose libraries, schools, click points or upload a CSV")
     mclp = siting.maximal_cover(instance, c.n_new, time_limit=c.time_limit)
@@ -103,6 +112,8 @@ def site_table(frames: ar.Frames, choices: Choices) -> SitingResult:
     picks = _picks(candidates, districts, mclp)
     meta = _meta(frames, c, base.meta, mclp, lscp, points=len(points), unknown=unknown, candidates=candidates,
                  existing=len(existing))
+    meta["max_minutes"] = None if travel_times is None else float(max_minutes)
+    meta["travel_source"] = None if travel_times is None else str(travel_times.attrs.get("source", "travel-time table"))
     return SitingResult(picks, mclp, lscp, meta, existing)
 
 
@@ -178,7 +189,7 @@ def summary_lines(result: SitingResult) -> list[str]:
     gap = "unknown" if s.gap is None else f"{s.gap:.4%}"
     lines = [
         f"{label}: {s.total:,.0f} in {m['demand_points']:,} demand points ({m['area']})",
-        f"covered by existing pods within {m['radius_miles']:g} mi: {s.covered_before:,.0f} ({_share(s.covered_before, s.total)})",
+        f"covered by existing pods within {_reach(m)}: {s.covered_before:,.0f} ({_share(s.covered_before, s.total)})",
         f"covered with {len(s.chosen)} new hub(s): {s.covered_after:,.0f} ({_share(s.covered_after, s.total)}); "
         f"greedy alone: {s.greedy_after:,.0f}",
         f"solver: {m['solver_line']}; status: {s.status}; method: {s.method}; gap: {gap}; {s.seconds:.1f} s",
@@ -194,7 +205,7 @@ def method_note(meta: dict) -> str:
     lines = [
         f"**Model:** maximal covering location (MCLP, Church & ReVelle 1974): choose {meta['n_new']} new hub(s) "
         f"among {meta['candidate_count']:,} candidates ({meta['candidate_text']}) to maximise "
-        f"{_lower(meta['group_label'])} within {meta['radius_miles']:g} straight-line miles (EPSG:5070), with "
+        f"{_lower(meta['group_label'])} within {_reach(meta)}, with "
         f"{meta['existing_count']:,} existing pods kept open as predefined facilities"
         + (f" ({meta['pods_filter']})" if meta.get("pods_filter") else "") + ". "
         "Set covering (LSCP, Toregas et al. 1971) gives the fewest new hubs that reach every child in need "
@@ -207,8 +218,9 @@ def method_note(meta: dict) -> str:
         f"**Demand:** {meta['demand_label']} in {meta['area']}: {meta['demand_points']:,} points"
         + (f"; {meta['unknown_need_points']:,} without a count of this group left out" if meta['unknown_need_points'] else "")
         + ". Coverage only counts sites and pods loaded for this state, so reach stops at its edge.",
-        "**Reach:** straight-line radius; travel-time matrices are supported by `siting.within_minutes` but the "
-        "store has none loaded.",
+        (f"**Reach:** {meta['max_minutes']:g} minutes of travel time from {_md(meta['travel_source'])} (pairs it "
+         "does not list are out of reach)." if meta.get("max_minutes") else
+         f"**Reach:** {meta['radius_miles']:g} straight-line miles (no travel-time table given)."),
     ]
     if meta.get("vintages"):
         lines.append("**Data:** " + "; ".join(f"{v['title']} ({v['publisher']}, {v['vintage']})"
@@ -345,6 +357,17 @@ def _lscp_text(c: siting.SetCover) -> str:
     proof = "" if c.method == siting.OPTIMAL else f" ({c.method}; {c.status})"
     beyond = f"; {c.unreachable_weight:,.0f} are beyond reach of every candidate and pod" if c.unreachable_weight else ""
     return f"{c.count:,} new hub(s){proof}{beyond}"
+
+
+def _reach(meta: dict) -> str:
+    if meta.get("max_minutes"):
+        return f"{meta['max_minutes']:g} minutes of travel"
+    return f"{meta['radius_miles']:g} straight-line miles (EPSG:5070)"
+
+
+def _md(text: str) -> str:
+    """A file name (user text) made inert in markdown."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~" else ch for ch in str(text))
 
 
 def _share(part: float, total: float) -> str:

@@ -142,6 +142,38 @@ def test_within_minutes_uses_only_known_pairs_under_the_limit():
     assert cover.tolist() == [[True, False], [True, False], [False, False]]
 
 
+def test_within_minutes_reads_the_travel_time_readers_layout_and_bare_site_ids():
+    times = pd.DataFrame({"origin_id": ["a", "b"], "destination_id": ["12", "libraries:7"], "minutes": [5.0, 30.0]})
+    cover = siting.within_minutes(["a", "b"], ["libraries:12", "libraries:7"], times, 30).toarray()
+    assert cover.tolist() == [[True, False], [False, True]]
+
+
+def test_travel_times_twice_the_miles_give_the_radius_picks(fixture_store):
+    """Minutes = 2 x straight-line miles for every pair: 2r minutes must pick what r miles picks."""
+    from podgeo import access_report as ar
+    from podgeo.store import SqliteStore
+
+    store = SqliteStore(fixture_store)
+    try:
+        frames = ar.load_frames(store, "CA")
+    finally:
+        store.close()
+    base = ar.coverage_table(frames, sites=["pods", "libraries"], demand="schools", method="distance", state="CA")
+    dxy, sxy = siting._xy(base.points, "d"), siting._xy(base.sites, "s")
+    miles = np.hypot(dxy[:, None, 0] - sxy[None, :, 0], dxy[:, None, 1] - sxy[None, :, 1]) / MILE
+    i, j = np.indices(miles.shape)
+    times = pd.DataFrame({"origin_id": base.points["demand_id"].to_numpy()[i.ravel()],
+                          "destination_id": base.sites["site_id"].to_numpy()[j.ravel()], "minutes": 2 * miles.ravel()})
+    choices = sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=3)
+    by_miles = sr.site_table(frames, choices)
+    by_minutes = sr.site_table(frames, choices, travel_times=times, max_minutes=4.0)
+    assert by_minutes.picks["site_id"].tolist() == by_miles.picks["site_id"].tolist()
+    assert by_minutes.mclp.covered_after == by_miles.mclp.covered_after
+    assert "4 minutes of travel" in sr.method_note(by_minutes.meta)
+    with pytest.raises(ValueError, match="max_minutes"):
+        sr.site_table(frames, choices, travel_times=times)
+
+
 def test_bad_arguments_name_the_value(line):
     with pytest.raises(ValueError, match="n_new 0"):
         siting.maximal_cover(line, 0)
