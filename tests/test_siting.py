@@ -262,3 +262,29 @@ def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_pat
     printed = capsys.readouterr().out
     assert f"{result.mclp.covered_before:,.0f}" in printed and f"{result.mclp.covered_after:,.0f}" in printed
     assert "status: optimal" in printed and "gap: 0.0000%" in printed
+
+
+def test_before_and_after_agree_with_the_coverage_page(fixture_store):
+    """Covered before = Coverage's distance coverage from the pods; after one pick = Coverage with that
+    pick as its hypothetical hub (what "Open these picks in Coverage" hands over)."""
+    from podgeo import access_report as ar
+    from podgeo.store import SqliteStore
+
+    store = SqliteStore(fixture_store)
+    try:
+        frames = ar.load_frames(store, "CA")
+    finally:
+        store.close()
+    result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=1))
+    query = sr.coverage_query(result)
+    hub = ar.Hub.from_query(query["hubs"])
+    common = dict(sites=["pods"], demand="schools", method="distance", radius_miles=2.0, group="low_income",
+                  state="CA")
+
+    def share(**extra):
+        summary = ar.coverage_table(frames, **common, **extra).summary.set_index("group")
+        return summary.loc["low_income", "mean_access"] / 100.0
+
+    assert share() == pytest.approx(result.meta["share_before"])
+    assert share(hypothetical=hub) == pytest.approx(result.meta["share_after"])
+    assert result.meta["share_after"] > result.meta["share_before"]
