@@ -24,7 +24,7 @@ import math
 import re
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -473,6 +473,17 @@ def _greedy(instance: Instance, columns, n: int) -> tuple[list[int], list[float]
         rows = sub.indices[sub.indptr[best]:sub.indptr[best + 1]]
         left[rows] = 0.0
     return chosen, gains
+
+
+def fewest_for_full_cover(instance: Instance, result: Siting, cover: SetCover) -> Siting:
+    """When the picks already reach every reachable child and LSCP needs fewer hubs, LSCP's hubs
+    (same coverage, fewer sites; the extra picks would add nothing) in order of gain; else `result`."""
+    full = result.covered_after >= cover.reachable_weight - 1e-9
+    if not (full and cover.count is not None and cover.method == OPTIMAL and cover.count < len(result.chosen)):
+        return result
+    ordered, gains = _order_by_gain(instance, cover.chosen)
+    return replace(result, chosen=ordered, gains=gains, status=result.status + "; every reachable child covered, "
+                   f"so LSCP's {len(ordered)} hub(s) are listed")
 
 
 def _order_by_gain(instance: Instance, chosen) -> tuple[list[int], list[float]]:

@@ -109,6 +109,7 @@ def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFram
         raise ValueError("no candidate sites in the area: choose libraries, schools, click points or upload a CSV")
     mclp = siting.maximal_cover(instance, c.n_new, time_limit=c.time_limit)
     lscp = siting.set_cover(instance, time_limit=c.time_limit)
+    mclp = siting.fewest_for_full_cover(instance, mclp, lscp)
     picks = _picks(candidates, districts, mclp)
     meta = _meta(frames, c, base.meta, mclp, lscp, points=len(points), unknown=unknown, candidates=candidates,
                  existing=len(existing))

@@ -75,6 +75,15 @@ def test_set_cover_counts_new_hubs_and_reports_the_unreachable(line):
     assert cover.unreachable_weight == 2.0 and cover.reachable_weight == 29.0
 
 
+def test_when_everyone_is_covered_the_fewest_hubs_are_listed(line):
+    many = siting.maximal_cover(line, 3)  # L, M, R all add something in greedy order...
+    fewest = siting.fewest_for_full_cover(line, many, siting.set_cover(line))
+    assert many.chosen == [1, 0, 2] and fewest.chosen == [0, 2]  # ...but L and R alone reach everyone
+    assert fewest.gains == [11.0, 11.0] and fewest.covered_after == many.covered_after == 29.0
+    two = siting.maximal_cover(line, 2)
+    assert siting.fewest_for_full_cover(line, two, siting.set_cover(line)) is two
+
+
 def _random_instance(seed, n=60, m=14, existing=3):
     rng = np.random.default_rng(seed)
     demand = gpd.GeoDataFrame(geometry=[Point(x, y) for x, y in rng.uniform(0, 20 * MILE, (n, 2))], crs="EPSG:5070")
