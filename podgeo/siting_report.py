@@ -99,14 +99,14 @@ def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFram
     weight = weight[weight.notna()].to_numpy()
     existing = base.sites[base.sites["kind"] == "pods"].reset_index(drop=True)
     candidates = _candidates(base.sites, c, districts)
+    if candidates.empty:
+        raise ValueError("no candidate sites in the area: choose libraries, schools, click points or upload a CSV")
     if travel_times is None:
         reach = [siting.within_radius(points, sites, c.radius_miles) for sites in (candidates, existing)]
     else:
         reach = [siting.within_minutes(points["demand_id"], sites["site_id"], travel_times, float(max_minutes))
                  for sites in (candidates, existing)]
     instance = siting.Instance(weight, *reach)
-    if candidates.empty:
-        raise ValueError("no candidate sites in the area: choose libraries, schools, click points or upload a CSV")
     mclp = siting.maximal_cover(instance, c.n_new, time_limit=c.time_limit)
     lscp = siting.set_cover(instance, time_limit=c.time_limit)
     mclp = siting.fewest_for_full_cover(instance, mclp, lscp)
@@ -215,7 +215,10 @@ def method_note(meta: dict) -> str:
         f"{siting.SOLVER}; time limit {meta['time_limit']:g} s, relative gap 0, one thread. Points with identical "
         "coverage are merged and candidates that add nothing dropped first (the optimum is unchanged); "
         f"model: {meta['model_size'].get('rows', 0):,} merged rows x {meta['model_size'].get('useful_candidates', 0):,} "
-        "candidates. Picks are numbered by what each adds given the pods and the picks before it.",
+        "candidates. CBC starts from the greedy answer, so a run stopped by the time limit is never worse than "
+        "greedy and reports its bound and gap; with no solution from CBC the greedy answer is shown, labelled. "
+        "Picks are numbered by what each adds given the pods and the picks before it; when they already reach "
+        "every reachable child, LSCP's (fewer) hubs are listed instead.",
         f"**Demand:** {meta['demand_label']} in {meta['area']}: {meta['demand_points']:,} points"
         + (f"; {meta['unknown_need_points']:,} without a count of this group left out" if meta['unknown_need_points'] else "")
         + ". Coverage only counts sites and pods loaded for this state, so reach stops at its edge.",
