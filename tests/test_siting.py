@@ -151,22 +151,29 @@ def test_within_minutes_uses_only_known_pairs_under_the_limit():
     assert cover.tolist() == [[True, False], [True, False], [False, False]]
 
 
+@pytest.fixture(scope="module")
+def bay_frames(fixture_store):
+    from podgeo import access_report as ar
+    from podgeo.store import SqliteStore
+
+    store = SqliteStore(fixture_store)
+    try:
+        return ar.load_frames(store, "CA")
+    finally:
+        store.close()
+
+
 def test_within_minutes_reads_the_travel_time_readers_layout_and_bare_site_ids():
     times = pd.DataFrame({"origin_id": ["a", "b"], "destination_id": ["12", "libraries:7"], "minutes": [5.0, 30.0]})
     cover = siting.within_minutes(["a", "b"], ["libraries:12", "libraries:7"], times, 30).toarray()
     assert cover.tolist() == [[True, False], [False, True]]
 
 
-def test_travel_times_twice_the_miles_give_the_radius_picks(fixture_store):
+def test_travel_times_twice_the_miles_give_the_radius_picks(bay_frames):
     """Minutes = 2 x straight-line miles for every pair: 2r minutes must pick what r miles picks."""
     from podgeo import access_report as ar
-    from podgeo.store import SqliteStore
 
-    store = SqliteStore(fixture_store)
-    try:
-        frames = ar.load_frames(store, "CA")
-    finally:
-        store.close()
+    frames = bay_frames
     base = ar.coverage_table(frames, sites=["pods", "libraries"], demand="schools", method="distance", state="CA")
     dxy, sxy = siting._xy(base.points, "d"), siting._xy(base.sites, "s")
     miles = np.hypot(dxy[:, None, 0] - sxy[None, :, 0], dxy[:, None, 1] - sxy[None, :, 1]) / MILE
@@ -273,17 +280,12 @@ def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_pat
     assert "status: optimal" in printed and "gap: 0.0000%" in printed
 
 
-def test_before_and_after_agree_with_the_coverage_page(fixture_store):
+def test_before_and_after_agree_with_the_coverage_page(bay_frames):
     """Covered before = Coverage's distance coverage from the pods; after one pick = Coverage with that
     pick as its hypothetical hub (what "Open these picks in Coverage" hands over)."""
     from podgeo import access_report as ar
-    from podgeo.store import SqliteStore
 
-    store = SqliteStore(fixture_store)
-    try:
-        frames = ar.load_frames(store, "CA")
-    finally:
-        store.close()
+    frames = bay_frames
     result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=1))
     query = sr.coverage_query(result)
     hub = ar.Hub.from_query(query["hubs"])
