@@ -56,6 +56,8 @@ class Choices:
             out["state"] = self.state
         if self.leaids:
             out["districts"] = ",".join(self.leaids)
+        if self.time_limit != siting.DEFAULT_TIME_LIMIT:
+            out["limit"] = f"{self.time_limit:g}"
         clicked = [(lon, lat) for (_, lon, lat), k in zip(self.points, self.points_kind) if k == "clicked"]
         if clicked:
             out["pts"] = ";".join(f"{lon:.5f},{lat:.5f}" for lon, lat in clicked[:MAX_POINTS])
@@ -133,6 +135,7 @@ def choices_from_query(params: dict, *, state: str | None = None) -> Choices:
             points.append((f"Clicked point {len(points) + 1}", hub.lon, hub.lat))
     return Choices(state=state, demand=demand, group=group, candidates=tuple(dict.fromkeys(wanted)) or ("libraries",),
                    radius_miles=radius, n_new=n_new, leaids=leaids, points=tuple(points),
+                   time_limit=_number(params.get("limit"), siting.DEFAULT_TIME_LIMIT, 5.0, 600.0),
                    points_kind=("clicked",) * len(points), pod_filter=filters.PodFilter.from_query(params))
 
 

@@ -232,13 +232,14 @@ def test_picks_csv_defuses_formulas_in_uploaded_names():
 def test_choices_round_trip_the_url_and_distrust_it():
     choices = sr.Choices(state="CA", demand="tracts", group="disability", candidates=("schools", "clicked"),
                          radius_miles=2.5, n_new=4, leaids=("0634410",), points=(("Clicked point 1", -122.4, 37.7),),
-                         points_kind=("clicked",))
+                         points_kind=("clicked",), time_limit=20.0)
     back = sr.choices_from_query(choices.to_query(), state="CA")
     assert back == choices
     hostile = sr.choices_from_query({"demand": "x", "radius": "nan", "new": "1e9", "pts": "1,2;<b>", "group": "{{7*7}}",
-                                     "districts": "0634410,'; drop"}, state="CA")
+                                     "districts": "0634410,'; drop", "limit": "1e6"}, state="CA")
     assert (hostile.demand, hostile.group, hostile.radius_miles, hostile.n_new) == ("schools", "low_income", 5.0, 10)
     assert hostile.points == (("Clicked point 1", 1.0, 2.0),) and hostile.leaids == ("0634410",)
+    assert hostile.time_limit == siting.DEFAULT_TIME_LIMIT
 
 
 # -- the real California files: the bench's instance, small, and the CLI against the library ------

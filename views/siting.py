@@ -33,6 +33,8 @@ candidates = ui.sidebar_multi("Candidate sites", "siting.candidates", sr.CANDIDA
 radius = ui.sidebar_number("Reach (straight-line miles)", "siting.radius", 5.0, param="radius", min_value=0.5,
                            max_value=50.0, step=0.5)
 n_new = int(ui.sidebar_number("New hubs to open", "siting.new", 10, param="new", min_value=1, max_value=50, step=1))
+limit = ui.sidebar_number("Solver time limit (seconds)", "siting.time_limit", siting.DEFAULT_TIME_LIMIT, param="limit",
+                          min_value=5.0, max_value=600.0, step=5.0)
 pod_filter = ui.sidebar_pod_filter()
 districts = sr.area_districts(frames, state)
 names = dict(zip(districts["leaid"], districts["name"]))
@@ -66,7 +68,7 @@ if "upload" in candidates:
         st.dataframe(sr.error_table(exc), hide_index=True, key="siting.upload_errors")
 choices = sr.with_upload(sr.Choices(state=state, demand=demand, group=group, candidates=tuple(candidates),
                                     radius_miles=radius, n_new=n_new, leaids=leaids, area_label=label,
-                                    pod_filter=pod_filter, points=tuple(map(tuple, clicked)),
+                                    pod_filter=pod_filter, time_limit=limit, points=tuple(map(tuple, clicked)),
                                     points_kind=("clicked",) * len(clicked)), upload)
 pts = choices.to_query().get("pts")
 st.query_params.update({"pts": pts}) if pts else st.query_params.pop("pts", None)
