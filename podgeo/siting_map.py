@@ -51,7 +51,7 @@ class _Picks(MacroElement):
                 label.style.cssText = "background:" + {{ this.colour|tojson }} + ";color:#fff;border-radius:50%;"
                     + "width:22px;height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;"
                     + "border:2px solid #fff;box-shadow:0 0 3px #000";
-                var icon = L.divIcon({html: label, className: "", iconSize: [22, 22], iconAnchor: [11, 11]});
+                var icon = L.divIcon({html: label, className: "podgeo-pick", iconSize: [22, 22], iconAnchor: [11, 11]});
                 L.marker([p.lat, p.lon], {icon: icon, zIndexOffset: 1000}).bindTooltip(tip(p.tip)).addTo(group);
             });
             group.addTo(map);
