@@ -139,3 +139,22 @@ def test_a_cohort_is_an_area(db, monkeypatch):
     assert set(_table(at)["leaid"]) <= set(members) and at.query_params["cohort"] == str(cohort)
     note = next(e.value for e in at.markdown if "**Model:**" in e.value)
     assert "East Bay \\<b\\>test\\</b\\>" in note  # the cohort's name, inert in markdown
+
+
+def test_an_uploaded_csv_adds_candidates_and_a_bad_one_lists_its_cells(page, frames):
+    at = page(state="CA", demand="schools", group="total", candidates="upload", radius="2", new="1")
+    good = b"name,lat,lon\n=HYPERLINK(\"x\") hub,37.80,-122.27\nFar hub,38.9,-120.0\n"
+    at.file_uploader(key="siting.upload").set_value(("hubs.csv", good, "text/csv")).run()
+    no_errors(at)
+    table = _table(at)
+    assert table["kind"].tolist() == ["upload"] and table["site"].tolist() == ['=HYPERLINK("x") hub']
+    expected = sr.site_table(frames, sr.with_upload(
+        sr.Choices(state="CA", group="total", candidates=("upload",), radius_miles=2.0, n_new=1),
+        siting.read_candidates_csv(good)))
+    assert table["newly_covered"].tolist() == expected.picks["newly_covered"].tolist()
+    at.file_uploader(key="siting.upload").set_value(("bad.csv", b"name,lat,lon\nA,north,-122\n,1,1\n",
+                                                     "text/csv")).run()
+    errors = next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    assert errors.to_dict("records") == [{"row": 2, "column": "lat", "problem": "'north' is not a number"},
+                                         {"row": 3, "column": "name", "problem": "is empty"}]
+    assert [e.value for e in at.error] == ["The candidate file was not used:"]
