@@ -1,4 +1,4 @@
-"""`python -m podgeo ...`: build the store (and, as they land, import, coverage, export) from the shell.
+"""`python -m podgeo ...`: build the store (and, as they land, import, coverage, export, site) from the shell.
 
 A thin adapter in the sqlite-utils manner: parse arguments, call the library, turn its errors
 into one readable line on stderr and a non-zero exit code.
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--layer", choices=("base", "secondary", "all"), default="base",
                    help="districts: unified + elementary (base, default), secondary, or all three")
     e.set_defaults(func=_export)
+
+    _add_site_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -276,6 +278,71 @@ def _export(args: argparse.Namespace) -> int:
     args.out.write_bytes(result.data)
     print(f"wrote {args.out}: {result.rows:,} {args.what} rows as {fmt} ({len(result.data):,} bytes)")
     print(result.description)
+    return 0
+
+
+def _add_site_parser(sub) -> None:
+    """`site`: where to add hubs (MCLP with the pods kept open, and LSCP), as the siting page computes it."""
+    s = sub.add_parser("site", help="choose where to add hubs to reach the most children in need (MCLP, LSCP)")
+    s.add_argument("--db", type=store_location, default=None,
+                   help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
+    s.add_argument("--candidates", default="libraries", metavar="KINDS",
+                   help="libraries and/or schools as a comma list, or none (with --candidates-csv)")
+    s.add_argument("--candidates-csv", type=Path, default=None, help="more candidates: a CSV of name, lat, lon")
+    s.add_argument("--demand", default="schools", help="schools, tracts or districts (default schools)")
+    s.add_argument("--group", default=None, help="need group weighting the demand, or total (default per demand)")
+    s.add_argument("--radius-miles", type=float, default=5.0, help="reach of a hub in straight-line miles (default 5)")
+    s.add_argument("--new", type=int, default=10, help="how many new hubs to open (default 10)")
+    s.add_argument("--state", default=None, metavar="XX", help="one state (postal code); default every state")
+    s.add_argument("--districts", default=None, metavar="LEAIDS", help="the area: a comma list of district LEAIDs")
+    s.add_argument("--cohort", type=int, default=None, help="the area: a saved cohort's districts (by id)")
+    s.add_argument("--pod-filter", default="", metavar="QUERY",
+                   help="which existing pods count as open, as in the map's URL ('statuses=active')")
+    s.add_argument("--time-limit", type=float, default=60.0, help="seconds CBC may take for each model (default 60)")
+    s.add_argument("--out", type=Path, required=True, help="CSV of the picks, in the order of what each adds")
+    s.add_argument("--geojson-out", type=Path, default=None, help="also write the picks as GeoJSON")
+    s.set_defaults(func=_site)
+
+
+def _site(args: argparse.Namespace) -> int:
+    """Compute with the page's own function, write the picks, print coverage before/after and the solver's word."""
+    from podgeo import access_report, siting, siting_report
+
+    state = args.state.upper() if args.state else None
+    kinds = tuple(k.strip() for k in args.candidates.split(",") if k.strip() and k.strip() != "none")
+    bad = [k for k in kinds if k not in siting_report.STORE_KINDS]
+    if bad:
+        raise ValueError(f"--candidates {bad} not among {list(siting_report.STORE_KINDS)} (or none)")
+    upload = siting.read_candidates_csv(args.candidates_csv.read_bytes()) if args.candidates_csv else None
+    kinds += ("upload",) if upload is not None else ()
+    if not kinds:
+        raise ValueError("no candidates: give --candidates libraries,schools and/or --candidates-csv FILE")
+    if args.demand not in access_report.DEMAND_KINDS:
+        raise ValueError(f"--demand {args.demand!r} is not one of {list(access_report.DEMAND_KINDS)}")
+    store = open_store(args.db or default_path())
+    try:
+        frames = access_report.load_frames(store, state)
+        leaids = [v.strip() for v in args.districts.split(",") if v.strip()] if args.districts else []
+        if args.cohort is not None:
+            leaids += store.cohort_members(args.cohort)
+    finally:
+        store.close()
+    choices = siting_report.Choices(
+        state=state, demand=args.demand, group=args.group or siting_report.GROUPS[args.demand][0],
+        candidates=kinds, radius_miles=args.radius_miles, n_new=args.new, leaids=tuple(dict.fromkeys(leaids)) or None,
+        time_limit=args.time_limit, pod_filter=access_report.pod_filter_from_text(args.pod_filter))
+    result = siting_report.site_table(frames, siting_report.with_upload(choices, upload))
+    args.out.write_bytes(siting_report.picks_csv(result))
+    if args.geojson_out:
+        args.geojson_out.write_bytes(siting_report.picks_geojson(result))
+    note = args.out.with_name(args.out.stem + ".note.md")
+    note.write_text(siting_report.method_note(result.meta) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}: {len(result.picks)} new hub(s) (method note: {note.name})")
+    for line in siting_report.summary_lines(result):
+        print(line)
+    for row in result.picks.itertuples():
+        print(f"  #{row.pick} {row.site} ({row.district or 'no district'}): +{row.newly_covered:,.0f}, "
+              f"cumulative {row.cumulative_share:.1%}")
     return 0
 
 
