@@ -23,5 +23,6 @@ PAGES = [
     st.Page("views/cohorts.py", title="Cohorts", icon=":material/group_work:", url_path="cohorts"),
     st.Page("views/directory.py", title="Pods directory", icon=":material/list_alt:", url_path="directory"),
     st.Page("views/attributes.py", title="District attributes", icon=":material/table_chart:", url_path="attributes"),
+    st.Page("views/siting.py", title="Where to add hubs", icon=":material/add_location_alt:", url_path="siting"),
 ]
 st.navigation(PAGES).run()

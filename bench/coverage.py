@@ -12,7 +12,10 @@ Coverage page end to end: a California store is built (or PODGEO_BENCH_DB reused
 `access_report.coverage_table` (what the page and `python -m podgeo coverage` run) is timed for
 schools x libraries with all four methods against the plain method call on the same points.
 
-    .venv/bin/python bench/coverage.py [all|california|national|page]
+Part 4, travel times: 2SFCA from a table of ~10 million origin-destination pairs (minutes = 2 x
+straight-line miles, so the answers must agree) against the k-d tree version on the same points.
+
+    .venv/bin/python bench/coverage.py [all|california|national|page|matrix]
 """
 from __future__ import annotations
 
@@ -36,6 +39,8 @@ from podgeo.demand import ca_school_points, district_points  # noqa: E402
 RADIUS_MILES = 10.0
 RADIUS_M = RADIUS_MILES * cv.METRES_PER_MILE
 STEPS_M = {k * cv.METRES_PER_MILE: v for k, v in cv.LUO_QI_STEPS_MILES.items()}
+MATRIX_MILES = 165.0  # the travel-time table holds every pair within this (about 10M pairs nationally)
+CATCHMENT_MILES = 25.0
 
 
 def main() -> None:
@@ -48,14 +53,16 @@ def main() -> None:
     print(f"podgeo coverage bench | python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"pandas {pd.__version__}, scipy {scipy.__version__}, access {access.__version__}")
     part = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if part not in ("all", "california", "national", "page"):
-        sys.exit(f"unknown part {part!r}: all, california, national or page")
+    if part not in ("all", "california", "national", "page", "matrix"):
+        sys.exit(f"unknown part {part!r}: all, california, national, page or matrix")
     if part in ("all", "california"):
         california(root)
     if part in ("all", "national"):
         national(root)
     if part in ("all", "page"):
         page(root)
+    if part in ("all", "matrix"):
+        matrix(root)
 
 
 def california(root: Path) -> None:
@@ -210,6 +217,56 @@ def page(root: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
+
+def matrix(root: Path) -> None:
+    """2SFCA from a ~10M-pair travel-time table against the k-d tree straight-line version, same points."""
+    import tempfile
+
+    from podgeo import travel_times
+
+    print(f"\n== Travel-time table: 2SFCA from ~10M origin-destination pairs vs the k-d tree, same points")
+    districts = national_districts(root)
+    demand = district_points(districts).points
+    libraries = library_sites(root / "hub_sites" / "imls_pls_fy2018_outlets.csv", state=None)
+    d_xy, s_xy = cv._projected_xy(demand, "demand", libraries, "sites")
+    pairs = cKDTree(d_xy).sparse_distance_matrix(cKDTree(s_xy), MATRIX_MILES * cv.METRES_PER_MILE,
+                                                 output_type="ndarray")
+    table = pd.DataFrame({"origin_id": demand["demand_id"].to_numpy()[pairs["i"]],
+                          "destination_id": libraries["site_id"].to_numpy()[pairs["j"]],
+                          "minutes": 2.0 * pairs["v"] / cv.METRES_PER_MILE})  # minutes = 2 x straight miles
+    del pairs
+    print(f"{len(demand):,} district points x {len(libraries):,} outlets; table of every pair within "
+          f"{MATRIX_MILES:g} mi, minutes = 2 x miles: {len(table):,} rows")
+    children = demand["total"].to_numpy(dtype=float)
+    supply = np.ones(len(libraries))
+
+    def from_table(frame, cut):
+        m = travel_times.match(frame, demand["demand_id"], libraries["site_id"], max_minutes=cut)
+        return cv.catchment_access(children, supply, m.d_idx, m.s_idx, m.minutes)[0]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tt.parquet"
+        table.to_parquet(path, index=False)
+        size = path.stat().st_size / 1e6
+        t_read, read = best_of(3, lambda: travel_times.read_matrix(path))
+        peak_read = peak_mb(lambda: travel_times.read_matrix(path))
+    print(f"reading the {size:,.0f} MB Parquet table (ids to categories, checks): {t_read:.3f} s, "
+          f"peak traced memory {peak_read:.0f} MB")
+    for miles in (MATRIX_MILES, CATCHMENT_MILES):
+        t_tree, tree = best_of(3, lambda: cv.two_step_fca(demand, libraries, radius_miles=miles, seats_col=None))
+        t_table, ours = best_of(3, lambda: from_table(read, 2.0 * miles))
+        theirs = tree["access"].to_numpy()
+        finite = np.isfinite(theirs)
+        same_inf = bool(np.array_equal(np.isinf(ours), ~finite))
+        diff = float(np.max(np.abs(ours[finite] - theirs[finite])))
+        peak_tree = peak_mb(lambda: cv.two_step_fca(demand, libraries, radius_miles=miles, seats_col=None))
+        peak_table = peak_mb(lambda: from_table(read, 2.0 * miles))
+        pairs_in = int(tree["sites_in_reach"].sum())
+        print(f"catchment {miles:g} mi ({pairs_in:,} pairs in reach): k-d tree {t_tree:.3f} s, {peak_tree:.0f} MB; "
+              f"table {t_table:.3f} s, {peak_table:.0f} MB = {t_table / t_tree:.2f}x the k-d tree's time "
+              f"(goal <= 2x); read + table {(t_read + t_table) / t_tree:.2f}x; max |diff| {diff:.1e}, "
+              f"inf at the same points: {same_inf}")
+
 
 def library_sites(path: Path, state: str | None) -> gpd.GeoDataFrame:
     raw = pd.read_csv(path, dtype=str, encoding="cp1252")

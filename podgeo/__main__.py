@@ -1,4 +1,4 @@
-"""`python -m podgeo ...`: build the store (and, as they land, import, coverage, export) from the shell.
+"""`python -m podgeo ...`: build the store (and, as they land, import, coverage, export, site) from the shell.
 
 A thin adapter in the sqlite-utils manner: parse arguments, call the library, turn its errors
 into one readable line on stderr and a non-zero exit code.
@@ -67,7 +67,25 @@ def main(argv: list[str] | None = None) -> int:
                    help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active'")
     c.add_argument("--hub", default=None, metavar="LON,LAT,SEATS", help="add a hypothetical hub (what-if)")
     c.add_argument("--out", type=Path, required=True, help="CSV to write (the table the page shows)")
-    c.add_argument("--summary-out", type=Path, default=None, help="also write the equity summary by group")
+    # equity, sensitivity and travel time (issue 12)
+    c.add_argument("--summary-out", type=Path, default=None,
+                   help="also write the disparity scores (per group and per district) with intervals and flags")
+    c.add_argument("--groups-out", type=Path, default=None, help="also write mean access by group (the page's table)")
+    c.add_argument("--level", type=int, choices=(90, 95), default=90,
+                   help="confidence level of the disparity intervals (default 90, the ACS convention)")
+    c.add_argument("--sweep", default=None, metavar="RADII",
+                   help="also compute every group's access and gap at these radii, e.g. 1,2,5,10,15,25")
+    c.add_argument("--sweep-out", type=Path, default=None,
+                   help="CSV for --sweep (default: OUT_sweep.csv; the ranking stability goes to OUT_ranking.csv)")
+    c.add_argument("--travel-times", type=Path, default=None, metavar="FILE",
+                   help="CSV or Parquet of origin_id, destination_id, minutes: replaces straight-line distance")
+    c.add_argument("--max-minutes", type=float, default=None, help="catchment in minutes with --travel-times")
+    c.add_argument("--points-out", type=Path, default=None, help="also write every demand point's access (CSV)")
+    c.add_argument("--osm-pbf", type=Path, default=None, metavar="FILE",
+                   help="build the travel times from this OpenStreetMap extract (pyrosm + pandana) instead")
+    c.add_argument("--osm-mode", choices=("walking", "cycling", "driving"), default="walking",
+                   help="network and constant speed for --osm-pbf (default walking, 4.8 km/h)")
+    c.add_argument("--travel-times-out", type=Path, default=None, help="write the --osm-pbf travel times (CSV)")
     c.set_defaults(func=_coverage)
 
     e = sub.add_parser("export", help="write pods, districts or coverage as csv, geojson or gpkg (with a note)")
@@ -83,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--layer", choices=("base", "secondary", "all"), default="base",
                    help="districts: unified + elementary (base, default), secondary, or all three")
     e.set_defaults(func=_export)
+
+    _add_site_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -165,8 +185,8 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    """Compute with the page's own function, write the CSV, print the method note and the top of the ranking."""
-    from podgeo import access_report
+    """Compute with the page's own function, write the CSV(s), print the method note and the top of the ranking."""
+    from podgeo import access_report, disparity, sensitivity, travel_times
 
     sites = [kind.strip() for value in args.sites for kind in value.split(",") if kind.strip()]
     hub = None
@@ -174,29 +194,75 @@ def _coverage(args: argparse.Namespace) -> int:
         hub = access_report.Hub.from_query(args.hub)
         if hub is None:
             raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
+    if (args.travel_times is None and args.osm_pbf is None) != (args.max_minutes is None):
+        raise ValueError("--travel-times (or --osm-pbf) and --max-minutes go together: give both or neither")
+    if args.travel_times is not None and args.osm_pbf is not None:
+        raise ValueError("give --travel-times or --osm-pbf, not both")
+    radii = sensitivity.parse_radii(args.sweep) if args.sweep is not None else None
+    matrix = travel_times.read_matrix(args.travel_times) if args.travel_times is not None else None
+    state = args.state.upper() if args.state else None
     store = open_store(args.db or default_path())
     try:
-        frames = access_report.load_frames(store, args.state.upper() if args.state else None)
+        frames = access_report.load_frames(store, state)
     finally:
         store.close()
+    options = dict(sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
+                   decay=args.decay, group=args.group, state=state,
+                   pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
+                   assumed_seats=args.assumed_seats, travel_times=matrix, max_minutes=args.max_minutes)
+    if args.osm_pbf is not None:
+        options["travel_times"] = _osm_matrix(frames, options, args)
     started = time.perf_counter()
-    table, summary, meta = access_report.coverage_table(
-        frames, sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
-        decay=args.decay, group=args.group, state=args.state.upper() if args.state else None,
-        pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
-        assumed_seats=args.assumed_seats)
+    result = access_report.coverage_table(frames, **options)
+    table, summary, meta = result
     seconds = time.perf_counter() - started
-    access_report.write_csv(table, args.out)
+    access_report.write_csv(access_report.with_units(table, meta), args.out)
+    scores = disparity.scores(result, frames, level=args.level)
     if args.summary_out:
-        access_report.write_csv(summary, args.summary_out)
+        access_report.write_csv(disparity.summary_frame(scores), args.summary_out)
+    if args.groups_out:
+        access_report.write_csv(access_report.with_units(summary, meta), args.groups_out)
+    if args.points_out:
+        access_report.write_csv(access_report.with_units(access_report.points_frame(result.points), meta),
+                                args.points_out)
     print(f"wrote {args.out}: {len(table):,} districts, {meta['ranked']:,} ranked as low access "
           f"({meta['method_label']}, {seconds:.2f} s)")
+    if meta.get("no_pods"):
+        print(f"note: {state or 'the store'} has no pods (after the filter): pods add no supply")
     print(access_report.method_note(meta).replace("**", ""))
+    print(f"Disparity: {scores.sentence}")
     top = table[table["rank"].notna()].head(5)
     for row in top.itertuples():
         print(f"  #{row.rank} {row.leaid} {row.name}: {row.children_in_need:,.0f} {meta['group_label']}, "
               f"access {row.access:.3g} {meta['access_unit']}")
+    if radii is not None:
+        chosen = args.max_minutes if matrix is not None else args.radius_miles
+        swept = sensitivity.sweep(frames, radii, chosen=chosen, level=args.level, **options)
+        sweep_out = args.sweep_out or args.out.with_name(args.out.stem + "_sweep.csv")
+        ranking_out = sweep_out.with_name(sweep_out.stem.removesuffix("_sweep") + "_ranking.csv")
+        access_report.write_csv(swept.groups, sweep_out)
+        access_report.write_csv(swept.stability, ranking_out)
+        print(f"wrote {sweep_out} ({len(swept.groups):,} rows) and {ranking_out}")
+        for row in swept.stability.itertuples():
+            print(f"  radius {row.radius:g} {swept.unit}: {row.still_top} of the {row.top_at_chosen} top districts "
+                  f"at {chosen:g} {swept.unit} stay in the top {sensitivity.TOP}")
     return 0
+
+
+def _osm_matrix(frames, options, args):
+    """Network minutes from every demand point to every site, from the user's .osm.pbf."""
+    from podgeo import access_report, osm_travel
+
+    straight = access_report.coverage_table(frames, **{**options, "travel_times": None, "max_minutes": None})
+    origins = straight.points.assign(id=straight.points["demand_id"], lon=straight.points.geometry.x,
+                                     lat=straight.points.geometry.y)
+    sites = straight.sites.assign(id=straight.sites["site_id"], lon=straight.sites.geometry.x,
+                                  lat=straight.sites.geometry.y)
+    built = osm_travel.build(args.osm_pbf, origins, sites, mode=args.osm_mode, max_minutes=args.max_minutes)
+    print(f"travel times: {built.note}")
+    if args.travel_times_out:
+        built.matrix.to_csv(args.travel_times_out, index=False)
+    return built.matrix
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -219,6 +285,71 @@ def _export(args: argparse.Namespace) -> int:
     args.out.write_bytes(result.data)
     print(f"wrote {args.out}: {result.rows:,} {args.what} rows as {fmt} ({len(result.data):,} bytes)")
     print(result.description)
+    return 0
+
+
+def _add_site_parser(sub) -> None:
+    """`site`: where to add hubs (MCLP with the pods kept open, and LSCP), as the siting page computes it."""
+    s = sub.add_parser("site", help="choose where to add hubs to reach the most children in need (MCLP, LSCP)")
+    s.add_argument("--db", type=store_location, default=None,
+                   help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
+    s.add_argument("--candidates", default="libraries", metavar="KINDS",
+                   help="libraries and/or schools as a comma list, or none (with --candidates-csv)")
+    s.add_argument("--candidates-csv", type=Path, default=None, help="more candidates: a CSV of name, lat, lon")
+    s.add_argument("--demand", default="schools", help="schools, tracts or districts (default schools)")
+    s.add_argument("--group", default=None, help="need group weighting the demand, or total (default per demand)")
+    s.add_argument("--radius-miles", type=float, default=5.0, help="reach of a hub in straight-line miles (default 5)")
+    s.add_argument("--new", type=int, default=10, help="how many new hubs to open (default 10)")
+    s.add_argument("--state", default=None, metavar="XX", help="one state (postal code); default every state")
+    s.add_argument("--districts", default=None, metavar="LEAIDS", help="the area: a comma list of district LEAIDs")
+    s.add_argument("--cohort", type=int, default=None, help="the area: a saved cohort's districts (by id)")
+    s.add_argument("--pod-filter", default="", metavar="QUERY",
+                   help="which existing pods count as open, as in the map's URL ('statuses=active')")
+    s.add_argument("--time-limit", type=float, default=60.0, help="seconds CBC may take for each model (default 60)")
+    s.add_argument("--out", type=Path, required=True, help="CSV of the picks, in the order of what each adds")
+    s.add_argument("--geojson-out", type=Path, default=None, help="also write the picks as GeoJSON")
+    s.set_defaults(func=_site)
+
+
+def _site(args: argparse.Namespace) -> int:
+    """Compute with the page's own function, write the picks, print coverage before/after and the solver's word."""
+    from podgeo import access_report, siting, siting_report
+
+    state = args.state.upper() if args.state else None
+    kinds = tuple(k.strip() for k in args.candidates.split(",") if k.strip() and k.strip() != "none")
+    bad = [k for k in kinds if k not in siting_report.STORE_KINDS]
+    if bad:
+        raise ValueError(f"--candidates {bad} not among {list(siting_report.STORE_KINDS)} (or none)")
+    upload = siting.read_candidates_csv(args.candidates_csv.read_bytes()) if args.candidates_csv else None
+    kinds += ("upload",) if upload is not None else ()
+    if not kinds:
+        raise ValueError("no candidates: give --candidates libraries,schools and/or --candidates-csv FILE")
+    if args.demand not in access_report.DEMAND_KINDS:
+        raise ValueError(f"--demand {args.demand!r} is not one of {list(access_report.DEMAND_KINDS)}")
+    store = open_store(args.db or default_path())
+    try:
+        frames = access_report.load_frames(store, state)
+        leaids = [v.strip() for v in args.districts.split(",") if v.strip()] if args.districts else []
+        if args.cohort is not None:
+            leaids += store.cohort_members(args.cohort)
+    finally:
+        store.close()
+    choices = siting_report.Choices(
+        state=state, demand=args.demand, group=args.group or siting_report.GROUPS[args.demand][0],
+        candidates=kinds, radius_miles=args.radius_miles, n_new=args.new, leaids=tuple(dict.fromkeys(leaids)) or None,
+        time_limit=args.time_limit, pod_filter=access_report.pod_filter_from_text(args.pod_filter))
+    result = siting_report.site_table(frames, siting_report.with_upload(choices, upload))
+    args.out.write_bytes(siting_report.picks_csv(result))
+    if args.geojson_out:
+        args.geojson_out.write_bytes(siting_report.picks_geojson(result))
+    note = args.out.with_name(args.out.stem + ".note.md")
+    note.write_text(siting_report.method_note(result.meta) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}: {len(result.picks)} new hub(s) (method note: {note.name})")
+    for line in siting_report.summary_lines(result):
+        print(line)
+    for row in result.picks.itertuples():
+        print(f"  #{row.pick} {row.site} ({row.district or 'no district'}): +{row.newly_covered:,.0f}, "
+              f"cumulative {row.cumulative_share:.1%}")
     return 0
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
-from podgeo import coverage, demand, filters, geo
+from podgeo import coverage, demand, filters, geo, travel_times
 
 METHODS = {"ratio": "Container ratio", "distance": "Distance coverage",
            "2sfca": "Two-step floating catchment (2SFCA)", "e2sfca": "Enhanced 2SFCA (distance decay)"}
@@ -34,7 +34,11 @@ DEMAND_KINDS = {"schools": "California public schools (enrollment)",
                 "districts": "District interior points (SAIPE children 5-17)"}
 #: What one unit of demand is, for axis labels and units ("seats per 1,000 students").
 DEMAND_NOUN = {"schools": "students", "tracts": "residents", "districts": "children 5-17"}
-DECAYS = {"step": "stepped (1 / 0.68 / 0.22 at 1 / 5 / 10 mi)", "gaussian": "Gaussian (sigma = radius / 2)"}
+DECAYS = {"step": "stepped (1 / 0.68 / 0.22 within 10 / 50 / 100 % of the radius)",
+          "gaussian": "Gaussian (sigma = radius / 2)"}
+#: Luo & Qi's three zones as fractions of the catchment radius, with their weights. Fixed 1/5/10-mile
+#: zones gave weight 0 beyond 10 miles, so any radius above 10 changed nothing: the zones scale instead.
+STEP_FRACTIONS = {0.1: 1.0, 0.5: 0.68, 1.0: 0.22}
 #: Groups each demand source counts, in menu order; the first is the default need measure.
 NEED_GROUPS = {"schools": ("low_income", "english_learners"),
                "tracts": ("low_income", "english_learners", "disability", "of_color"),
@@ -111,7 +115,7 @@ class Frames:
 def coverage_table(
     frames: Frames,
     *,
-    sites: Sequence[str] = ("pods",),
+    sites: Sequence[str] = ("libraries",),
     demand: str = "districts",
     method: str = "2sfca",
     radius_miles: float = 10.0,
@@ -121,6 +125,8 @@ def coverage_table(
     pod_filter: filters.PodFilter | None = None,
     hypothetical: Hub | None = None,
     assumed_seats: float | None = None,
+    travel_times: pd.DataFrame | None = None,
+    max_minutes: float | None = None,
 ) -> Coverage:
     """Access per district (ranked by children in need with low access), equity by group, and meta.
 
@@ -129,7 +135,12 @@ def coverage_table(
     `NEED_GROUPS[demand]`). `state`: postal code, None for every state in `frames`.
     `assumed_seats`: seats to assume at sites with no capacity; None counts sites instead of
     seats whenever any chosen site lacks one. `hypothetical`: a `Hub` added to the sites.
+    `travel_times` (from `podgeo.travel_times.read_matrix`) with `max_minutes`: minutes replace
+    straight-line miles for distance coverage, 2SFCA and E2SFCA (`radius_miles` is then unused).
     """
+    if travel_times is not None and not (_is_number(max_minutes) and 0 < max_minutes <= 600):
+        raise ValueError(f"max_minutes {max_minutes!r} must be a number of minutes above 0 and at most 600 "
+                         "when a travel-time table is given")
     sites, group = _check_args(sites, demand, method, radius_miles, decay, group, assumed_seats)
     pod_filter = pod_filter or filters.PodFilter()
     districts = _base_districts(frames.districts, state)
@@ -148,8 +159,9 @@ def coverage_table(
         districts[["leaid", "layer", "children_5_17", "children_poverty"]],
         site_frame.loc[site_frame["leaid"].notna(), ["site_id", "leaid", "capacity"]],
         children_col="children_5_17", poverty_col="children_poverty")
-    points, unit = _point_access(points, site_frame, ratio, method=method, radius=float(radius_miles), decay=decay,
-                                 seats_known=seats_known, noun=noun)
+    cut = float(max_minutes) if travel_times is not None else float(radius_miles)
+    points, unit, matched = _point_access(points, site_frame, ratio, method=method, radius=cut, decay=decay,
+                                          seats_known=seats_known, noun=noun, travel=travel_times)
     per = _per_district(points, group)
     threshold = _low_access_threshold(per, method)
     placed = site_frame.loc[site_frame["leaid"].notna(), ["leaid", "capacity"]]
@@ -157,11 +169,14 @@ def coverage_table(
     table = _district_table(districts, ratio, per, short, method=method, group=group, unit=unit)
     summary = coverage.equity_summary(points, "access", total_col="total")
     summary.insert(1, "label", summary["group"].map(lambda g: group_label(g, demand)))
-    summary["access_unit"] = unit
     meta = _meta(frames, sites=sites, demand=demand, method=method, radius=float(radius_miles), decay=decay,
                  state=state, pod_filter=pod_filter, hub=hypothetical, assumed_seats=assumed_seats,
                  site_frame=site_frame, site_notes=site_notes, seats_known=seats_known, points=points, label=label,
                  dropped=dropped, group=group, unit=unit, threshold=threshold, table=table)
+    meta["travel_times"] = None if matched is None else {
+        "max_minutes": cut, "source": matched.source, "rows": matched.rows, "unmatched_rows": matched.unmatched_rows,
+        "unmatched_origins": matched.unmatched_origins, "unmatched_destinations": matched.unmatched_destinations,
+        "demand_without_pairs": matched.demand_without_pairs}
     return Coverage(table, summary, meta, points, site_frame)
 
 
@@ -188,7 +203,7 @@ def chosen_pods(frames: Frames, state: str | None, pod_filter: filters.PodFilter
     return filters.apply(pods, pod_filter)
 
 
-def cli_command(meta: dict) -> str:
+def cli_command(meta: dict, level: int | None = None) -> str:
     """The shell command that writes this table (`python -m podgeo coverage ...`)."""
     import shlex
 
@@ -205,7 +220,12 @@ def cli_command(meta: dict) -> str:
     if meta.get("hypothetical"):
         h = meta["hypothetical"]
         parts += ["--hub", Hub(h["lon"], h["lat"], h["seats"]).to_query()]
-    return " ".join(parts + ["--out", "coverage.csv"])
+    if meta.get("travel_times"):
+        t = meta["travel_times"]
+        parts += ["--travel-times", shlex.quote(t["source"]), "--max-minutes", f"{t['max_minutes']:g}"]
+    if level is not None:
+        parts += ["--level", str(level)]
+    return " ".join(parts + ["--out", "coverage.csv", "--summary-out", "disparity.csv"])
 
 
 def district_shapes(table: pd.DataFrame, frames: Frames) -> gpd.GeoDataFrame:
@@ -277,6 +297,48 @@ def pod_filter_from_text(text: str) -> filters.PodFilter:
     return result
 
 
+def format_access(value: float, meta: dict, *, short: bool = False) -> str:
+    """A headline access figure with its unit: "47.2 % of students within 5 mi of a site", "0.0066 sites
+    per 1,000 children 5-17 in reach" (`short`: "47.2 %", "0.0066", for a label that names the unit);
+    unknown is "no figure", never 0."""
+    unit = meta["access_unit"]
+    if value is None or not math.isfinite(float(value)):
+        return "no figure"
+    if unit.startswith("%"):
+        return f"{value:.1f} %" if short else f"{value:.1f} {unit}"
+    return f"{value:,.3g}" if short else f"{value:,.3g} {unit}"
+
+
+def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """A table, group summary or points frame for a file: units in the headers, shares as percents.
+
+    The unit lives once in a header ("access (sites per 1,000 students in reach)"), not in a column
+    repeated on every row.
+    """
+    unit = meta["access_unit"]
+    out = frame.drop(columns=[c for c in ("need_measure",) if c in frame.columns])  # named in the headers
+    if "share_zero_access" in out:
+        out["share_zero_access"] = 100.0 * out["share_zero_access"]
+    names = {"access": f"access ({unit})", "need_access": f"access of {_lower_first(meta['group_label'])} ({unit})",
+             "mean_access": f"mean_access ({unit})", "share_zero_access": "zero_access (%)",
+             "children_in_need": f"{_lower_first(meta['group_label'])} (count)",
+             "in_need_zero_access": f"{_lower_first(meta['group_label'])} with zero access (count)",
+             "demand": f"demand ({meta['demand_noun']})", "pct_poverty": "pct_poverty (%)",
+             "per_1000_children": "per_1000_children (seats or sites per 1,000 children 5-17)",
+             "per_1000_children_poverty": "per_1000_children_poverty (per 1,000 children in poverty)",
+             "nearest_site_miles": "nearest_site (mi)", "nearest_site_minutes": "nearest_site (min)"}
+    return out.rename(columns={k: v for k, v in names.items() if k in out.columns})
+
+
+def points_frame(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Every demand point's access with its id and position, for `--points-out` (mapping below the district)."""
+    keep = [c for c in ("demand_id", "name", "leaid", "total", *coverage.GROUP_COLUMNS, "access", "sites_in_reach",
+                        "nearest_site_miles", "nearest_site_minutes") if c in points.columns]
+    out = pd.DataFrame(points[keep])
+    out["lon"], out["lat"] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    return out
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
     """The table as CSV bytes: what the page offers for download and the CLI writes."""
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -289,18 +351,35 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
 def method_note(meta: dict) -> str:
     """A short, citable description of how the figures were made (markdown; also printed by the CLI)."""
     m = meta["method"]
-    r = meta["radius_miles"]
+    travel = meta.get("travel_times")
+    r = travel["max_minutes"] if travel else meta["radius_miles"]
+    reach = f"{r:g} minutes of travel time" if travel else f"{r:g} straight-line miles"
     what = {
         "ratio": "seats (or sites) located in each district per 1,000 SAIPE children 5-17 (container ratio)",
-        "distance": f"share of {meta['demand_noun']} whose nearest site is within {r:g} straight-line miles",
-        "2sfca": f"two-step floating catchment (Luo & Wang 2003), {r:g}-mile catchment",
-        "e2sfca": f"enhanced two-step floating catchment (Luo & Qi 2009), {r:g}-mile catchment, "
+        "distance": f"share of {meta['demand_noun']} whose nearest site is within {reach}",
+        "2sfca": f"two-step floating catchment (Luo & Wang 2003), catchment of {reach}",
+        "e2sfca": f"enhanced two-step floating catchment (Luo & Qi 2009), catchment of {reach}, "
                   f"{DECAYS.get(meta['decay'] or '', '')} weights",
     }[m]
+    if m == "ratio":
+        distance = "No distance is used: sites are counted in the district that contains them."
+    elif travel:
+        t = travel
+        distance = (f"Distance: travel time in minutes from the table {_md_text(t['source'])} (not straight "
+                    f"lines): {t['rows']:,} pairs; {t['unmatched_rows']:,} rows left out because their ids match "
+                    f"nothing ({t['unmatched_origins']:,} origin ids not among the demand points, "
+                    f"{t['unmatched_destinations']:,} destination ids not among the sites); "
+                    f"{t['demand_without_pairs']:,} demand points appear in no pair, so reach no site.")
+    else:
+        distance = "Distance: straight lines in EPSG:5070 (equal area); floating-catchment results match PySAL " \
+                   "`access` 1.1.10."
+    if m == "e2sfca" and meta["decay"] == "step":
+        distance += (" The three Luo & Qi zones sit at 10 %, 50 % and 100 % of the radius, so a larger radius "
+                     "widens every zone; with fixed 1/5/10-mile zones every site beyond 10 miles weighed 0 and "
+                     "a radius above 10 changed nothing.")
     sites = ", ".join(f"{SITE_KINDS[k].lower()} ({meta['site_counts'].get(k, 0):,})" for k in meta["sites"])
     lines = [
-        f"**Method:** {what}; access in {meta['access_unit']}. Straight-line distances in EPSG:5070 "
-        "(equal area); floating-catchment results match PySAL `access` 1.1.10.",
+        f"**Method:** {what}; access in {meta['access_unit']}. {distance}",
         f"**Sites:** {sites or 'none'}"
         + (f"; pods: {meta['pods_filter']}" if meta.get("pods_filter") else "")
         + (f"; {meta['pods_without_location']:,} pods without a location left out" if meta.get("pods_without_location") else "")
@@ -320,6 +399,9 @@ def method_note(meta: dict) -> str:
         h = meta["hypothetical"]
         lines.append(f"**What-if:** includes a hypothetical hub at {h['lat']:.4f}, {h['lon']:.4f} "
                      f"with {h['seats']:g} seats.")
+    if meta.get("no_pods"):
+        lines.append(f"**No pods:** {meta['state'] or 'the store'} has no pods (after the filter), so pods add "
+                     "no supply here.")
     lines.append("**Data:** " + "; ".join(f"{v['title']} ({v['publisher']}, {v['vintage']})" for v in meta["vintages"]))
     return "\n\n".join(lines)
 
@@ -439,26 +521,57 @@ def _add_hub(sites, hub, districts):
     return out
 
 
-def _point_access(points, sites, ratio, *, method, radius, decay, seats_known, noun):
-    """Each demand point's access in display units, and the unit's name."""
+def _point_access(points, sites, ratio, *, method, radius, decay, seats_known, noun, travel=None):
+    """Each demand point's access in display units, the unit's name, and the travel-time match (or None).
+
+    With `travel` (a table from `travel_times.read_matrix`), `radius` is minutes and the table's
+    pairs replace straight-line distance; otherwise `radius` is straight-line miles.
+    """
     supply = "seats" if seats_known else "sites"
     seats_col = "capacity" if seats_known else None
     fca = sites[["site_id", "capacity", "geometry"]]
     if method == "ratio":
         per = ratio.set_index("leaid")["per_1000_children"]
         out = points.assign(access=points["leaid"].map(per).astype(float))
-        return out, f"{supply} per 1,000 children 5-17 in the district"
+        return out, f"{supply} per 1,000 children 5-17 in the district", None
+    reach = f"{radius:g} min" if travel is not None else f"{radius:g} mi"
+    if travel is not None:
+        matched = travel_times.match(travel, points["demand_id"], sites["site_id"], max_minutes=radius)
+        if method == "distance":
+            near = travel_times.nearest(matched, len(points))
+            out = points.assign(access=100.0 * (near <= radius), nearest_site_minutes=near)
+            return out, f"% of {noun} within {reach} of a site", matched
+        supply_values = (pd.to_numeric(sites["capacity"]).to_numpy(dtype=float) if seats_known
+                         else np.ones(len(sites)))
+        spec = _decay_spec(method, decay, radius)
+        access, in_reach = coverage.catchment_access(points["total"].to_numpy(dtype=float), supply_values,
+                                                     matched.d_idx, matched.s_idx, matched.minutes, decay=spec)
+        out = points.assign(access=1000.0 * access, sites_in_reach=in_reach)
+        return out, f"{supply} per 1,000 {noun} within {reach} of travel", matched
     if method == "distance":
         near = coverage.distance_coverage(points, fca, radii_miles=[radius])
         out = points.assign(access=100.0 * near[f"within_{radius:g}mi"].astype(float),
                             nearest_site_miles=near["nearest_site_miles"])
-        return out, f"% of {noun} within {radius:g} mi of a site"
+        return out, f"% of {noun} within {reach} of a site", None
     if method == "2sfca":
         result = coverage.two_step_fca(points, fca, radius_miles=radius, seats_col=seats_col)
+    elif decay == "step":
+        steps = {f * radius: w for f, w in STEP_FRACTIONS.items()}
+        result = coverage.enhanced_two_step_fca(points, fca, radius_miles=radius, decay="step", steps_miles=steps,
+                                                seats_col=seats_col)
     else:
         result = coverage.enhanced_two_step_fca(points, fca, radius_miles=radius, decay=decay, seats_col=seats_col)
     out = points.assign(access=1000.0 * result["access"], sites_in_reach=result["sites_in_reach"])
-    return out, f"{supply} per 1,000 {noun} in reach"
+    return out, f"{supply} per 1,000 {noun} in reach", None
+
+
+def _decay_spec(method, decay, radius):
+    """The weights `coverage.catchment_access` takes, in the radius' unit (minutes)."""
+    if method == "2sfca":
+        return None
+    if decay == "step":
+        return ("step", {f * radius: w for f, w in STEP_FRACTIONS.items()})
+    return ("gaussian", radius / 2.0)
 
 
 def _per_district(points, group):
@@ -510,11 +623,10 @@ def _district_table(districts, ratio, per, short, *, method, group, unit):
     table[filled] = table[filled].fillna(0.0)
     table = table.merge(short[["leaid", "rank"]], on="leaid", how="left")
     table["rank"] = table["rank"].astype("Int64")
-    table["access_unit"] = unit
     table["need_measure"] = group
     table = table.sort_values(["rank", "children_in_need", "leaid"], ascending=[True, False, True],
                               na_position="last", kind="stable")
-    order = ["rank", "leaid", "name", "state", "layer", "access", "access_unit", "need_measure", "children_in_need",
+    order = ["rank", "leaid", "name", "state", "layer", "access", "need_measure", "children_in_need",
              "in_need_zero_access", "need_access", "demand", "demand_points", "children_5_17", "children_poverty",
              "pct_poverty", "sites", "seats_known", "sites_unknown_capacity", "per_1000_children",
              "per_1000_children_poverty"]
@@ -539,6 +651,7 @@ def _meta(frames, *, sites, demand, method, radius, decay, state, pod_filter, hu
         "low_access_threshold": threshold, "districts": int(len(table)), "ranked": int(table["rank"].notna().sum()),
         "hypothetical": None if hub is None else {"lon": hub.lon, "lat": hub.lat, "seats": hub.seats},
         "vintages": _vintages(frames.provenance, sites, demand),
+        "no_pods": ("pods" in sites and site_notes["counts"].get("pods", 0) == 0),
     }
 
 
@@ -564,6 +677,13 @@ def _vintages(provenance, sites, demand_kind):
         out.append({"source_key": "pods", "title": "Pods and hubs", "publisher": "podgeo store (uploads and the "
                     "illustrative sample)", "vintage": "as uploaded"})
     return out
+
+
+def _md_text(text: str) -> str:
+    """A file name or other user text made inert in markdown (no links, emphasis or HTML)."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+!<>|~-])", r"\\\1", str(text))
 
 
 def _lower_first(text: str) -> str:

@@ -384,17 +384,34 @@ def _floating_catchment(demand, sites, *, radius_miles, decay, demand_col, seats
     demand_xy, site_xy = _projected_xy(demand, "demand", sites, "sites")
     radius_m = radius_miles * METRES_PER_MILE
     d_idx, s_idx, dist = _pairs_within(demand_xy, site_xy, radius_m)
-    weight = _decay_weights(dist, decay)
+    access, in_reach = catchment_access(children, supply, d_idx, s_idx, dist, decay=decay)
+    out = demand.copy()
+    out["access"] = access
+    out["access_unit"] = unit
+    out["sites_in_reach"] = in_reach
+    return out
+
+
+def catchment_access(children, supply, d_idx, s_idx, cost, *, decay=None):
+    """Both steps of (E)2SFCA over given pairs (demand index, site index, cost within the catchment).
+
+    The one core every floating-catchment figure goes through, whether the pairs come from the
+    k-d tree (cost in metres) or a travel-time matrix (cost in minutes); `decay` is None,
+    ("step", {threshold: weight}) or ("gaussian", sigma), in the cost's unit. Returns (access per
+    demand point, sites in reach per demand point).
+    """
+    children = np.asarray(children, dtype=float)
+    supply = np.asarray(supply, dtype=float)
+    d_idx = np.asarray(d_idx, dtype=np.intp)
+    s_idx = np.asarray(s_idx, dtype=np.intp)
+    weight = _decay_weights(np.asarray(cost, dtype=float), decay)
     with np.errstate(divide="ignore", invalid="ignore"):
-        demand_at_site = np.bincount(s_idx, weights=children[d_idx] * weight, minlength=len(site_xy))
+        demand_at_site = np.bincount(s_idx, weights=children[d_idx] * weight, minlength=len(supply))
         ratio = supply / demand_at_site
         contribution = ratio[s_idx] * weight
     contribution[np.isnan(contribution)] = 0.0  # 0/0 and inf*0 terms: skipped, as access' groupby-sum does
-    out = demand.copy()
-    out["access"] = np.bincount(d_idx, weights=contribution, minlength=len(demand_xy))
-    out["access_unit"] = unit
-    out["sites_in_reach"] = np.bincount(d_idx, minlength=len(demand_xy))
-    return out
+    return (np.bincount(d_idx, weights=contribution, minlength=len(children)),
+            np.bincount(d_idx, minlength=len(children)))
 
 
 def _pairs_within(demand_xy, site_xy, radius_m):

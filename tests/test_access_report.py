@@ -8,9 +8,10 @@ import pytest
 from shapely.geometry import box
 
 from podgeo import access_report as ar
+from podgeo import disparity
 from podgeo.__main__ import main
 from podgeo.filters import PodFilter
-from podgeo.store import SqliteStore
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 # -- a hand-built state: two districts, three schools, one library ------------------------------
 #
@@ -139,14 +140,6 @@ def test_hub_and_pod_filter_text_are_checked():
 
 # -- the fixture store ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
-
 
 def test_demand_points_come_from_the_store(frames):
     assert len(frames.demand["schools"]) == 318 and len(frames.demand["tracts"]) == 421
@@ -177,8 +170,10 @@ def test_cli_writes_the_table_the_function_returns(frames, fixture_store, tmp_pa
     assert code == 0
     result = ar.coverage_table(frames, sites=["pods", "libraries", "schools"], demand=demand, method=method,
                                radius_miles=3, state="CA", decay="gaussian", hypothetical=ar.Hub(-122.06, 37.70, 40))
-    assert out.read_bytes() == ar.to_csv(result.table)
-    assert summary_out.read_bytes() == ar.to_csv(result.summary)
+    assert out.read_bytes() == ar.to_csv(ar.with_units(result.table, result.meta))
+    assert summary_out.read_bytes() == ar.to_csv(disparity.summary_frame(disparity.scores(result, frames)))
+    written = pd.read_csv(out, dtype={"leaid": str})
+    assert "access_unit" not in written.columns and f"access ({result.meta['access_unit']})" in written.columns
     printed = capsys.readouterr().out
     assert f"wrote {out}: 21 districts" in printed and "Data: School district boundaries" in printed
     assert ar.cli_command(result.meta).startswith("python -m podgeo coverage --sites pods,libraries,schools")
@@ -219,3 +214,47 @@ def test_poverty_quartiles_weight_by_demand():
     assert q["quartile"].tolist() == ["Q1", "Q2", "Q3", "Q4"]
     assert q["mean_access"].tolist() == pytest.approx([(10 + 90) / 40, 0.0, 2.0, 5.0])
     assert q["poverty_range"].iloc[0] == "1-2% in poverty" and q["districts"].tolist() == [2, 2, 2, 2]
+
+
+def test_stepped_e2sfca_zones_scale_with_the_radius(hand_frames):
+    """Regression (issue 11 item 12): zones fixed at 1/5/10 mi weighed every site beyond 10 mi 0, so 10 -> 15 mi
+    changed nothing. Zones now sit at 10/50/100 % of the radius: s3 (7.7 mi from the library) weighs 0.22 at
+    10 mi (zone 5-10) and 0.68 at 20 mi (zone 2-10); s2 (4.4 mi) 0.68 in both."""
+    at10 = _hand(hand_frames, method="e2sfca", decay="step", radius_miles=10.0).points.set_index("demand_id")
+    at20 = _hand(hand_frames, method="e2sfca", decay="step", radius_miles=20.0).points.set_index("demand_id")
+    assert at10.loc["s3", "access"] == pytest.approx(1000 * 0.22 / (100 + 0.68 * 50 + 0.22 * 200))
+    assert at20.loc["s3", "access"] == pytest.approx(1000 * 0.68 / (100 + 0.68 * 50 + 0.68 * 200))
+    assert at20.loc["s1", "access"] < at10.loc["s1", "access"]  # more children share the library
+    note = ar.method_note(_hand(hand_frames, method="e2sfca", decay="step", radius_miles=20.0).meta)
+    assert "10 %, 50 % and 100 % of the radius" in note
+
+
+def test_opens_on_library_outlets_and_says_when_a_state_has_no_pods(hand_frames):
+    """Regression (issue 11 item 4): the default supply is library outlets, not the illustrative pods."""
+    default = ar.coverage_table(hand_frames, demand="schools", state="CA")
+    assert default.meta["sites"] == ["libraries"] and default.meta["no_pods"] is False
+    assert default.summary.set_index("group").loc["total", "mean_access"] > 0
+    pods = ar.coverage_table(hand_frames, sites=["pods"], demand="schools", state="CA")
+    assert pods.meta["no_pods"] is True
+    assert "**No pods:** CA has no pods (after the filter)" in ar.method_note(pods.meta)
+
+
+def test_units_go_in_headers_not_in_every_row(hand_frames):
+    """Regression (issue 11 item 12): no access_unit column; the unit is in the header; shares as %."""
+    result = _hand(hand_frames, method="distance", radius_miles=5.0)
+    assert "access_unit" not in result.table.columns and "access_unit" not in result.summary.columns
+    table = ar.with_units(result.table, result.meta)
+    assert "access (% of students within 5 mi of a site)" in table.columns
+    summary = ar.with_units(result.summary, result.meta).set_index("group")
+    assert summary.loc["total", "zero_access (%)"] == pytest.approx(100 * 200 / 350)
+    points = ar.points_frame(result.points)
+    assert list(points["demand_id"]) == ["s1", "s2", "s3"] and points["lon"].iloc[0] == pytest.approx(-119.99)
+
+
+def test_headline_figures_carry_their_unit(hand_frames):
+    distance = _hand(hand_frames, method="distance", radius_miles=5.0)
+    assert ar.format_access(40.0, distance.meta) == "40.0 % of students within 5 mi of a site"
+    assert ar.format_access(40.0, distance.meta, short=True) == "40.0 %"
+    two = _hand(hand_frames)
+    assert ar.format_access(0.0066, two.meta) == "0.0066 sites per 1,000 students in reach"
+    assert ar.format_access(float("nan"), two.meta) == "no figure"  # unknown is never 0

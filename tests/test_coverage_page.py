@@ -10,8 +10,9 @@ from apptest_helpers import no_errors
 from streamlit.testing.v1 import AppTest
 
 from podgeo import access_report as ar
+from podgeo import disparity
 from podgeo.filters import PodFilter
-from podgeo.store import SqliteStore
+from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -30,38 +31,42 @@ def page(fixture_store, monkeypatch):
     return run
 
 
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
-
-
 def _table(at: AppTest) -> pd.DataFrame:
     return at.dataframe[0].value
 
 
-def _same(shown: pd.DataFrame, expected: pd.DataFrame) -> None:
+def _same(shown: pd.DataFrame, expected) -> None:
+    """The table on screen is the function's, with units in its headers."""
+    expected = ar.with_units(expected.table, expected.meta)
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
 
 
-def test_opens_on_schools_2sfca_and_shows_the_functions_table(page, frames):
+def _access(at: AppTest) -> pd.Series:
+    table = _table(at)
+    return table.set_index("leaid")[next(c for c in table.columns if c.startswith("access ("))]
+
+
+def test_opens_on_library_outlets_schools_2sfca_and_shows_the_functions_table(page, frames):
     at = page()
     no_errors(at)
     assert at.title[0].value == "Coverage — CA"
-    assert at.sidebar.multiselect(key="coverage.sites").value == ["pods"]
+    assert at.sidebar.multiselect(key="coverage.sites").value == ["libraries"]  # issue 11 item 4: not the sample pods
     assert at.sidebar.radio(key="coverage.demand").value == "schools"
     assert at.sidebar.radio(key="coverage.method").value == "2sfca"
-    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="2sfca", radius_miles=10.0,
+    expected = ar.coverage_table(frames, sites=["libraries"], demand="schools", method="2sfca", radius_miles=10.0,
                                  state="CA", pod_filter=PodFilter())
-    _same(_table(at), expected.table)
-    assert "illustrative sample" in at.caption[0].value
-    assert {"supply": "pods", "demand": "schools", "method": "2sfca", "radius": "10"}.items() <= dict(
+    _same(_table(at), expected)
+    assert "illustrative sample" not in at.caption[0].value
+    assert {"supply": "libraries", "demand": "schools", "method": "2sfca", "radius": "10"}.items() <= dict(
         at.query_params).items()
+    mean = expected.summary.set_index("group").loc["total", "mean_access"]
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Mean access"] == f"{mean:,.3g}"  # with its unit, on screen, just below
+    assert at.caption[1].value == f"Mean access: {mean:,.3g} sites per 1,000 students in reach."
+    assert shown["With zero access"].endswith(" %")
+    assert "access_unit" not in _table(at).columns
     notes = " ".join(m.value for m in at.markdown)
-    assert "two-step floating catchment (Luo & Wang 2003), 10-mile catchment" in notes
+    assert "two-step floating catchment (Luo & Wang 2003), catchment of 10 straight-line miles" in notes
     assert "CALPADS unduplicated pupil count by school (California Department of Education, 2019-20)" in notes
 
 
@@ -71,11 +76,11 @@ def test_radius_widget_changes_the_table_and_the_url(page, frames):
     at.sidebar.slider(key="coverage.radius").set_value(2.0).run()
     no_errors(at)
     after = _table(at)
-    assert not after["access"].equals(before["access"])
+    assert not _access(at).equals(before.set_index("leaid")[_access(at).name])
     assert at.query_params["radius"] == "2"
-    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="2sfca", radius_miles=2.0,
+    expected = ar.coverage_table(frames, sites=["libraries"], demand="schools", method="2sfca", radius_miles=2.0,
                                  state="CA")
-    _same(after, expected.table)
+    _same(after, expected)
 
 
 def test_sites_demand_method_and_group_widgets(page, frames):
@@ -88,8 +93,8 @@ def test_sites_demand_method_and_group_widgets(page, frames):
     no_errors(at)
     expected = ar.coverage_table(frames, sites=["libraries", "schools"], demand="tracts", method="e2sfca",
                                  decay="gaussian", group="of_color", radius_miles=10.0, state="CA")
-    _same(_table(at), expected.table)
-    assert set(_table(at)["need_measure"]) == {"of_color"}
+    _same(_table(at), expected)
+    assert "people of color (count)" in _table(at).columns and "need_measure" not in _table(at).columns
     assert dict(at.query_params)["supply"] == "libraries,schools" and at.query_params["group"] == "of_color"
 
 
@@ -108,18 +113,18 @@ def test_url_round_trip_reopens_the_same_view(page, frames):
     assert second.sidebar.radio(key="coverage.method").value == "distance"
     assert second.sidebar.slider(key="coverage.radius").value == 1.5
     assert second.toggle(key="coverage.hub_on").value is True
-    _same(_table(second), _table(first))
-    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=1.5,
+    pd.testing.assert_frame_equal(_table(second), _table(first))
+    expected = ar.coverage_table(frames, sites=["libraries"], demand="schools", method="distance", radius_miles=1.5,
                                  state="CA", hypothetical=ar.Hub(-122.27, 37.8, 50))
-    _same(_table(second), expected.table)
+    _same(_table(second), expected)
 
 
 def test_hypothetical_hub_raises_access_on_screen(page):
     plain = page(supply="libraries", method="2sfca", radius="3")
     hub = page(supply="libraries", method="2sfca", radius="3", hub="-122.154,37.847,40")  # Del Rey Elementary, Orinda
     no_errors(hub)
-    a = _table(plain).set_index("leaid")["access"]
-    b = _table(hub).set_index("leaid")["access"][a.index]
+    a = _access(plain)
+    b = _access(hub)[a.index]
     known = a.notna()  # districts with no schools in the fixture have no access figure
     assert (b[known] >= a[known] - 1e-12).all() and (b[known] > a[known]).any()
     assert b["0628860"] > a["0628860"]  # no library within 3 miles of Del Rey before
@@ -143,3 +148,35 @@ def test_demand_points_layer_is_opt_in(page):
     at.sidebar.radio(key="coverage.demand").set_value("districts").run()  # district points: no layer, no box
     no_errors(at)
     assert not [c for c in at.sidebar.checkbox if c.key == "coverage.points"]
+
+
+def test_no_pods_is_said_plainly(page):
+    """Regression (issue 11 item 4): a selection with no pods says so instead of '100 % zero access'."""
+    at = page(supply="pods", statuses="closed", modes="in_person", costs="paid")
+    no_errors(at)
+    assert any("has no pods in the store (after the filter)" in i.value for i in at.info)
+
+
+def test_disparity_section_says_what_is_significant(page, frames):
+    at = page(demand="districts", level="95")
+    no_errors(at)
+    result = ar.coverage_table(frames, sites=["libraries"], demand="districts", method="2sfca", radius_miles=10.0,
+                               state="CA")
+    expected = disparity.scores(result, frames, level=95)
+    assert expected.sentence in [m.value for m in at.markdown]
+    assert "at 95 %" in expected.sentence or "cannot be tested" in expected.sentence
+    assert at.radio(key="coverage.baseline").value == "acs_children"  # the children baseline with an MOE
+    assert any(expected.note == c.value for c in at.caption)
+    assert "--level 95" in at.code[0].value
+
+
+def test_sensitivity_sweep_is_opt_in_and_shows_ranking_stability(page, frames):
+    at = page(demand="districts")
+    before = len(at.dataframe)
+    at.toggle(key="coverage.sweep").set_value(True).run()
+    no_errors(at)
+    assert len(at.dataframe) == before + 1
+    stability = at.dataframe[-1].value
+    assert list(stability["radius"]) == [1.0, 2.0, 5.0, 10.0, 15.0, 25.0]
+    chosen = stability.set_index("radius").loc[10.0]
+    assert chosen["still_top"] == chosen["top_at_chosen"]

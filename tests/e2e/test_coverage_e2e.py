@@ -100,7 +100,7 @@ def test_a_click_on_the_map_places_the_hypothetical_hub(app_url, offline_page):
     before = _mean_access(page)
 
     page.set_viewport_size({"width": 1280, "height": 1600})  # the whole map on screen: clicks land where aimed
-    iframe = page.locator('iframe[title*="streamlit_folium"]')
+    iframe = page.locator('iframe[title*="streamlit_folium"]').first  # the access map (the disparity map is below)
     iframe.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     box = iframe.bounding_box()
@@ -125,3 +125,40 @@ MEAN_ACCESS = """() => { for (const m of document.querySelectorAll('[data-testid
 def _mean_access(page) -> str:
     page.wait_for_function(f"() => ({MEAN_ACCESS})() !== null", timeout=60_000)
     return page.evaluate(f"({MEAN_ACCESS})()")
+
+
+def test_the_page_accepts_a_travel_time_table(app_url, offline_page, tmp_path):
+    """Upload minutes = 2 x straight-line miles; at 20 minutes the table is the straight-line one at 10 miles."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from podgeo import coverage
+
+    base, db = app_url
+    store = SqliteStore(db)
+    try:
+        frames = ar.load_frames(store, "CA")
+    finally:
+        store.close()
+    straight = ar.coverage_table(frames, sites=["libraries"], demand="schools", method="2sfca", radius_miles=10.0,
+                                 state="CA")
+    d_xy, s_xy = coverage._projected_xy(straight.points, "demand", straight.sites, "sites")
+    pairs = cKDTree(d_xy).sparse_distance_matrix(cKDTree(s_xy), 30 * coverage.METRES_PER_MILE, output_type="ndarray")
+    path = tmp_path / "walk_times.csv"
+    pd.DataFrame({"origin_id": straight.points["demand_id"].to_numpy()[pairs["i"]],
+                  "destination_id": straight.sites["site_id"].to_numpy()[pairs["j"]],
+                  "minutes": 2.0 * pairs["v"] / coverage.METRES_PER_MILE}).to_csv(path, index=False)
+    page = offline_page
+    page.goto(f"{base}/coverage?supply=libraries&method=2sfca&radius=20", wait_until="domcontentloaded")
+    page.wait_for_function(f"({VISIBLE_ROWS})().length >= 5", timeout=60_000)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text("Travel time (minutes)").wait_for(timeout=60_000)
+    page.get_by_text("travel time in minutes from the table walk_times.csv", exact=False).wait_for(
+        state="attached", timeout=60_000)
+    n = 10
+    expected = [("" if pd.isna(r) else str(r), leaid) for r, leaid in zip(straight.table["rank"],
+                                                                          straight.table["leaid"])][:n]
+    assert expected != _expected(db, 20.0, n)  # what the page showed before the upload (20 straight-line miles)
+    page.wait_for_function(f"JSON.stringify(({VISIBLE_ROWS})().slice(0, {n}).map(r => [r[0], r[1]])) === "
+                           f"{_js_rows(expected)}", timeout=60_000)
+    assert np.isfinite(straight.table["access"]).any() and page.outside == []
