@@ -17,7 +17,7 @@ if len(missing):
 # the reason comes second so it stays on screen on a phone; the table scrolls for the rest
 table = groups[["source", "not_loaded", "rows_read", "rows_loaded", "states", "publisher", "vintage", "files",
                 "status", "sha256"]]
-st.dataframe(table, hide_index=True, width="stretch", key="sources.table",
+st.dataframe(table, hide_index=True, width="stretch", key="sources.table", height=35 * (len(table) + 1) + 3,
              column_config={"source": st.column_config.TextColumn("source", pinned=True, width="medium"),
                             "not_loaded": st.column_config.TextColumn("not loaded, and why", width="large"),
                             "rows_read": st.column_config.NumberColumn("rows read", format="localized"),
