@@ -266,6 +266,16 @@ def unknown_mapping(name: str, known: list[str]) -> StoreError:
 
 # -- the contract: every method whose SQL both databases speak alike -----------------------------------
 
+def _actual_counts(counts: Mapping | None, pods: int, existing: int) -> dict:
+    """A batch's counts with inserts/updates as committed; a plan that guessed otherwise is kept as `planned`."""
+    counts = dict(counts or {})
+    actual = {"inserts": pods - existing, "updates": existing}
+    planned = {k: counts[k] for k in actual if k in counts}
+    if planned and planned != actual:
+        counts["planned"] = planned
+    return {**counts, **actual}
+
+
 class StoreContract:
     """The store's public methods, written once. A backend gives the SQL primitives below; shared
     queries are written with `?` placeholders and quoted identifiers, and pass through `_q`."""
@@ -382,6 +392,14 @@ class StoreContract:
             self._delete_in(table, pk, [value])
             self._bump_revision()
 
+    def _existing(self, table: str, column: str, values: list) -> int:
+        """How many of `values` are already in `table`.`column` (inside a write: under the lock)."""
+        found = 0
+        for chunk in chunks(list(values)):
+            condition, params = self._in(quote(column), chunk)
+            found += int(self._one(self._q(f"select count(*) from {quote(table)} where {condition}"), params)[0])
+        return found
+
     def _require_districts(self, leaids: list[str], what: str) -> None:
         """StoreError naming up to five LEAIDs that are not districts in this store."""
         missing = []
@@ -415,10 +433,15 @@ class StoreContract:
 
         `batch` has filename, sha256, file_bytes, sheet, uploaded_by, mapping, counts;
         `rejected` rows have row, row_values (dict) and errors (list of str). Returns the batch id.
+        The stored `inserts`/`updates` are what this transaction did, counted under the write lock
+        (another upload may have landed since the plan was made; the plan's guess is then kept
+        as `planned`), so two concurrent uploads of the same new pods never both report them new.
         """
         with self._write():
-            batch_id = self._insert_batch({**batch, "kind": "upload"})
-            self._snapshot(batch_id, [r["pod_id"] for r in rows])
+            ids = list(dict.fromkeys(r["pod_id"] for r in rows))
+            counts = _actual_counts(batch.get("counts"), len(ids), self._existing("pods", "pod_id", ids))
+            batch_id = self._insert_batch({**batch, "counts": counts, "kind": "upload"})
+            self._snapshot(batch_id, ids)
             self._put_pods([{**r, "batch_id": batch_id} for r in rows], links)
             if rejected:
                 self._insert_rows("rejected_rows", ["batch_id", "row", "row_values", "errors"],
