@@ -607,3 +607,25 @@ def test_two_processes_importing_the_same_new_pods_at_once_do_not_both_count_the
     counts = store_backend.open().batches().sort_values("batch_id")["counts"].tolist()
     assert [(c["inserts"], c["updates"]) for c in counts] == [(300, 0), (0, 300)]
     assert counts[1]["planned"] == {"inserts": 300, "updates": 0}
+
+
+def test_the_backends_share_one_contract_and_do_not_import_each_other():
+    """What does not depend on the database lives once (store_contract); each backend holds SQL only."""
+    import ast
+
+    from podgeo import store_contract
+    from podgeo.store_pg import PostgisStore
+
+    def imports(name):
+        tree = ast.parse((REPO / "podgeo" / f"{name}.py").read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+            f"podgeo.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "podgeo"
+            for a in n.names}
+
+    assert not {"podgeo.store", "podgeo.store_pg"} & imports("store_pg")
+    assert not {"podgeo.store", "podgeo.store_pg"} & imports("store_contract")
+    shared = {n for n, f in vars(store_contract.StoreContract).items() if callable(f) and not n.startswith("_")}
+    assert {"commit_upload", "undo_batch", "districts", "create_cohort", "save_attribute_layer",
+            "save_column_mapping"} <= shared
+    for cls in (SqliteStore, PostgisStore):  # neither backend re-implements a shared public method
+        assert not shared & {n for n in vars(cls) if not n.startswith("_")}, cls
