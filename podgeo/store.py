@@ -23,8 +23,8 @@ import sqlite_utils
 from podgeo.store_contract import (  # noqa: F401 - the store's public names, for callers of podgeo.store
     ATTRIBUTE_LAYERS, BATCHES, COHORTS, COLUMN_MAPPINGS, DEFAULT_DB, DEMAND_KINDS, DEMAND_POINTS, DISTRICTS, INDEXES,
     MEASURE_CATALOG, PLACE_DISTRICTS, PODS, PROVENANCE, REPO, SCHEMA_VERSION, SITES, STATES, TABLES, TEST_PAUSE_ENV,
-    StoreContract, StoreError, default_path, describe_location, header_signature, is_postgres_url, now, records,
-    rows, store_location, test_pause_before_commit)
+    StoreContract, StoreError, column_types, default_path, describe_location, header_signature, is_postgres_url, now,
+    records, rows, store_location, test_pause_before_commit)
 
 
 def open_store(location: str | os.PathLike | None = None, *, must_exist: bool = True):
@@ -120,13 +120,18 @@ class SqliteStore(StoreContract):
     def write_frame(self, table: str, frame: pd.DataFrame, *, alter: bool = False) -> int:
         """Insert a (Geo)DataFrame's rows; geometry columns become WKB, NaN becomes NULL.
 
-        Into an existing table the rows go through one `executemany` (no dict per row, no commit
-        per chunk); `alter` or a new table goes through sqlite-utils, which adds the columns."""
+        The rows go through one `executemany` (no dict per row, no commit per chunk); a new table,
+        or with `alter` the missing columns, are made first, typed from the frame's dtypes."""
         if not len(frame):
             return 0
-        if alter or not self.db[table].exists():
-            self.db[table].insert_all(records(frame), batch_size=2000, alter=alter)
-            return len(frame)
+        types = column_types(frame)
+        if not self.db[table].exists():
+            self.db[table].create(types)
+        elif alter:
+            have = set(self.db[table].columns_dict)
+            for column, kind in types.items():
+                if column not in have:
+                    self.db[table].add_column(column, kind)
         names = ", ".join(f"[{c}]" for c in frame.columns)
         with self.db.conn:
             self.db.conn.executemany(f"insert into [{table}] ({names}) values ({', '.join('?' * frame.shape[1])})",

@@ -171,6 +171,25 @@ def rows(frame: pd.DataFrame) -> list[tuple]:
     return list(out.itertuples(index=False, name=None))
 
 
+def column_types(frame: pd.DataFrame) -> dict[str, type]:
+    """The type each column of a frame is stored as (int, float, str or bytes), from its dtype, so
+    both backends create a written frame's new columns alike without looking at every value."""
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, gpd.array.GeometryDtype):
+            out[column] = bytes
+        elif pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+            out[column] = int
+        elif pd.api.types.is_float_dtype(series.dtype):
+            out[column] = float
+        else:
+            kind = pd.api.types.infer_dtype(series, skipna=True)
+            out[column] = {"integer": int, "boolean": int, "floating": float, "mixed-integer-float": float,
+                           "bytes": bytes}.get(kind, str)
+    return out
+
+
 def to_geo(frame: pd.DataFrame, column: str) -> gpd.GeoDataFrame:
     """A frame read with a WKB column as a GeoDataFrame in EPSG:4326 (NULL WKB: an empty geometry slot)."""
     geoms = shapely.from_wkb(frame[column].to_numpy()) if len(frame) else []
