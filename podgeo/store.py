@@ -102,17 +102,12 @@ class SqliteStore(StoreContract):
         """Every table of `store_contract.TABLES`, with its keys and indexes."""
         for table in TABLES:
             self._create_table(table)
-        for table, columns, unique in INDEXES:
-            self.db[table].create_index(list(columns), unique=unique)
 
     def _create_table(self, table: str) -> None:
         spec = TABLES[table]
         pk = spec["pk"][0] if len(spec["pk"]) == 1 else spec["pk"]
         self.db[table].create(spec["columns"], pk=pk, not_null=spec.get("not_null"),
                               foreign_keys=[(c, t) for c, t in (spec.get("fks") or {}).items()])
-
-    def _create_late_table(self, table: str) -> None:
-        self._create_table(table)
         for name, columns, unique in INDEXES:
             if name == table:
                 self.db[table].create_index(list(columns), unique=unique)

@@ -146,8 +146,6 @@ INDEXES = [("districts", ("state_fips", "layer"), False), ("demand_points", ("ki
            ("site_districts", ("leaid",), False), ("pod_districts", ("leaid",), False),
            ("sites", ("kind", "state"), False), ("cohorts", ("name",), True), ("attribute_layers", ("name",), True),
            ("attribute_values", ("leaid",), False), ("column_mappings", ("signature",), False)]
-#: Tables a store built by an older podgeo may lack; they are made on the first write that needs them.
-LATE_TABLES = ("column_mappings",)
 PLACE_KEYS = ("pod_id", *PLACE_DISTRICTS)
 _DISTRICT_READ = "d.leaid, d.name, d.state_fips, d.state, d.layer, d.aland, d.awater, d.vintage, d.is_filler, d.lon, d.lat"
 
@@ -359,8 +357,9 @@ class StoreContract:
     def _has_table(self, table: str) -> bool:
         raise NotImplementedError
 
-    def _create_late_table(self, table: str) -> None:
-        """Create one of LATE_TABLES in a store built before it existed (inside `_write`)."""
+    def _create_table(self, table: str) -> None:
+        """Create one table of TABLES with its indexes (the build; or, inside `_write`, a table that
+        a store built by an older podgeo lacks, such as column_mappings)."""
         raise NotImplementedError
 
     #: the expression that orders an `ordered` table by insertion
@@ -795,7 +794,7 @@ class StoreContract:
         record = mapping_record(name, mapping, headers=headers, saved_by=saved_by)
         with self._write():
             if not self._has_table("column_mappings"):  # a store built before saved mappings
-                self._create_late_table("column_mappings")
+                self._create_table("column_mappings")
             self._upsert_rows("column_mappings", [record], ["name"])
             self._bump_revision()
         return mapping_out(record)

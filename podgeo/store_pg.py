@@ -41,7 +41,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from podgeo.store_contract import (INDEXES, LATE_TABLES, SCHEMA_VERSION, TABLES,
+from podgeo.store_contract import (INDEXES, SCHEMA_VERSION, TABLES,
                                    StoreContract, StoreError, column_types, default_path, describe_location, now,
                                    records,
                                    test_pause_before_commit)
@@ -111,13 +111,9 @@ class PostgisStore(StoreContract):
     def create_schema(self) -> None:
         """The same tables, keys and indexes as `SqliteStore.create_schema`, plus a GiST index on
         the full district geometry for the point-in-district joins."""
+        for table in TABLES:
+            self._create_table(table)
         with self._conn() as conn:
-            for table, spec in TABLES.items():
-                conn.execute(_create_table_sql(table, **spec))
-            for table, columns, unique in INDEXES:
-                conn.execute(sql.SQL("create {}index on {} ({})").format(
-                    sql.SQL("unique " if unique else ""), sql.Identifier(table),
-                    sql.SQL(", ").join(map(sql.Identifier, columns))))
             conn.execute("create index on districts using gist (geometry)")
         self._columns_cache.clear()
 
@@ -252,8 +248,7 @@ class PostgisStore(StoreContract):
     def _has_table(self, table: str) -> bool:
         return self._one("select to_regclass(%s)", [f'"{self.schema}"."{table}"'])[0] is not None
 
-    def _create_late_table(self, table: str) -> None:
-        assert table in LATE_TABLES, table
+    def _create_table(self, table: str) -> None:
         with self._conn() as conn:
             conn.execute(_create_table_sql(table, **TABLES[table]))
             for name, columns, unique in INDEXES:
