@@ -85,7 +85,7 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
     say(f"{len(districts):,} district polygons in {len(loaded_fips)} state(s); simplifying for display")
     point = districts.geometry.representative_point()
     districts["lon"], districts["lat"] = point.x, point.y
-    districts["display"] = geo.display_geometry(districts).geometry.values
+    districts["display"] = _display(districts)
 
     say("joining demographics by LEAID; keeping every agency ELSI lists")
     elsi_path = _need("elsi_2020_21", root)
@@ -380,6 +380,15 @@ def _demand_points(root, districts, loaded_fips, absent):
     columns = list(DEMAND_POINTS)
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return out[columns], provenance
+
+
+def _display(districts: gpd.GeoDataFrame) -> np.ndarray:
+    """Display geometry for the districts. One state's files tile it as a valid polygon coverage,
+    so it is simplified as one (neighbours keep a shared edge). Several states together never
+    are (their files overlap slightly along state lines): there the coverage check only cost
+    ~4 s nationally before falling back to per-polygon simplification, so it is skipped."""
+    several = districts["state_fips"].nunique() > 1
+    return geo.display_geometry(districts, method="simplify" if several else "coverage").geometry.values
 
 
 def _states_rows(state_table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

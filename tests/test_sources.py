@@ -5,7 +5,9 @@ import functools
 import http.server
 import threading
 import zipfile
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from podgeo import sources
@@ -210,3 +212,49 @@ def test_zip_member_is_extracted_when_the_publisher_serves_a_zip(tmp_path, monke
         assert len(libs) + sum(skipped.values()) == 68
     finally:
         server.shutdown()
+
+
+# -- provenance grouped for the Data sources page ----------------------------------------------------
+
+def _prov_row(key, title, read, loaded, reasons=None, **more):
+    return {"source_key": key, "title": title, "publisher": "U.S. Census Bureau", "vintage": "2016", "file": key,
+            "sha256": "ab" * 32, "rows_read": read, "rows_loaded": loaded, "unjoined_reasons": reasons or {}, **more}
+
+
+def test_provenance_groups_boundary_files_per_vintage_names_states_and_adds_reasons():
+    prov = pd.DataFrame([
+        _prov_row("districts_2016_01_unsd", "School districts (unified), state 01, ...", 137, 137),
+        _prov_row("districts_2016_04_elsd", "School districts (elementary), state 04, ...", 98, 97, {"x": 1}),
+        _prov_row("districts_2016_04_unsd", "School districts (unified), state 04, ...", 100, 100, {"x": 2}),
+        _prov_row("imls_outlets", "Public library outlets", 0, 0, status="absent", note="not there: no libraries"),
+    ])
+    out = sources.provenance_groups(prov, {"01": "Alabama", "04": "Arizona"}).set_index("source")
+    assert list(out.index) == ["School district boundaries, Census cartographic boundary 2016", "Public library outlets"]
+    districts = out.iloc[0]
+    assert (districts["states"], districts["files"], districts["rows_read"], districts["rows_loaded"]) == (
+        "Alabama, Arizona", 3, 335, 334)
+    assert districts["not_loaded"] == "3 x" and districts["status"] == "loaded" and districts["sha256"] == ""
+    libraries = out.loc["Public library outlets"]
+    assert (libraries["status"], libraries["note"], libraries["not_loaded"], libraries["sha256"]) == (
+        "absent", "not there: no libraries", "—", "abababababab")
+
+
+def test_data_sources_page_shows_absent_layers_and_keeps_the_reason_second(db):
+    import sqlite3
+
+    from apptest_helpers import no_errors, open_app
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("update provenance set status = 'absent', note = 'hub_sites/x.csv is not there: the store has "
+                     "no library outlets', rows_read = 0, rows_loaded = 0, unjoined_reasons = '{}' "
+                     "where source_key = 'imls_outlets'")
+    at = open_app("views/sources.py")
+    no_errors(at)
+    assert len(at.warning) == 1 and "Public library outlets" in at.warning[0].value
+    assert "the store has no library outlets" in at.warning[0].value
+    frame = at.dataframe[0].value
+    assert list(frame.columns[:2]) == ["source", "not_loaded"] and len(frame) == 10
+    assert not frame["source"].str.contains(r"state \d\d").any()
+    text = " ".join(m.value for m in at.markdown)
+    assert "bookmobile" not in text  # the absent library file read no rows, so none of its reasons
+    assert "Every row loaded" in text and "Not loaded:" in text

@@ -577,3 +577,55 @@ def test_postgis_upload_shows_in_another_app_replica(postgis_backend):
             r.stdin.close()
             r.wait(timeout=60)
         assert [r.returncode for r in replicas] == [0, 0], [r.stderr.read()[-2000:] for r in replicas]
+
+
+def test_two_uploads_planned_together_report_what_each_commit_did(store_backend):
+    """Both plans see the same new pods; the second commit finds them there and says it updated them."""
+    store = store_backend.open()
+    data = _csv(["t-oak", "Oak Hub", "Community organization hub", "12", "", "", "CA", "", *OAKLAND],
+                ["t-laf", "Lafayette Pod", "parent-led", "6", "", "", "CA", "", *LAFAYETTE])
+    first, second = (pods.plan_upload(store, data, name) for name in ("a.csv", "b.csv"))
+    assert (first.counts["inserts"], second.counts["inserts"]) == (2, 2)  # each plan's guess
+    a = pods.commit_upload(store, first, user="ana", use_geocoder=False)
+    b = pods.commit_upload(store, second, user="bo", use_geocoder=False)
+    counts = store.batches().set_index("batch_id")["counts"]
+    assert (counts[a]["inserts"], counts[a]["updates"], "planned" in counts[a]) == (2, 0, False)
+    assert (counts[b]["inserts"], counts[b]["updates"]) == (0, 2)
+    assert counts[b]["planned"] == {"inserts": 2, "updates": 0}
+    assert pods.batch_summary(store, b).startswith(f"Committed batch {b}: 0 new and 2 updated pods")
+
+
+def test_two_processes_importing_the_same_new_pods_at_once_do_not_both_count_them_new(store_backend, tmp_path):
+    rows = [[f"same-{i}", f"Pod {i}", "parent-led", "5", "", "", "CA", "", f"{37.70 + (i % 50) / 500:.4f}",
+             f"{-122.45 + (i // 50) / 100:.4f}"] for i in range(300)]
+    file = tmp_path / "same.csv"
+    file.write_bytes(_csv(*rows))
+    writers = [_import(file, store_backend, pause="3") for _ in range(2)]  # both plan before either commits
+    for w in writers:
+        out, err = w.communicate(timeout=300)
+        assert w.returncode == 0 and "300 new" in out, err  # each plan's guess, printed before committing
+    counts = store_backend.open().batches().sort_values("batch_id")["counts"].tolist()
+    assert [(c["inserts"], c["updates"]) for c in counts] == [(300, 0), (0, 300)]
+    assert counts[1]["planned"] == {"inserts": 300, "updates": 0}
+
+
+def test_the_backends_share_one_contract_and_do_not_import_each_other():
+    """What does not depend on the database lives once (store_contract); each backend holds SQL only."""
+    import ast
+
+    from podgeo import store_contract
+    from podgeo.store_pg import PostgisStore
+
+    def imports(name):
+        tree = ast.parse((REPO / "podgeo" / f"{name}.py").read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+            f"podgeo.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "podgeo"
+            for a in n.names}
+
+    assert not {"podgeo.store", "podgeo.store_pg"} & imports("store_pg")
+    assert not {"podgeo.store", "podgeo.store_pg"} & imports("store_contract")
+    shared = {n for n, f in vars(store_contract.StoreContract).items() if callable(f) and not n.startswith("_")}
+    assert {"commit_upload", "undo_batch", "districts", "create_cohort", "save_attribute_layer",
+            "save_column_mapping"} <= shared
+    for cls in (SqliteStore, PostgisStore):  # neither backend re-implements a shared public method
+        assert not shared & {n for n in vars(cls) if not n.startswith("_")}, cls
