@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from podgeo import sheets, vocab
+from podgeo.sheets import states as sheet_states
 from podgeo.sheets import (GRADE_RANGE, POD_FIELDS, Fix, RawSheet, SheetError, Validation, apply_fixes, read_sheet,
                            rejected_to_csv, rejected_to_xlsx, suggest_mapping, template_csv, template_xlsx, validate)
 
@@ -430,14 +431,14 @@ def test_state_boxes_contain_each_state_and_are_not_loose(shared_data):
     import shapely
 
     states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp")
-    assert set(states["STUSPS"]) <= set(sheets._STATE_BOXES)
+    assert set(states["STUSPS"]) <= set(sheet_states._STATE_BOXES)
     for code, geom in zip(states["STUSPS"], states.geometry):
-        boxes = [shapely.box(*b) for b in sheets._STATE_BOXES[code]]
+        boxes = [shapely.box(*b) for b in sheet_states._STATE_BOXES[code]]
         union = shapely.union_all(boxes)
         assert union.contains(geom), code
         assert union.area <= shapely.envelope(geom).area + 2.5 * sum(b.length for b in boxes) * 0.15, code
         point = geom.representative_point()
-        assert sheets._inside(point.y, point.x, code) and sheets._inside(point.y, point.x, None)
+        assert sheet_states._inside(point.y, point.x, code) and sheet_states._inside(point.y, point.x, None)
 
 
 # -- real messy files --------------------------------------------------------------------------

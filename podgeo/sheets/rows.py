@@ -1,0 +1,238 @@
+"""Validating rows: a `RawSheet` and a column mapping -> valid pods and rejected rows with every error and fix."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
+
+from podgeo import vocab
+from podgeo.sheets.model import (GRADE_RANGE, POD_FIELDS, TARGETS, Fix, RawSheet, RejectedRow, RowError, SheetError,
+                                 Validation, ValidRow)
+from podgeo.sheets.states import _STATE_NAMES, _inside, _state_code
+from podgeo.sheets.text import _clean, _key, _number_text, _short, _unescape
+from podgeo.sheets.values import _PARSERS, _Invalid, _parse_grade_range
+
+
+def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: Iterable[str] = frozenset(),
+             state: str | None = None) -> Validation:
+    """Check every row against the pod rules; split into valid rows (inserts/updates) and rejected rows.
+
+    `state` is the upload's default state for rows that name none. Rows with an address and no
+    coordinates are valid and marked `needs_geocode`. A row's pod_id is taken from the sheet or
+    made from its name, address and state, so uploading the same file again updates, not duplicates.
+    """
+    plan = _plan(raw, mapping)
+    default_state = None
+    if state:
+        default_state = _state_code(state)
+        if default_state is None:
+            raise ValueError(f"unknown state {state!r}: use a 2-letter code such as 'CA'")
+    existing = set(existing_ids)
+    first_seen: dict[str, int] = {}
+    valid: list[ValidRow] = []
+    rejected: list[RejectedRow] = []
+    fixes: list[Fix] = []
+    for number, cells in raw.records():
+        pod, errors, row_fixes, needs_geocode = _check_row(number, cells, plan, default_state)
+        if not errors:
+            pod_id = pod["pod_id"]
+            if pod_id in first_seen:
+                id_column = plan.source.get("pod_id")
+                if id_column and cells[id_column].strip():
+                    column, how = id_column, "pod_id"
+                else:
+                    column, how = plan.source["name"], "name, address and state"
+                errors.append(RowError(number, column, cells[column], "duplicate",
+                                       f"same {how} as row {first_seen[pod_id]}; only the first is kept"))
+            else:
+                first_seen[pod_id] = number
+        if errors:
+            rejected.append(RejectedRow(number, dict(cells), tuple(errors)))
+            fixes.extend(row_fixes)
+            continue
+        action = "update" if pod["pod_id"] in existing else "insert"
+        valid.append(ValidRow(number, pod, action, needs_geocode))
+    notes = list(raw.notes)
+    unmapped = [c for c in raw.columns if not mapping.get(c)]
+    if unmapped:
+        notes.append(f"not imported (no pod column chosen): {', '.join(unmapped)}")
+    return Validation(raw.filename, raw.sheet, raw.columns, dict(mapping), tuple(valid), tuple(rejected),
+                      tuple(fixes), tuple(notes))
+
+
+def apply_fixes(raw: RawSheet, fixes: Iterable[Fix]) -> RawSheet:
+    """A copy of `raw` with the accepted fixes written into its cells; validate it again afterwards."""
+    index = {number: i for i, number in enumerate(raw.row_numbers)}
+    positions = {c: i for i, c in enumerate(raw.columns)}
+    rows = [list(r) for r in raw.rows]
+    for fix in fixes:
+        if fix.row not in index:
+            raise ValueError(f"fix for row {fix.row}: no such row in {raw.filename}")
+        for column, text in fix.changes:
+            if column not in positions:
+                raise ValueError(f"fix for row {fix.row}: no column {column!r} in {raw.filename}")
+            rows[index[fix.row]][positions[column]] = text
+    return replace(raw, rows=tuple(tuple(r) for r in rows))
+
+
+@dataclass
+class _Plan:
+    source: dict[str, str]  # target -> file column
+    hemisphere: dict[str, int] = field(default_factory=dict)  # "lat"/"lon" -> -1 when the header says S/W
+
+
+def _plan(raw: RawSheet, mapping: Mapping[str, str | None]) -> _Plan:
+    """Check the mapping names real columns and targets, once each, and that name and a location exist."""
+    if not isinstance(raw, RawSheet):
+        raise TypeError("validate() needs the RawSheet from read_sheet()")
+    source: dict[str, str] = {}
+    for column, target in mapping.items():
+        if not target:
+            continue
+        if column not in raw.columns:
+            raise SheetError(f"{raw.filename}: the mapping names column {column!r}, which is not in the sheet")
+        if target not in TARGETS:
+            raise SheetError(f"{raw.filename}: column {column!r} is mapped to {target!r}, which is not a pod column")
+        if target in source:
+            raise SheetError(f"{raw.filename}: columns {source[target]!r} and {column!r} are both mapped to "
+                             f"{target!r}; choose one")
+        source[target] = column
+    if "name" not in source:
+        raise SheetError(f"{raw.filename}: no column is mapped to 'name', which every pod needs")
+    if ("lat" in source) != ("lon" in source):
+        have, missing = ("lat", "lon") if "lat" in source else ("lon", "lat")
+        raise SheetError(f"{raw.filename}: a column is mapped to '{have}' but none to '{missing}'")
+    if "lat" not in source and "address" not in source:
+        raise SheetError(f"{raw.filename}: map columns to 'lat' and 'lon', or to 'address' (to geocode)")
+    hemisphere = {}
+    if "lat" in source and re.search(r"\(\s*s\s*\)|\bsouth\b", source["lat"], re.I):
+        hemisphere["lat"] = -1
+    if "lon" in source and re.search(r"\(\s*w\s*\)|\bwest\b", source["lon"], re.I):
+        hemisphere["lon"] = -1
+    return _Plan(source, hemisphere)
+
+
+def _check_row(number: int, cells: dict[str, str], plan: _Plan, default_state: str | None):
+    """Validate one row: (pod dict, errors, fixes, needs_geocode)."""
+    pod: dict = {name: ([] if name in vocab.LIST_COLUMNS else None) for name in POD_FIELDS}
+    errors: list[RowError] = []
+    fixes: list[Fix] = []
+    src = plan.source
+
+    def fail(target: str, exc: _Invalid, value: str) -> None:
+        column = src.get(target, "")
+        errors.append(RowError(number, column, value, exc.rule, exc.message))
+        if exc.fix:
+            fixes.append(Fix(number, tuple(exc.fix.items()), exc.rule, exc.message))
+
+    values: dict[str, str] = {}
+    for target, column in src.items():
+        original = cells.get(column, "")
+        text = _unescape(_clean(original))
+        values[target] = text
+        if text.startswith("="):
+            errors.append(RowError(number, column, original, "formula",
+                                   f"'{_short(text)}' is a formula; formulas are not evaluated, type the value"))
+            values[target] = ""
+            continue
+        if not text:
+            continue
+        try:
+            if target == GRADE_RANGE:
+                continue
+            pod[target] = _PARSERS[target](text, column)
+        except _Invalid as exc:
+            fail(target, exc, original)
+
+    if not values.get("name") and not any(e.column == src["name"] for e in errors):
+        errors.append(RowError(number, src["name"], cells.get(src["name"], ""), "required", "a name is required"))
+
+    # grades: explicit low/high columns win over a range column
+    if values.get(GRADE_RANGE):
+        try:
+            low, high = _parse_grade_range(values[GRADE_RANGE])
+            pod["grade_low"] = pod["grade_low"] if values.get("grade_low") else low
+            pod["grade_high"] = pod["grade_high"] if values.get("grade_high") else high
+        except _Invalid as exc:
+            fail(GRADE_RANGE, exc, cells[src[GRADE_RANGE]])
+    if pod["grade_low"] is not None and pod["grade_high"] is not None and pod["grade_low"] > pod["grade_high"]:
+        target = "grade_low" if values.get("grade_low") else GRADE_RANGE
+        column = src.get(target, "")
+        errors.append(RowError(number, column, cells.get(column, ""), "grade_order",
+                               f"lowest grade {vocab.grade_label(pod['grade_low'])} is above highest grade "
+                               f"{vocab.grade_label(pod['grade_high'])}"))
+    if pod["opened_on"] and pod["closed_on"] and pod["closed_on"] < pod["opened_on"]:
+        errors.append(RowError(number, src["closed_on"], cells[src["closed_on"]], "date_order",
+                               f"closed on {pod['closed_on']}, before it opened on {pod['opened_on']}"))
+
+    if not pod["state"] and not values.get("state") and default_state:
+        pod["state"] = default_state
+
+    # coordinates
+    lat, lon = pod["lat"], pod["lon"]
+    lat_bad = any(e.column == src.get("lat") for e in errors if "lat" in src)
+    lon_bad = any(e.column == src.get("lon") for e in errors if "lon" in src)
+    if not lat_bad and not lon_bad and (lat is None) != (lon is None):
+        have, missing = ("lat", "lon") if lat is not None else ("lon", "lat")
+        errors.append(RowError(number, src[missing], cells.get(src[missing], ""), "coordinates_incomplete",
+                               f"{'latitude' if have == 'lat' else 'longitude'} is given but "
+                               f"{'longitude' if have == 'lat' else 'latitude'} is empty"))
+    elif lat is not None and lon is not None:
+        # a header such as "Longitude (W)" means positive numbers are west
+        lat = -lat if plan.hemisphere.get("lat") and lat > 0 else lat
+        lon = -lon if plan.hemisphere.get("lon") and lon > 0 else lon
+        state_known = pod["state"] if not any(e.column == src.get("state") for e in errors) else None
+        try:
+            _check_point(lat, lon, state_known, src["lat"], src["lon"])
+            pod["lat"], pod["lon"] = round(lat, 6), round(lon, 6)
+        except _Invalid as exc:
+            fail("lat", exc, cells[src["lat"]])
+    has_coords = pod["lat"] is not None and pod["lon"] is not None
+    needs_geocode = False
+    if not has_coords and not lat_bad and not lon_bad and not any(e.rule == "coordinates_incomplete" for e in errors):
+        if values.get("address") and not any(e.column == src.get("address") for e in errors):
+            needs_geocode = True
+        elif not any(e.column in (src.get("lat"), src.get("lon")) for e in errors):
+            column = src.get("address") or src.get("lat")
+            errors.append(RowError(number, column, cells.get(column, ""), "location",
+                                   "no coordinates and no street address, so the pod cannot be placed"))
+    pod["pod_id"] = pod["pod_id"] or _make_id(pod)
+    return pod, errors, fixes, needs_geocode
+
+
+def _check_point(lat: float, lon: float, state: str | None, lat_col: str, lon_col: str) -> None:
+    """Raise _Invalid unless (lat, lon) is in the US and in `state`; offer a swap/sign fix when one lands there."""
+    if _inside(lat, lon, state):
+        return
+    where = f" in {state}" if state else " in the US"
+    for new_lat, new_lon, rule, what in ((lon, lat, "swapped_coordinates", "latitude and longitude look swapped"),
+                                         (lat, -lon, "longitude_sign", "the longitude's sign looks wrong"),
+                                         (lon, -lat, "swapped_coordinates",
+                                          "latitude and longitude look swapped, and the longitude's sign wrong")):
+        if (new_lat, new_lon) != (lat, lon) and _inside(new_lat, new_lon, state):
+            exc = _Invalid(rule, f"{what}: ({_fmt(lat)}, {_fmt(lon)}) is not{where}, ({_fmt(new_lat)}, "
+                                 f"{_fmt(new_lon)}) is; accept the fix or correct the file")
+            exc.fix = {lat_col: _fmt(new_lat), lon_col: _fmt(new_lon)}
+            raise exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise _Invalid("range", f"({_fmt(lat)}, {_fmt(lon)}) is not a position: latitude must be -90..90 and "
+                                "longitude -180..180")
+    if not _inside(lat, lon, None):
+        raise _Invalid("outside_us", f"({_fmt(lat)}, {_fmt(lon)}) is outside the United States")
+    raise _Invalid("outside_state", f"({_fmt(lat)}, {_fmt(lon)}) is outside {_STATE_NAMES[state]} ({state})")
+
+def _fmt(x: float) -> str:
+    return _number_text(round(x, 6))
+
+
+def _make_id(pod: dict) -> str:
+    """Deterministic id from normalised name + address + state (or rounded coordinates without an address)."""
+    if pod["address"]:
+        where = _key(pod["address"])
+    elif pod["lat"] is not None and pod["lon"] is not None:
+        where = f"{pod['lat']:.4f},{pod['lon']:.4f}"
+    else:
+        where = ""
+    key = "|".join([_key(pod["name"] or ""), where, (pod["state"] or "").upper()])
+    return "pod-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
