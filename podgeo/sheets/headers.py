@@ -17,6 +17,8 @@ import unicodedata
 
 from rapidfuzz import fuzz, process
 
+from podgeo.sheets.model import GRADE_RANGE
+
 # Field -> synonyms as people write them (normalised when the table is built). The field names
 # themselves ("fee_usd" -> "fee usd") are synonyms too; the caller passes them in.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -53,7 +55,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "grade_high": ("highest grade", "high grade", "max grade", "to grade", "grade to", "end grade", "grade max",
                    "last grade served", "grade hi", "oldest grade", "maximum grade", "grado maximo", "grado mas alto",
                    "lop cao nhat", "最高年级", "최고 학년"),
-    "grade_range": ("grades", "grade range", "grade levels", "grade level", "grade span", "grades served",
+    GRADE_RANGE: ("grades", "grade range", "grade levels", "grade level", "grade span", "grades served",
                     "grade band", "grade", "grades offered", "what grades do you serve", "grados", "grado",
                     "niveles", "khoi lop", "lop", "年级", "年級", "학년", "baitang"),
     "capacity": ("seats", "slots", "spots", "enrollment capacity", "max students", "number of seats", "seat count",
