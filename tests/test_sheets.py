@@ -214,7 +214,7 @@ MESSY = """pod_id,Site Name,Program Type,Mode,Grades,Seats,Cost,Fee ($),Supports
 ,Sign Pod,,,,,,,,,,,,CA,,37.8,122.27
 ,Utah Pod,,,,,,,,,,,,CA,,40.76,-111.89
 ,London Pod,,,,,,,,,,,,CA,,51.5,-0.12
-,Plural Pod,Parent-led pods,,,,,,,,,,,CA,,37.8,-122.2
+,Typo Pod,Parnet-led pods,,,,,,,,,,,CA,,37.8,-122.2
 ,Order Pod,,,5-K,,,,,,,,,CA,,37.8,-122.2
 ,Half Pod,,,,12.5,,,,,,,,CA,,37.8,-122.2
 ,Fee Pod,,,,,,abc,,,,,,CA,,37.8,-122.2
@@ -240,7 +240,7 @@ def test_every_rule_names_row_column_value_and_rule():
         (6, "Latitude", "37.8", "longitude_sign"),
         (7, "Latitude", "40.76", "outside_state"),
         (8, "Latitude", "51.5", "outside_us"),
-        (9, "Program Type", "Parent-led pods", "vocabulary"),
+        (9, "Program Type", "Parnet-led pods", "vocabulary"),
         (10, "Grades", "5-K", "grade_order"),
         (11, "Seats", "12.5", "whole_number"),
         (12, "Fee ($)", "abc", "number"),

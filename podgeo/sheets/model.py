@@ -37,6 +37,7 @@ RULES = {
     "grade_order": "lowest grade is above highest grade",
     "whole_number": "must be a whole number of 0 or more",
     "negative": "must be 0 or more",
+    "out_of_range": "a number outside the allowed range",
     "date": "not a date",
     "date_order": "closed before it opened",
     "state": "not a US state",

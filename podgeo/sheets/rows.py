@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
@@ -229,10 +230,22 @@ def _fmt(x: float) -> str:
 def _make_id(pod: dict) -> str:
     """Deterministic id from normalised name + address + state (or rounded coordinates without an address)."""
     if pod["address"]:
-        where = _key(pod["address"])
+        where = _id_key(pod["address"])
     elif pod["lat"] is not None and pod["lon"] is not None:
         where = f"{pod['lat']:.4f},{pod['lon']:.4f}"
     else:
         where = ""
-    key = "|".join([_key(pod["name"] or ""), where, (pod["state"] or "").upper()])
+    key = "|".join([_id_key(pod["name"] or ""), where, (pod["state"] or "").upper()])
     return "pod-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _id_key(text: str) -> str:
+    """Text as an id part. Latin-script text keeps its old ASCII key, so existing ids stay the same; other
+    scripts (Hangul, Han, Arabic, Cyrillic...) keep their letters, which the ASCII key dropped ("" for all)."""
+    latin = text.isascii() or all(c.isascii() or not c.isalnum() or unicodedata.name(c, "").startswith("LATIN")
+                                  for c in unicodedata.normalize("NFKD", text))
+    key = _key(text) if latin else ""
+    if key or not text.strip():
+        return key
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", folded).split()) or "".join(folded.split())

@@ -4,8 +4,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from rapidfuzz import fuzz, process
-
 from podgeo import vocab
 from podgeo.sheets.model import _TEXT_LIMITS
 from podgeo.sheets.states import _state_code
@@ -44,12 +42,11 @@ def _term(terms: tuple[vocab.Term, ...], target: str):
 def _vocab_error(text: str, terms: tuple[vocab.Term, ...], target: str, column: str, whole: str | None = None):
     allowed = ", ".join(t.label for t in terms)
     exc = _Invalid("vocabulary", f"'{_short(text)}' is not an allowed {target.replace('_', ' ')}; allowed: {allowed}")
-    names = {n: t for t in terms for n in (t.label.lower(), t.code.replace("_", " "), *t.synonyms)}
-    best = process.extractOne(text.lower(), list(names), scorer=fuzz.WRatio, score_cutoff=88)
-    if best:
-        term = names[best[0]]
-        exc.message += f" (did you mean '{term.label}'?)"
-        exc.fix = {column: (whole or text).replace(text, term.label)}
+    code = vocab.suggest(text, terms)
+    if code:
+        label = vocab.labels(terms)[code]
+        exc.message += f" (did you mean '{label}'?)"
+        exc.fix = {column: (whole or text).replace(text, label)}
     return exc
 
 
@@ -108,10 +105,18 @@ def _parse_grade_range(text: str) -> tuple[int, int]:
     return codes[0], codes[-1]
 
 
+#: Largest capacity and monthly fee accepted: far above any pod or hub, far below what SQLite's
+#: 64-bit integers and the preview's Arrow columns hold (1e19 used to overflow at commit).
+MAX_CAPACITY = 100_000
+MAX_FEE_USD = 100_000
+
+
 def _capacity(text: str, column: str) -> int:
     number = _parse_float(text, thousands=True)
     if number is None or not number.is_integer() or number < 0:
         raise _Invalid("whole_number", f"'{_short(text)}' is not a whole number of seats (0 or more)")
+    if number > MAX_CAPACITY:
+        raise _Invalid("out_of_range", f"{_short(text)} seats is outside the allowed range 0 to {MAX_CAPACITY:,}")
     return int(number)
 
 
@@ -122,6 +127,8 @@ def _fee(text: str, column: str) -> float:
         raise _Invalid("number", f"'{_short(text)}' is not an amount in dollars")
     if number < 0:
         raise _Invalid("negative", f"fee {text} is negative")
+    if number > MAX_FEE_USD:
+        raise _Invalid("out_of_range", f"fee {_short(text)} is outside the allowed range $0 to ${MAX_FEE_USD:,} a month")
     return round(number, 2)
 
 
