@@ -9,6 +9,7 @@ from typing import Iterable
 from podgeo import vocab
 from podgeo.sheets import headers
 from podgeo.sheets.model import TARGETS
+from podgeo.sheets.values import VOCAB_COLUMNS
 
 
 def suggest_mapping(columns: Iterable[str]) -> dict[str, str | None]:
@@ -42,14 +43,7 @@ def _header_scores(header: str) -> dict[str, float]:
 _FIELD_NAMES = {target: target for target in TARGETS}
 
 
-_VOCAB_COLUMNS = {
-    "operator_type": vocab.OPERATOR_TYPES,
-    "mode": vocab.MODES,
-    "cost": vocab.COSTS,
-    "status": vocab.STATUSES,
-    "priority_groups": vocab.PRIORITY_GROUPS,
-    "supports": vocab.SUPPORTS,
-}
+_VOCAB_COLUMNS = VOCAB_COLUMNS
 
 
 def _help_text(column: str, description: str) -> str:

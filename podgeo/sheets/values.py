@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import Mapping
 
 from podgeo import vocab
 from podgeo.sheets.model import _TEXT_LIMITS
@@ -30,9 +31,12 @@ def _text(target: str):
     return parse
 
 
-def _term(terms: tuple[vocab.Term, ...], target: str):
+def _term(terms: tuple[vocab.Term, ...], target: str, chosen: Mapping[str, str | None] | None = None):
+    """A one-term parser; `chosen` maps a value the user decided on (value table) to a code, or None: left empty."""
     def parse(text: str, column: str):
         code = vocab.normalise(text, terms)
+        if code is None and chosen and text in chosen:
+            return chosen[text] or None
         if code is None:
             raise _vocab_error(text, terms, target, column)
         return code
@@ -50,17 +54,45 @@ def _vocab_error(text: str, terms: tuple[vocab.Term, ...], target: str, column: 
     return exc
 
 
-def _term_list(terms: tuple[vocab.Term, ...], target: str):
+def _term_list(terms: tuple[vocab.Term, ...], target: str, chosen: Mapping[str, str | None] | None = None):
     def parse(text: str, column: str):
         codes = []
         for part in _split_list(text):
             code = vocab.normalise(part, terms)
+            if code is None and chosen and part in chosen:
+                code = chosen[part] or None
+                if code is None:
+                    continue
             if code is None:
                 raise _vocab_error(part, terms, target, column, whole=text)
             if code not in codes:
                 codes.append(code)
         return codes
     return parse
+
+
+#: Columns whose values are terms of a vocabulary.
+VOCAB_COLUMNS = {
+    "operator_type": vocab.OPERATOR_TYPES,
+    "mode": vocab.MODES,
+    "cost": vocab.COSTS,
+    "status": vocab.STATUSES,
+    "priority_groups": vocab.PRIORITY_GROUPS,
+    "supports": vocab.SUPPORTS,
+}
+
+
+def parser(target: str, chosen: Mapping[str, str | None] | None = None):
+    """The parser for `target`; for a vocabulary column with `chosen` values, one that applies those choices."""
+    if chosen and target in VOCAB_COLUMNS:
+        make = _term_list if target in vocab.LIST_COLUMNS else _term
+        return make(VOCAB_COLUMNS[target], target, chosen)
+    return _PARSERS[target]
+
+
+def split_list(text: str) -> list[str]:
+    """The parts of a list cell ("meals; transport")."""
+    return _split_list(text)
 
 
 def _languages(text: str, column: str) -> list[str]:
