@@ -21,13 +21,12 @@ import pandas as pd
 import shapely
 import sqlite_utils
 
+from podgeo import store_contract as contract
+from podgeo.store_contract import COLUMN_MAPPINGS, StoreError, header_signature  # noqa: F401 - public names
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DB = REPO / "data" / "podgeo.db"
 SCHEMA_VERSION = 4  # 4: cohorts and district attribute layers
-
-
-class StoreError(RuntimeError):
-    """The store is missing, from another version, or cannot be written; the message says which."""
 
 
 def default_path() -> Path | str:
@@ -187,6 +186,7 @@ class SqliteStore:
         db["pod_districts"].create_index(["leaid"])
         db["sites"].create_index(["kind", "state"])
         self._create_cohort_and_attribute_tables()
+        self._create_mapping_table()
 
     def _create_cohort_and_attribute_tables(self) -> None:
         db = self.db
@@ -200,6 +200,12 @@ class SqliteStore:
         db["cohorts"].create_index(["name"], unique=True)
         db["attribute_layers"].create_index(["name"], unique=True)
         db["attribute_values"].create_index(["leaid"])
+
+    def _create_mapping_table(self) -> None:
+        """Saved column mappings; also made on the first save in a store built before they existed."""
+        if "column_mappings" not in self.db.table_names():
+            self.db["column_mappings"].create(COLUMN_MAPPINGS, pk="name", not_null={"signature", "mapping"})
+            self.db["column_mappings"].create_index(["signature"])
 
     def write_frame(self, table: str, frame: pd.DataFrame, *, alter: bool = False) -> int:
         """Insert a (Geo)DataFrame's rows; geometry columns become WKB, NaN becomes NULL."""
@@ -524,6 +530,42 @@ class SqliteStore:
             self.db.execute("delete from cohort_members where cohort_id = ?", [cohort_id])
             self.db.execute("delete from cohorts where cohort_id = ?", [cohort_id])
             self._bump_revision()
+
+    # -- saved column mappings ------------------------------------------------------------------
+
+    def save_column_mapping(self, name: str, mapping: dict, *, headers: Iterable[str],
+                            saved_by: str | None = None) -> dict:
+        """Save (or replace, by name) a confirmed {sheet column: pod field or None} mapping for sheets
+        with these headers; returns it as `column_mapping` would. StoreError for a bad mapping."""
+        record = contract.mapping_record(name, mapping, headers=headers, saved_by=saved_by)
+        with self._write():
+            self._create_mapping_table()
+            self.db["column_mappings"].upsert(record, pk="name")
+            self._bump_revision()
+        return contract.mapping_out(record)
+
+    def column_mapping(self, name: str) -> dict:
+        """The mapping saved under `name` (name, signature, headers, mapping, saved_by, saved_at);
+        StoreError naming the saved ones when there is none."""
+        rows = self._mapping_rows("where name = ?", [" ".join(str(name or "").split())])
+        if not rows:
+            raise contract.unknown_mapping(name, [r["name"] for r in self._mapping_rows()])
+        return rows[0]
+
+    def find_column_mapping(self, signature: str) -> dict | None:
+        """The newest mapping saved for sheets with this `header_signature`, or None."""
+        rows = self._mapping_rows("where signature = ?", [signature])
+        return rows[0] if rows else None
+
+    def column_mappings(self) -> list[dict]:
+        """Every saved mapping, newest first."""
+        return self._mapping_rows()
+
+    def _mapping_rows(self, where: str = "", params: list = ()) -> list[dict]:
+        if "column_mappings" not in self.db.table_names():
+            return []
+        return [contract.mapping_out(r) for r in self.db.query(
+            f"select * from column_mappings {where} order by saved_at desc, name", params)]
 
     # -- district attribute layers ---------------------------------------------------------------
 

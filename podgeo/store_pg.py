@@ -40,6 +40,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from podgeo import store_contract as contract
+from podgeo.store_contract import COLUMN_MAPPINGS
 from podgeo.store import (ATTRIBUTE_LAYERS, BATCHES, COHORTS, DEMAND_KINDS, DEMAND_POINTS, DISTRICTS,
                           MEASURE_CATALOG, PLACE_DISTRICTS, PODS, PROVENANCE, SCHEMA_VERSION, SITES, STATES,
                           StoreError, _now, _points, _records, _test_pause_before_commit, _to_geo,
@@ -420,6 +422,51 @@ class PostgisStore:
             conn.execute("delete from cohort_members where cohort_id = %s", [cohort_id])
             conn.execute("delete from cohorts where cohort_id = %s", [cohort_id])
             _bump_revision(conn)
+
+    # -- saved column mappings ------------------------------------------------------------------
+
+    def save_column_mapping(self, name: str, mapping: dict, *, headers: Iterable[str],
+                            saved_by: str | None = None) -> dict:
+        """Save (or replace, by name) a confirmed mapping, as `SqliteStore.save_column_mapping`."""
+        record = contract.mapping_record(name, mapping, headers=headers, saved_by=saved_by)
+        with self._write() as conn:
+            if not self._has_table(conn, "column_mappings"):  # a store built before saved mappings
+                conn.execute(_create_table_sql("column_mappings", **_table_specs()["column_mappings"]))
+                conn.execute("create index on column_mappings (signature)")
+                self._columns_cache.pop("column_mappings", None)
+                _COLUMNS.pop((self.conninfo, self._schema_oid, "column_mappings"), None)
+            _upsert(conn, "column_mappings", [record], ["name"], self._table_columns(conn, "column_mappings"))
+            _bump_revision(conn)
+        return contract.mapping_out(record)
+
+    def column_mapping(self, name: str) -> dict:
+        """The mapping saved under `name`; StoreError naming the saved ones when there is none."""
+        rows = self._mapping_rows("where name = %s", [" ".join(str(name or "").split())])
+        if not rows:
+            raise contract.unknown_mapping(name, [r["name"] for r in self._mapping_rows()])
+        return rows[0]
+
+    def find_column_mapping(self, signature: str) -> dict | None:
+        """The newest mapping saved for sheets with this `header_signature`, or None."""
+        rows = self._mapping_rows("where signature = %s", [signature])
+        return rows[0] if rows else None
+
+    def column_mappings(self) -> list[dict]:
+        """Every saved mapping, newest first."""
+        return self._mapping_rows()
+
+    def _mapping_rows(self, where: str = "", params: list = ()) -> list[dict]:
+        def read(conn):
+            if not self._has_table(conn, "column_mappings"):
+                return []
+            with conn.cursor(row_factory=dict_row) as cur:
+                return cur.execute(f"select * from column_mappings {where} order by saved_at desc, name",
+                                   params).fetchall()
+
+        return [contract.mapping_out(r) for r in self._read(read)]
+
+    def _has_table(self, conn, table: str) -> bool:
+        return conn.execute("select to_regclass(%s)", [f'"{self.schema}"."{table}"']).fetchone()[0] is not None
 
     # -- district attribute layers ---------------------------------------------------------------
 
@@ -863,13 +910,14 @@ def _table_specs() -> dict[str, dict]:
         "attribute_values": dict(columns={"layer_id": int, "leaid": str, "column": str, "value": str},
                                  pk=("layer_id", "leaid", "column"),
                                  fks={"layer_id": "attribute_layers", "leaid": "districts"}),
+        "column_mappings": dict(columns=COLUMN_MAPPINGS, pk=("name",), not_null={"signature", "mapping"}),
     }
 
 
 _INDEXES = [("districts", ("state_fips", "layer"), False), ("demand_points", ("kind", "state_fips"), False),
             ("site_districts", ("leaid",), False), ("pod_districts", ("leaid",), False),
             ("sites", ("kind", "state"), False), ("cohorts", ("name",), True), ("attribute_layers", ("name",), True),
-            ("attribute_values", ("leaid",), False)]
+            ("attribute_values", ("leaid",), False), ("column_mappings", ("signature",), False)]
 
 
 def _create_table_sql(table: str, *, columns: dict, pk: tuple, not_null: set = frozenset(), fks: dict | None = None,

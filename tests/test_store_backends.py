@@ -25,7 +25,7 @@ import shapely
 from pandas.testing import assert_frame_equal
 
 from podgeo import geo, pods, sources
-from podgeo.store import TEST_PAUSE_ENV, SqliteStore, StoreError, open_store
+from podgeo.store import TEST_PAUSE_ENV, SqliteStore, StoreError, header_signature, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 OAKLAND = ("37.803328", "-122.258736")  # interior point of Oakland Unified (0628050)
@@ -200,6 +200,50 @@ def test_cohorts_round_trip_and_refusals(store_backend):
     with pytest.raises(StoreError, match=f"no cohort {cohort}"):
         store.cohort_members(cohort)
     assert store.create_cohort("Again", ["0628050"]) == cohort  # ids are max + 1, as SQLite gives them
+
+
+def test_saved_column_mappings_round_trip_find_by_headers_and_refusals(store_backend):
+    store = store_backend.open()
+    headers = ["What is the name of your program?", "Seats", "Latitude", "Longitude", "Notes"]
+    mapping = {"What is the name of your program?": "name", "Seats": "capacity", "Latitude": "lat",
+               "Longitude": "lon", "Notes": None}
+    assert store.column_mappings() == [] and store.find_column_mapping(header_signature(headers)) is None
+    saved = store.save_column_mapping("  Oakland  partners ", mapping, headers=headers, saved_by="ana")
+    assert (saved["name"], saved["mapping"], saved["headers"], saved["saved_by"]) == (
+        "Oakland partners", mapping, headers, "ana")
+    assert store.revision() == 2
+    # the same headers reordered, in other case and spacing, find it; other headers do not
+    moved = ["longitude", "  LATITUDE", "Seats", "notes", "what is the name of  your program?"]
+    assert header_signature(moved) == saved["signature"]
+    assert store.find_column_mapping(header_signature(moved)) == saved
+    assert store.find_column_mapping(header_signature(headers[:4])) is None
+    assert store.column_mapping("Oakland partners") == saved
+    # saving under the same name replaces it; the newest of two mappings for one signature wins
+    store.save_column_mapping("Oakland partners", {**mapping, "Notes": "notes"}, headers=headers, saved_by="bo")
+    assert store.column_mapping("Oakland partners")["mapping"]["Notes"] == "notes"
+    assert [m["name"] for m in store.column_mappings()] == ["Oakland partners"]
+    with pytest.raises(StoreError, match="no saved column mapping named 'Nope' \\(saved: 'Oakland partners'\\)"):
+        store.column_mapping("Nope")
+    with pytest.raises(StoreError, match="not in the headers: \\['Capacity'\\]"):
+        store.save_column_mapping("x", {"Capacity": "capacity"}, headers=headers)
+    with pytest.raises(StoreError, match="needs a name"):
+        store.save_column_mapping(" ", mapping, headers=headers)
+    with pytest.raises(StoreError, match="is empty"):
+        store.save_column_mapping("x", {}, headers=headers)
+    assert len(store.column_mappings()) == 1 and store.revision() == 3
+
+
+def test_column_mappings_on_a_store_built_before_them(store_backend):
+    """A store without the table (built by an older podgeo) reads as no mappings and gets it on save."""
+    store = store_backend.open()
+    if store_backend.name == "sqlite":
+        store.db["column_mappings"].drop()
+    else:
+        with store._conn() as conn:
+            conn.execute("drop table column_mappings")
+    assert store.column_mappings() == []
+    store.save_column_mapping("m", {"Name": "name"}, headers=["Name"])
+    assert store.find_column_mapping(header_signature(["name"]))["mapping"] == {"Name": "name"}
 
 
 def test_attribute_layers_round_trip_replace_and_delete(store_backend):
