@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import geopandas as gpd
 import pandas as pd
 
-from podgeo import geo, geocode, sheets
-from podgeo.store import REPO, SqliteStore
+from podgeo import geo, geocode, sheets, vocab
+from podgeo.sheets import columns, judge
+from podgeo.store import REPO, SqliteStore, header_signature
 
 TEMPLATE_DIR = REPO / "data"
 
@@ -29,6 +30,9 @@ class UploadPlan:
     raw: sheets.RawSheet
     validation: sheets.Validation
     fixed: tuple[sheets.Fix, ...] = ()  # offered fixes the user accepted (already in `raw`)
+    mapping_source: str = "suggested from the headers"  # or "given", "saved mapping 'X'"
+    values: tuple[judge.ValueIssue, ...] = ()  # the value table: distinct values that fit no term
+    fixed_values: tuple[judge.ValueIssue, ...] = ()  # value-table suggestions accepted (applied to every row)
     sha256: str = field(init=False)
 
     def __post_init__(self):
@@ -55,25 +59,145 @@ class UploadPlan:
 def plan_upload(store: SqliteStore, data: bytes, filename: str, *, sheet: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, state: str | None = None,
                 max_bytes: int = sheets.MAX_BYTES, accept_fixes: bool = False,
-                raw: sheets.RawSheet | None = None) -> UploadPlan:
+                raw: sheets.RawSheet | None = None, overrides: Mapping[str, str | None] | None = None,
+                saved: str | None = None, values: Mapping[str, Mapping[str, str | None]] | None = None,
+                keep: Iterable[str] = ()) -> UploadPlan:
     """Read and validate an upload against the store's pods (existing ids become updates).
 
-    `accept_fixes` applies every fix validation offers (swapped lat/lon...) and validates again.
-    `raw` skips re-reading when the caller already read `data` (the page reads it to show the
-    mapping before validating). Raises SheetError (naming the file) when the file as a whole
-    cannot be used.
+    The mapping is `mapping` when given (the page's edited table); else the mapping saved as
+    `saved`, else one saved for sheets with these headers (the same partner's last upload), else
+    the suggestion from the headers; `overrides` ({column: field}, from --map or a mapping file)
+    then wins over it. `values` and `keep` are the value table's choices and the unfit columns to
+    keep anyway (see `sheets.validate`). `accept_fixes` applies every fix validation offers
+    (swapped lat/lon, longitude sign, the value table's suggested terms) and validates again.
+    `raw` skips re-reading when the caller already read `data`. Raises SheetError (naming the
+    file) when the file as a whole cannot be used.
     """
     if raw is None:
         raw = sheets.read_sheet(data, filename, sheet=sheet, max_bytes=max_bytes)
-    chosen = dict(mapping) if mapping is not None else sheets.suggest_mapping(raw.columns)
+    chosen, source = choose_mapping(store, raw, mapping=mapping, overrides=overrides, saved=saved)
+    keep = set(keep) | {f for f in (overrides or {}).values() if f}  # a column the user mapped by name is kept
     existing = store.pod_ids()
-    validation = sheets.validate(raw, chosen, existing_ids=existing, state=state)
+    values = {f: dict(v) for f, v in (values or {}).items()}
+    validation = sheets.validate(raw, chosen, existing_ids=existing, state=state, values=values, keep=keep)
+    issues = judge.value_table(raw, chosen)
     fixed: tuple[sheets.Fix, ...] = ()
-    if accept_fixes and validation.fixes:
-        fixed = validation.fixes
-        raw = sheets.apply_fixes(raw, fixed)
-        validation = sheets.validate(raw, chosen, existing_ids=existing, state=state)
-    return UploadPlan(filename, data, raw, validation, fixed)
+    fixed_values: tuple[judge.ValueIssue, ...] = ()
+    if accept_fixes:
+        unfit = {j.field for j in validation.judged}  # its values are not terms: suggestions would reject rows
+        fixed_values = tuple(i for i in issues if i.suggestion and i.field not in unfit
+                             and i.value not in values.get(i.field, {}))
+        for field_name, chosen_values in judge.suggested_values(fixed_values).items():
+            values[field_name] = {**chosen_values, **values.get(field_name, {})}
+        if fixed_values:
+            validation = sheets.validate(raw, chosen, existing_ids=existing, state=state, values=values, keep=keep)
+        if validation.fixes:
+            fixed = validation.fixes
+            raw = sheets.apply_fixes(raw, fixed)
+            validation = sheets.validate(raw, chosen, existing_ids=existing, state=state, values=values, keep=keep)
+    return UploadPlan(filename, data, raw, validation, fixed, source, issues, fixed_values)
+
+
+def choose_mapping(store, raw: sheets.RawSheet, *, mapping: Mapping[str, str | None] | None = None,
+                   overrides: Mapping[str, str | None] | None = None,
+                   saved: str | None = None) -> tuple[dict[str, str | None], str]:
+    """The mapping an upload uses and where it came from (see `plan_upload`); SheetError/StoreError name misfits."""
+    if mapping is not None:
+        base, source = dict(mapping), "given"
+    elif saved:
+        record = store.column_mapping(saved)
+        base = columns.resolve_mapping(raw.columns, record["mapping"], base={}, where=f"saved mapping {saved!r}")
+        source = f"saved mapping {record['name']!r}"
+    else:
+        record = remembered_mapping(store, raw.columns)
+        if record:
+            base = columns.resolve_mapping(raw.columns, record["mapping"], base={}, where=f"saved mapping "
+                                           f"{record['name']!r}")
+            source = f"saved mapping {record['name']!r} (same headers as this sheet)"
+        else:
+            base, source = sheets.suggest_mapping(raw.columns), "suggested from the headers"
+    if overrides:
+        base = columns.resolve_mapping(raw.columns, overrides, base=base, where="the mapping given")
+        source += ", with the columns given"
+    return base, source
+
+
+def remembered_mapping(store, headers: Iterable[str]) -> dict | None:
+    """The mapping last confirmed for sheets with these headers (order, case and spacing aside), or None."""
+    try:
+        signature = header_signature(headers)
+    except ValueError:
+        return None
+    return store.find_column_mapping(signature)
+
+
+def remember_mapping(store, plan: UploadPlan, *, name: str | None = None, user: str | None = None) -> dict:
+    """Save the mapping `plan` used under `name` (default: the file's name) for this partner's next upload."""
+    name = name or plan.filename.rsplit(".", 1)[0]
+    return store.save_column_mapping(name, plan.validation.mapping, headers=plan.raw.columns, saved_by=user)
+
+
+def mapping_lines(plan: UploadPlan) -> list[str]:
+    """The mapping used, one line a column, for the command line: 'Column' -> field (or not imported)."""
+    judged = {j.column for j in plan.validation.judged}
+    width = min(40, max((len(c) for c in plan.raw.columns), default=0) + 2)
+    out = [f"mapping ({plan.mapping_source}):"]
+    for column in plan.raw.columns:
+        target = plan.validation.mapping.get(column)
+        shown = target or ("not imported (few values fit)" if column in judged else "not imported")
+        out.append(f"  {repr(column):{width}} -> {shown}")
+    return out
+
+
+def fix_lines(plan: UploadPlan) -> list[str]:
+    """What --accept-fixes changed, one line each: terms replaced in every row with them, then each row's fix."""
+    out = []
+    for issue in plan.fixed_values:
+        out.append(f"fixed {issue.field.replace('_', ' ')}: '{issue.value}' -> '{issue.suggestion_label}' "
+                   f"in {issue.rows:,} row(s) of column '{issue.column}'")
+    for fix in plan.fixed:
+        changes = "; ".join(f"{column} = {text}" for column, text in fix.changes)
+        out.append(f"fixed row {fix.row} ({fix.rule.replace('_', ' ')}): {changes}")
+    return out
+
+
+def value_lines(plan: UploadPlan, limit: int = 20) -> list[str]:
+    """The value table for the command line: each distinct value that fits no term once, with its suggestion."""
+    accepted = {(i.field, i.value) for i in plan.fixed_values}
+    issues = [i for i in plan.values if (i.field, i.value) not in accepted]
+    out = [f"value '{i.value}' in column '{i.column}' ({i.rows:,} row(s)) fits no {i.field.replace('_', ' ')} term"
+           + (f"; suggested: '{i.suggestion_label}' (--accept-fixes applies it)" if i.suggestion else "")
+           for i in issues[:limit]]
+    if len(issues) > limit:
+        out.append(f"... and {len(issues) - limit:,} more values that fit no term")
+    return out
+
+
+def value_table(plan: UploadPlan) -> pd.DataFrame:
+    """The value table as the page shows it: one row per distinct value that fits no term, with its suggestion
+    and an editable `choice` (the suggestion to start with; blank leaves the value out of those rows)."""
+    return pd.DataFrame([{"field": i.field, "column": i.column, "value": i.value, "rows": i.rows,
+                          "suggestion": i.suggestion_label or None, "choice": i.suggestion_label or None}
+                         for i in plan.values], columns=["field", "column", "value", "rows", "suggestion", "choice"])
+
+
+def values_from_table(table: pd.DataFrame) -> dict[str, dict[str, str | None]]:
+    """The edited value table back to choices for `plan_upload(values=...)`: a label or code per value, blank = empty.
+
+    A choice that names no term is refused with the field, the value and the allowed labels.
+    """
+    out: dict[str, dict[str, str | None]] = {}
+    for field_name, value, choice in zip(table["field"], table["value"], table["choice"]):
+        if not isinstance(choice, str) or not choice.strip():
+            out.setdefault(field_name, {})[value] = None
+            continue
+        terms = judge.VOCAB_COLUMNS[field_name]
+        code = vocab.normalise(choice, terms)
+        if code is None:
+            raise ValueError(f"{field_name} value {value!r}: {choice!r} is not one of "
+                             f"{', '.join(t.label for t in terms)}")
+        out.setdefault(field_name, {})[value] = code
+    return out
 
 
 def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_url: str | None = None,

@@ -137,6 +137,7 @@ class Validation:
     rejected: tuple[RejectedRow, ...]
     fixes: tuple[Fix, ...] = ()
     notes: tuple[str, ...] = ()
+    judged: tuple = ()  # judge.ColumnJudgement: optional columns left out because few of their values fit
 
     @property
     def errors(self) -> list[RowError]:

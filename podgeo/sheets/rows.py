@@ -42,10 +42,12 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     notes = list(raw.notes)
     cells: dict[str, list[judge.Cell]] = {}
     used = dict(mapping)
+    judged = []
     for target, column in list(plan.source.items()):
         cells[target] = judge.parse_column(raw, column, target, values.get(target))
         judgement = None if target in keep else judge.judge(target, column, cells[target])
         if judgement:
+            judged.append(judgement)
             notes.append(judgement.message)
             del plan.source[target], cells[target]
             used[column] = None
@@ -77,7 +79,7 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     if unmapped:
         notes.append(f"not imported (no pod column chosen): {', '.join(unmapped)}")
     return Validation(raw.filename, raw.sheet, raw.columns, used, tuple(valid), tuple(rejected),
-                      tuple(fixes), tuple(notes))
+                      tuple(fixes), tuple(notes), tuple(judged))
 
 
 def apply_fixes(raw: RawSheet, fixes: Iterable[Fix]) -> RawSheet:
