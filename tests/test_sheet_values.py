@@ -178,3 +178,16 @@ def test_two_korean_pods_at_one_address_stay_two_and_an_update_touches_only_its_
     assert (again["inserts"], again["updates"]) == (0, 1)
     got = {r["name"]: r["capacity"] for r in store.db.query("select name, capacity from pods where name like '%센터'")}
     assert got == {"한국어 학습 센터": 10, "영어 학습 센터": 25}
+
+
+@pytest.mark.parametrize("header, given, monthly, said", [
+    ("Weekly fee ($)", "100", 433.33, "weekly fees"), ("Cuota semanal", "30", 130.0, "weekly fees"),
+    ("Annual tuition", "1200", 100.0, "yearly fees"), ("Monthly fee ($)", "100", 100.0, None)])
+def test_a_weekly_or_yearly_fee_is_stored_as_monthly_and_said_once(header, given, monthly, said):
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([["Site Name", header, "Latitude", "Longitude"],
+                                                    ["A", given, *OAKLAND], ["B", given, *OAKLAND]])
+    raw = read_sheet(out.getvalue().encode(), "fees.csv")
+    result = validate(raw, {"Site Name": "name", header: "fee_usd", "Latitude": "lat", "Longitude": "lon"})
+    assert [v.pod["fee_usd"] for v in result.valid] == [monthly, monthly]
+    assert sum(bool(said) and said in n for n in result.notes) == (1 if said else 0)

@@ -51,6 +51,10 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
             notes.append(judgement.message)
             del plan.source[target], cells[target]
             used[column] = None
+    if "fee_usd" in plan.source and plan.fee_per_month != 1.0:
+        period = "weekly" if plan.fee_per_month > 1 else "yearly"
+        notes.append(f"column '{plan.source['fee_usd']}' holds {period} fees and fee_usd is monthly: each was "
+                     f"multiplied by {'52/12' if plan.fee_per_month > 1 else '1/12'}")
     existing = set(existing_ids)
     first_seen: dict[str, int] = {}
     valid: list[ValidRow] = []
@@ -101,6 +105,7 @@ def apply_fixes(raw: RawSheet, fixes: Iterable[Fix]) -> RawSheet:
 class _Plan:
     source: dict[str, str]  # target -> file column
     hemisphere: dict[str, int] = field(default_factory=dict)  # "lat"/"lon" -> -1 when the header says S/W
+    fee_per_month: float = 1.0  # fee_usd is monthly: 52/12 when the header says weekly, 1/12 yearly
 
 
 def _plan(raw: RawSheet, mapping: Mapping[str, str | None]) -> _Plan:
@@ -131,7 +136,15 @@ def _plan(raw: RawSheet, mapping: Mapping[str, str | None]) -> _Plan:
         hemisphere["lat"] = -1
     if "lon" in source and re.search(r"\(\s*w\s*\)|\bwest\b", source["lon"], re.I):
         hemisphere["lon"] = -1
-    return _Plan(source, hemisphere)
+    fee_per_month = 1.0
+    if "fee_usd" in source:
+        words = set(re.findall(r"\w+", source["fee_usd"].casefold()))
+        fee_per_month = next((factor for names, factor in _FEE_PERIODS if words & names), 1.0)
+    return _Plan(source, hemisphere, fee_per_month)
+
+
+_FEE_PERIODS = (({"week", "weekly", "wk", "semana", "semanal", "tuần", "每周", "주"}, 52 / 12),
+                ({"year", "yearly", "annual", "annually", "año", "anual", "năm", "每年", "연"}, 1 / 12))
 
 
 _EMPTY = judge.Cell("", "")
@@ -203,6 +216,8 @@ def _check_row(number: int, row: dict[str, "judge.Cell"], plan: _Plan, default_s
             continue
         elif target == GRADE_RANGE:
             grade_range = cell.value
+        elif target == "fee_usd" and plan.fee_per_month != 1.0:
+            pod[target] = round(cell.value * plan.fee_per_month, 2)
         else:
             value = cell.value
             pod[target] = list(value) if isinstance(value, list) else value  # lists are per row: never shared
