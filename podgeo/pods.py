@@ -48,9 +48,9 @@ class UploadPlan:
 
     def preview(self) -> pd.DataFrame:
         """Valid rows with the action each will take (insert/update) and whether it needs geocoding."""
-        rows = [{"row": v.row, "action": v.action, "needs_geocode": v.needs_geocode, **v.pod}
-                for v in self.validation.valid]
-        return pd.DataFrame(rows)
+        rows = [{"row": v.row, "action": v.action, "needs_geocode": v.needs_geocode,
+                 **{k: v.pod[k] for k in sheets.POD_FIELDS}} for v in self.validation.valid]
+        return pd.DataFrame(rows, columns=["row", "action", "needs_geocode", *sheets.POD_FIELDS])
 
     def rejected(self) -> pd.DataFrame:
         return pd.DataFrame([{"row": r.row, "errors": r.error_text, **r.values} for r in self.validation.rejected])
@@ -210,8 +210,11 @@ def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_u
     """
     if not plan.committable:
         raise sheets.SheetError(f"{plan.filename}: no valid row to commit ({plan.counts['rejected']} rejected)")
-    rows = [{**v.pod, "geocode_status": "provided" if v.pod.get("lat") is not None else "no_location"}
-            for v in plan.validation.valid]
+    # The plan's own pod dicts, not copies (a 100,000-row plan would otherwise be held twice): a plan
+    # is committed once, and the two keys added here are what the store records about it.
+    rows = [v.pod for v in plan.validation.valid]
+    for row in rows:
+        row["geocode_status"] = "provided" if row.get("lat") is not None else "no_location"
     wanted = geocode.geocode_requests(rows)
     if wanted:
         if use_geocoder:
