@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--db", type=store_location, default=None,
                    help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
     i.add_argument("--sheet", default=None, help="worksheet name in an .xlsx (default: the first)")
+    i.add_argument("--encoding", default=None,
+                   help="a CSV's text encoding, e.g. cp1252, shift_jis (default: detected; asked for when unsure)")
     i.add_argument("--state", default=None, metavar="XX", help="state for rows that name none")
     i.add_argument("--user", default=None, help="who is importing (default: the login name)")
     i.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
@@ -115,7 +117,11 @@ def _import(args: argparse.Namespace) -> int:
     from podgeo import pods, sheets
 
     store = open_store(args.db or default_path())
-    plan = pods.plan_upload(store, args.file.read_bytes(), args.file.name, sheet=args.sheet, state=args.state)
+    data = pods.read_file(args.file)
+    plan = pods.plan_upload(store, data, args.file.name, sheet=args.sheet, state=args.state, encoding=args.encoding)
+    if plan.raw.encoding_choices:
+        raise sheets.SheetError(sheets.unsure_encoding(data, plan.raw) + "; pass --encoding with the one that reads "
+                                "right")
     c = plan.counts
     print(f"{args.file.name}: {c['rows']:,} rows: {c['valid']:,} valid ({c['inserts']:,} new, {c['updates']:,} updates, "
           f"{c['needs_geocode']:,} to geocode), {c['rejected']:,} rejected")

@@ -115,7 +115,12 @@ _FUZZY_CUTOFF = 85
 
 
 def _header_scores(header: str) -> dict[str, float]:
-    """Candidate pod columns for a header with scores 0-100: 100 for an exact synonym, else fuzzy."""
+    """Candidate pod columns for a header with scores 0-100: 100 for an exact synonym, else fuzzy.
+
+    Fuzzy score = the better of rapidfuzz's ratio and token_sort_ratio against synonyms of 4+
+    characters, each run natively over every synonym (a Python scorer cost ~1 ms a header, which
+    a wide hostile sheet multiplies into minutes).
+    """
     key = _norm_header(header)
     if not key:
         return {}
@@ -124,18 +129,22 @@ def _header_scores(header: str) -> dict[str, float]:
         return {synonyms[key]: 100.0}
     if len(key) < 4:
         return {}
+    best: dict[str, float] = {}
+    for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+        for synonym, score, _ in process.extract(key, _fuzzy_choices(), scorer=scorer, score_cutoff=_FUZZY_CUTOFF,
+                                                 limit=10):
+            best[synonym] = max(best.get(synonym, 0.0), score)
     scores: dict[str, float] = {}
-    for synonym, score, _ in process.extract(key, list(synonyms), scorer=_header_scorer, score_cutoff=_FUZZY_CUTOFF,
-                                             limit=10):
+    for synonym, score in sorted(best.items(), key=lambda kv: -kv[1])[:10]:
         target = synonyms[synonym]
         scores[target] = max(scores.get(target, 0.0), min(score, 99.0))
     return scores
 
 
-def _header_scorer(a: str, b: str, **kwargs) -> float:
-    if len(b) < 4:
-        return 0.0
-    return max(fuzz.ratio(a, b, **kwargs), fuzz.token_sort_ratio(a, b, **kwargs))
+@functools.lru_cache(maxsize=1)
+def _fuzzy_choices() -> tuple[str, ...]:
+    """Synonyms long enough to match fuzzily (shorter ones, such as 'st' or 'x', only match exactly)."""
+    return tuple(s for s in _synonyms() if len(s) >= 4)
 
 
 _VOCAB_COLUMNS = {
