@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from itertools import islice
 from dataclasses import dataclass
 
 from podgeo.sheets.model import RawSheet, SheetError
@@ -156,6 +157,8 @@ def _detect(data: bytes) -> tuple[str, tuple[str, ...]]:
     for m in results:
         if m.chaos <= best + _TIE:
             by_script.setdefault(_script(str(m)), []).append(m)
+    if len(by_script) > 1:
+        by_script.pop("NONE", None)  # a decoding with no non-ASCII letters fits any script
     ranked = sorted(by_script.values(), key=lambda ms: -max(m.coherence for m in ms))
     top = max(m.coherence for m in ranked[0])
     picks = [_pick(data, ms) for ms in ranked
@@ -188,7 +191,8 @@ def _decodes_to(data: bytes, encoding: str, text: str) -> bool:
 def _script(text: str) -> str:
     """The writing system most non-ASCII letters (of the first 2,000) belong to: LATIN, CYRILLIC, CJK..."""
     counts: dict[str, int] = {}
-    for ch in _NON_ASCII.findall(text, 0, 2_000_000)[:2_000]:
+    for match in islice(_NON_ASCII.finditer(text), 2_000):
+        ch = match.group()
         if ch.isalpha():
             word = unicodedata.name(ch, "UNKNOWN").split()[0]
             counts[word] = counts.get(word, 0) + 1

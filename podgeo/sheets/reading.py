@@ -15,6 +15,7 @@ import re
 import warnings
 import zipfile
 from collections import Counter
+from itertools import chain
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
@@ -85,7 +86,7 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
             if number * width > limits.cells:
                 raise SheetError(f"{name}: {number:,} rows x {width:,} columns is over the {limits.cells:,}-cell "
                                  "limit; split the file or drop unused columns")
-            for i, cell in enumerate(row):
+            for i, cell in enumerate(row) if row and max(map(len, row)) > limits.cell_chars else ():
                 if len(cell) > limits.cell_chars:
                     raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(cell):,} characters; "
                                      f"a cell may hold at most {limits.cell_chars:,}")
@@ -306,8 +307,7 @@ def _cell_text(cell) -> str:
 def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int], sheet, sheet_names, encoding,
            delimiter, notes: list[str]) -> RawSheet:
     """Find the header, name the columns, drop blank/title/help rows (recording which) and pad cells."""
-    records = [(n, [c if isinstance(c, str) else str(c) for c in cells]) for n, cells in records]
-    nonblank = [(n, cells) for n, cells in records if any(c.strip() for c in cells)]
+    nonblank = [(n, cells) for n, cells in records if "".join(cells).strip()]
     if not nonblank:
         raise SheetError(f"{name}: no data: every row is blank" + (f" in sheet '{sheet}'" if sheet else ""))
     h = _find_header(nonblank, merged)
@@ -321,7 +321,8 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
     rows, numbers = [], []
     help_rows, merged_rows = [], []
     for number, cells in nonblank[h + 1:]:
-        cells = (cells + [""] * width)[:width]
+        if len(cells) != width:
+            cells = (cells + [""] * width)[:width]
         if number in merged and sum(1 for c in cells if c.strip()) == 1:
             merged_rows.append(number)
             continue
@@ -334,7 +335,7 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
         notes.append(f"merged title/section rows skipped: {_ranges(merged_rows)}")
     if help_rows:
         notes.append(f"template help row skipped: {_ranges(help_rows)}")
-    formulas = sum(1 for r in rows for c in r if c.startswith("="))
+    formulas = sum(1 for c in chain.from_iterable(rows) if c[:1] == "=")
     if formulas:
         notes.append(f"{formulas} cells hold formulas or start with '='; they are not evaluated and are "
                      "rejected where they feed a pod column")
@@ -379,9 +380,18 @@ def _column_names(header: list[str], width: int) -> list[str]:
 
 def _is_help_row(columns: list[str], cells) -> bool:
     """True for the template's description row, so an upload of the filled-in template skips it."""
+    first = next((v.strip() for v in cells if v and not v.isspace()), "")
+    if first not in _HELP_TEXTS and first.lstrip("'") not in _HELP_TEXTS:
+        return False  # the quick answer for every data row
     filled = [(c, v.strip()) for c, v in zip(columns, cells) if v.strip()]
     return bool(filled) and all(_HELP.get(c) == v or _HELP.get(c) == v.lstrip("'") for c, v in filled)
 
 
+_HELP_TEXTS = frozenset(_HELP.values())
+
+
 def _last_filled(cells) -> int:
-    return max((i for i, c in enumerate(cells) if c.strip()), default=-1)
+    for i in range(len(cells) - 1, -1, -1):
+        if cells[i] and not cells[i].isspace():
+            return i
+    return -1
