@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--db", type=store_location, default=None,
                    help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
     i.add_argument("--sheet", default=None, help="worksheet name in an .xlsx (default: the first)")
+    i.add_argument("--encoding", default=None,
+                   help="a CSV's text encoding, e.g. cp1252, shift_jis (default: detected; asked for when unsure)")
     i.add_argument("--state", default=None, metavar="XX", help="state for rows that name none")
     i.add_argument("--user", default=None, help="who is importing (default: the login name)")
     i.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
@@ -127,8 +129,12 @@ def _import(args: argparse.Namespace) -> int:
 
     store = open_store(args.db or default_path())
     overrides, saved = _mapping_args(args)
-    plan = pods.plan_upload(store, args.file.read_bytes(), args.file.name, sheet=args.sheet, state=args.state,
+    data = pods.read_file(args.file)
+    plan = pods.plan_upload(store, data, args.file.name, sheet=args.sheet, state=args.state, encoding=args.encoding,
                             overrides=overrides, saved=saved, accept_fixes=args.accept_fixes)
+    if plan.raw.encoding_choices:
+        raise sheets.SheetError(sheets.unsure_encoding(data, plan.raw) + "; pass --encoding with the one that reads "
+                                "right")
     for line in pods.mapping_lines(plan):
         print(line)
     for line in pods.fix_lines(plan) + pods.value_lines(plan):

@@ -59,7 +59,8 @@ class UploadPlan:
 def plan_upload(store: SqliteStore, data: bytes, filename: str, *, sheet: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, state: str | None = None,
                 max_bytes: int = sheets.MAX_BYTES, accept_fixes: bool = False,
-                raw: sheets.RawSheet | None = None, overrides: Mapping[str, str | None] | None = None,
+                raw: sheets.RawSheet | None = None, encoding: str | None = None,
+                overrides: Mapping[str, str | None] | None = None,
                 saved: str | None = None, values: Mapping[str, Mapping[str, str | None]] | None = None,
                 keep: Iterable[str] = ()) -> UploadPlan:
     """Read and validate an upload against the store's pods (existing ids become updates).
@@ -70,11 +71,11 @@ def plan_upload(store: SqliteStore, data: bytes, filename: str, *, sheet: str | 
     then wins over it. `values` and `keep` are the value table's choices and the unfit columns to
     keep anyway (see `sheets.validate`). `accept_fixes` applies every fix validation offers
     (swapped lat/lon, longitude sign, the value table's suggested terms) and validates again.
-    `raw` skips re-reading when the caller already read `data`. Raises SheetError (naming the
-    file) when the file as a whole cannot be used.
+    `raw` skips re-reading when the caller already read `data`; `encoding` forces a CSV's text
+    encoding. Raises SheetError (naming the file) when the file as a whole cannot be used.
     """
     if raw is None:
-        raw = sheets.read_sheet(data, filename, sheet=sheet, max_bytes=max_bytes)
+        raw = sheets.read_sheet(data, filename, sheet=sheet, max_bytes=max_bytes, encoding=encoding)
     chosen, source = choose_mapping(store, raw, mapping=mapping, overrides=overrides, saved=saved)
     keep = set(keep) | {f for f in (overrides or {}).values() if f}  # a column the user mapped by name is kept
     existing = store.pod_ids()
@@ -334,13 +335,22 @@ def rejected_file(store: SqliteStore, batch_id: int, fmt: str = "csv") -> tuple[
     return f"{stem}.batch{batch_id}.rejected.{fmt}", data
 
 
+def read_file(path: Path, max_bytes: int = sheets.MAX_BYTES) -> bytes:
+    """A sheet's bytes from disk, refusing one over the upload limit before reading it into memory."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise sheets.SheetError(f"{path.name}: the file is {size / 2**20:.1f} MB; the upload limit is "
+                                f"{max_bytes / 2**20:.1f} MB")
+    return path.read_bytes()
+
+
 def load_file(store: SqliteStore, path: Path, districts: gpd.GeoDataFrame, *, source: str,
               illustrative: bool = True) -> sheets.Validation:
     """Validate a pods sheet the project ships and write it; raises SheetError if any row is rejected.
 
     Used by the build for the sample, which must be clean: a rejected row is a bug in the file.
     """
-    raw = sheets.read_sheet(path.read_bytes(), path.name)
+    raw = sheets.read_sheet(read_file(path), path.name)
     result = sheets.validate(raw, sheets.suggest_mapping(raw.columns))
     if result.rejected:
         first = result.rejected[0].errors[0]

@@ -59,9 +59,11 @@ def test_csv_encodings_and_delimiters_read_the_same_cells(encoding, delimiter):
     assert raw.encoding == {"utf-8-sig": "utf-8"}.get(encoding, encoding)
 
 
-def test_latin1_bytes_undefined_in_cp1252_fall_back_to_latin1():
+def test_a_lone_byte_no_encoding_explains_is_read_but_marked_unsure():
     raw = read_sheet(b"name,notes\nHub,odd \x81 byte\n", "pods.csv")
-    assert raw.encoding == "latin-1" and raw.rows == (("Hub", "odd \x81 byte"),)
+    assert raw.row_numbers == (2,) and raw.rows[0][0] == "Hub" and len(raw.rows[0][1]) == len("odd ? byte")
+    assert raw.encoding in raw.encoding_choices and len(raw.encoding_choices) > 1
+    assert any("unsure" in n for n in raw.notes)
 
 
 def test_semicolon_file_with_decimal_commas_validates_coordinates():

@@ -51,6 +51,23 @@ _TEXT_LIMITS = {"name": 200, "operator_name": 200, "address": 300, "city": 100, 
                 "pod_id": 64}
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a sheet may hold, checked before and while its rows are read (never after building them all).
+
+    Rows count every line of the sheet, header included; `columns` is the widest row; `cells` is
+    rows x columns as the sheet is padded to a grid; `cell_chars` is Excel's own cell limit.
+    """
+
+    rows: int = 200_000
+    columns: int = 500
+    cells: int = 4_000_000
+    cell_chars: int = 32_767
+
+
+LIMITS = Limits()
+
+
 class SheetError(ValueError):
     """The file as a whole cannot be used; the message names the file and what was wrong."""
 
@@ -70,6 +87,7 @@ class RawSheet:
     delimiter: str | None = None
     notes: tuple[str, ...] = ()
     skipped_rows: tuple[int, ...] = ()
+    encoding_choices: tuple[str, ...] = ()  # CSV only: set when the encoding guess is unsure; ask the user
 
     def records(self) -> Iterator[tuple[int, dict[str, str]]]:
         """(row number, {column: text}) for every data row."""

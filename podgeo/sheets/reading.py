@@ -1,6 +1,11 @@
 """Reading files: CSV/TSV or .xlsx bytes -> `RawSheet` (text cells, header found, blank/title/help rows dropped).
 
-Guards run before any parsing (size, zip bomb); formulas are never evaluated.
+Every sheet reader (pods upload, cohort and attribute sheets, the CLI) comes through here, so the
+guards live here: size and zip bombs before parsing; an .xlsx sheet's declared dimension before
+its rows; rows, columns, grid cells and cell length (`Limits`) while rows stream in, stopping at
+the first breach, so no file can make the reader build more than the limits allow. A CSV quote
+that never closes and swallows lines that look like rows rejects the file, naming the line where
+it opened. Formulas are never evaluated.
 """
 from __future__ import annotations
 
@@ -10,16 +15,25 @@ import re
 import warnings
 import zipfile
 from collections import Counter
+from itertools import chain
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from podgeo.sheets.columns import _HELP, _header_scores
-from podgeo.sheets.model import MAX_BYTES, MAX_RATIO, MAX_UNCOMPRESSED, MAX_ZIP_MEMBERS, RawSheet, SheetError
+from podgeo.sheets.encoding import decode
+from podgeo.sheets.model import (LIMITS, MAX_BYTES, MAX_RATIO, MAX_UNCOMPRESSED, MAX_ZIP_MEMBERS, Limits, RawSheet,
+                                 SheetError)
 from podgeo.sheets.text import _letter, _number_text, _parse_float, _ranges, _size
 
 
 def read_sheet(data: bytes, filename: str, *, sheet: str | None = None, max_bytes: int = MAX_BYTES,
-               max_uncompressed: int = MAX_UNCOMPRESSED) -> RawSheet:
-    """Read a CSV/TSV or .xlsx upload into text cells, finding the header row; never evaluates formulas."""
+               max_uncompressed: int = MAX_UNCOMPRESSED, encoding: str | None = None,
+               limits: Limits = LIMITS) -> RawSheet:
+    """Read a CSV/TSV or .xlsx upload into text cells, finding the header row; never evaluates formulas.
+
+    `encoding` forces a CSV's text encoding (else it is detected; `RawSheet.encoding_choices` is
+    set when the guess is unsure). Raises SheetError, naming the file, for anything over `limits`.
+    """
     name = filename or "upload"
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SheetError(f"{name}: expected the file's bytes, got {type(data).__name__}")
@@ -29,43 +43,82 @@ def read_sheet(data: bytes, filename: str, *, sheet: str | None = None, max_byte
     if not data.strip():
         raise SheetError(f"{name}: the file is empty")
     if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data, name, sheet, max_uncompressed)
+        return _read_xlsx(data, name, sheet, max_uncompressed, limits)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise SheetError(f"{name}: old-style Excel (.xls) files are not read; save it as .xlsx or CSV")
     if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
         raise SheetError(f"{name}: the name says Excel but the content is not an .xlsx workbook")
-    return _read_csv(data, name)
+    return _read_csv(data, name, encoding, limits)
 
 
-def _read_csv(data: bytes, name: str) -> RawSheet:
-    text, encoding = _decode(data, name)
+def _read_csv(data: bytes, name: str, encoding: str | None, limits: Limits) -> RawSheet:
+    decoded = decode(data, name, encoding)
+    text = decoded.text
     if "\x00" in text:
         raise SheetError(f"{name}: contains NUL bytes, so it is not a text CSV; upload a CSV or .xlsx file")
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > 2 * limits.rows:  # a row may span lines (quoted line breaks), but not on average two
+        raise SheetError(f"{name}: {lines:,} lines; a sheet may have at most {limits.rows:,} rows: split the file")
     delimiter = _sniff_delimiter(text)
-    try:
-        records = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
-                                                    start=1)]
-    except csv.Error as exc:
-        raise SheetError(f"{name}: not readable as CSV ({exc})") from None
+    records = _csv_records(text, name, delimiter, limits)
     label = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
-    return _build(name, records, merged=set(), sheet=None, sheet_names=(), encoding=encoding, delimiter=delimiter,
-                  notes=[f"read as {encoding} text, {label}-separated"])
+    raw = _build(name, records, merged=set(), sheet=None, sheet_names=(), encoding=decoded.encoding,
+                 delimiter=delimiter, notes=[f"read as {decoded.encoding} text, {label}-separated", *decoded.notes])
+    return replace(raw, encoding_choices=decoded.choices)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, then cp1252, then Latin-1 (which never fails)."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise SheetError(f"{name}: starts like UTF-16 text but is not valid UTF-16") from None
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
+def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[tuple[int, list[str]]]:
+    """(row number, cells) for every CSV row, refusing at the first row over a limit or swallowed by a quote."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    width = header_width = 0
+    end = 0  # the physical line the previous row ended on
+    try:
+        for number, row in enumerate(reader, start=1):
+            start, end = end + 1, reader.line_num
+            if number > limits.rows:
+                raise SheetError(f"{name}: more than {limits.rows:,} rows (stopped at line {start:,}); "
+                                 "split the file")
+            if len(row) > limits.columns:
+                raise SheetError(f"{name}: row {number:,} has {len(row):,} columns; a sheet may have at most "
+                                 f"{limits.columns:,}")
+            width = max(width, len(row))
+            if number * width > limits.cells:
+                raise SheetError(f"{name}: {number:,} rows x {width:,} columns is over the {limits.cells:,}-cell "
+                                 "limit; split the file or drop unused columns")
+            for i, cell in enumerate(row) if row and max(map(len, row)) > limits.cell_chars else ():
+                if len(cell) > limits.cell_chars:
+                    raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(cell):,} characters; "
+                                     f"a cell may hold at most {limits.cell_chars:,}")
+            if end > start:
+                _check_quotes(name, row, number, start, delimiter, header_width or len(row))
+            if not header_width and any(c.strip() for c in row):
+                header_width = len(row)
+            records.append((number, row))
+    except csv.Error as exc:
+        number = len(records) + 1
+        raise SheetError(f"{name}: row {number:,} (from line {end + 1:,}) is not readable as CSV ({exc}); a quote "
+                         "(\") that opens there and never closes does this") from None
+    return records
+
+
+def _check_quotes(name: str, row: list[str], number: int, start: int, delimiter: str, width: int) -> None:
+    """Refuse a quoted cell that runs over line ends and holds lines that look like rows of this sheet."""
+    for i, cell in enumerate(row):
+        inner = _LINE_BREAK.split(cell)
+        if len(inner) == 1:
             continue
-        return text, ("utf-8" if encoding == "utf-8-sig" else encoding)
-    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+        rowlike = [line for line in inner[1:]
+                   if len(next(csv.reader([line], delimiter=delimiter), [])) >= max(2, width - 1)]
+        if rowlike:
+            opened = start + sum(len(_LINE_BREAK.findall(c)) for c in row[:i])
+            preview = rowlike[0] if len(rowlike[0]) <= 60 else rowlike[0][:59] + "…"
+            raise SheetError(f"{name}: the quote (\") that opens on line {opened:,} (row {number:,}, column "
+                             f"{_letter(i)}) runs over {len(inner) - 1:,} line end(s) and swallows {len(rowlike):,} "
+                             f"line(s) that look like rows, starting {preview!r}; close the quote or remove it")
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -90,16 +143,16 @@ def _sniff_delimiter(text: str) -> str:
     return choice
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | None, max_uncompressed: int) -> RawSheet:
+def _read_xlsx(data: bytes, name: str, sheet: str | None, max_uncompressed: int, limits: Limits) -> RawSheet:
     _check_zip(data, name, max_uncompressed)
     from openpyxl import load_workbook
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # data_only=False: a formula cell reads as its formula text ("=..."), which validation
-            # flags; nothing is ever evaluated and Excel's cached results are not trusted.
-            wb = load_workbook(io.BytesIO(data), read_only=False, data_only=False, keep_links=False)
+            # read_only: rows stream from the XML, so nothing builds a grid; data_only=False: a formula
+            # cell reads as its formula text ("=..."), which validation flags; nothing is evaluated
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises many types on corrupt workbooks
         raise SheetError(f"{name}: could not be read as an Excel workbook ({type(exc).__name__}: {exc})") from None
     try:
@@ -114,9 +167,11 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_uncompressed: int)
             candidates = [chosen]
         else:
             candidates = [ws for ws in sheets if ws.sheet_state == "visible"] or sheets
+        for ws in candidates:
+            _check_dimension(ws, name, limits)
         best = None
         for ws in candidates:
-            records, merged = _xlsx_records(ws)
+            records, merged = _xlsx_records(ws, name, limits)
             score = _header_match_count(records)
             if best is None or score > best[0]:
                 best = (score, ws.title, records, merged)
@@ -126,6 +181,20 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_uncompressed: int)
                       notes=notes)
     finally:
         wb.close()
+
+
+def _check_dimension(ws, name: str, limits: Limits) -> None:
+    """Refuse a sheet whose declared used range (<dimension ref>) is over the limits, before reading a row."""
+    rows, columns = ws.max_row or 0, ws.max_column or 0
+    where = f"{name}: sheet '{ws.title}' declares {rows:,} rows x {columns:,} columns"
+    if rows > limits.rows:
+        raise SheetError(f"{where}; a sheet may have at most {limits.rows:,} rows: delete the empty rows below the "
+                         "data, or save it as CSV")
+    if columns > limits.columns:
+        raise SheetError(f"{where}; a sheet may have at most {limits.columns:,} columns: delete the empty columns "
+                         "right of the data, or save it as CSV")
+    if rows * columns > limits.cells:
+        raise SheetError(f"{where}, over the {limits.cells:,}-cell limit; split it or drop unused columns")
 
 
 def _check_zip(data: bytes, name: str, max_uncompressed: int) -> None:
@@ -147,17 +216,63 @@ def _check_zip(data: bytes, name: str, max_uncompressed: int) -> None:
                              f" to 1 (limit {MAX_RATIO} to 1); this looks like a zip bomb, not a spreadsheet")
 
 
-def _xlsx_records(ws) -> tuple[list[tuple[int, list[str]]], set[int]]:
-    """(row number, cell texts) for every row, and the rows that are one merged, multi-column cell."""
-    records = []
-    for row in ws.iter_rows():
-        if not row:
-            continue
-        records.append((row[0].row, [_cell_text(c) for c in row]))
+def _xlsx_records(ws, name: str, limits: Limits) -> tuple[list[tuple[int, list[str]]], set[int]]:
+    """(row number, cell texts) for every row as stored, and the rows that are one merged, multi-column cell.
+
+    Streams the sheet's XML with openpyxl's own parser and checks each row before keeping it, since
+    the declared dimension may be missing or wrong: a row out of order, a row number over the
+    limit, a column over the limit or a cell over the length limit stops the read.
+    """
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = ws.parent
+    where = f"{name}: sheet '{ws.title}'"
+    records: list[tuple[int, list[str]]] = []
+    width = last = 0
+    try:
+        with ws._get_source() as src:
+            parser = WorkSheetParser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
+                                     date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+            for number, cells in parser.parse():
+                if number > limits.rows:
+                    raise SheetError(f"{where} has a row numbered {number:,}; a sheet may have at most "
+                                     f"{limits.rows:,} rows")
+                if number <= last:
+                    raise SheetError(f"{where} stores row {number:,} after row {last:,}; the file is damaged")
+                last = number
+                if not cells:
+                    continue
+                row_width = max(c["column"] for c in cells)
+                if row_width > limits.columns:
+                    raise SheetError(f"{where}, row {number:,} has a cell in column {_letter(row_width - 1)} "
+                                     f"({row_width:,}); a sheet may have at most {limits.columns:,} columns")
+                width = max(width, row_width)
+                if number * width > limits.cells:
+                    raise SheetError(f"{where}: {number:,} rows x {width:,} columns is over the {limits.cells:,}-cell "
+                                     "limit; split it or drop unused columns")
+                texts = [""] * row_width
+                for c in cells:
+                    text = _cell_text(ReadOnlyCell(ws, **c))
+                    if len(text) > limits.cell_chars:
+                        raise SheetError(f"{where}, cell {_letter(c['column'] - 1)}{number} holds {len(text):,} "
+                                         f"characters; a cell may hold at most {limits.cell_chars:,}")
+                    texts[c["column"] - 1] = text
+                records.append((number, texts))
+            merged_ranges = parser.merged_cells.mergeCell if parser.merged_cells else []
+    except SheetError:
+        raise
+    except Exception as exc:  # a damaged part: openpyxl and the XML parser raise many types
+        raise SheetError(f"{where} could not be read ({type(exc).__name__}: {exc})") from None
     merged = set()
-    for rng in ws.merged_cells.ranges:
-        if rng.max_col > rng.min_col:
-            merged.update(range(rng.min_row, rng.max_row + 1))
+    for rng in merged_ranges:
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
+        except (TypeError, ValueError):
+            continue
+        if max_col > min_col:
+            merged.update(range(min_row, min(max_row, last) + 1))
     return records, merged
 
 
@@ -192,8 +307,7 @@ def _cell_text(cell) -> str:
 def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int], sheet, sheet_names, encoding,
            delimiter, notes: list[str]) -> RawSheet:
     """Find the header, name the columns, drop blank/title/help rows (recording which) and pad cells."""
-    records = [(n, [c if isinstance(c, str) else str(c) for c in cells]) for n, cells in records]
-    nonblank = [(n, cells) for n, cells in records if any(c.strip() for c in cells)]
+    nonblank = [(n, cells) for n, cells in records if "".join(cells).strip()]
     if not nonblank:
         raise SheetError(f"{name}: no data: every row is blank" + (f" in sheet '{sheet}'" if sheet else ""))
     h = _find_header(nonblank, merged)
@@ -207,7 +321,8 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
     rows, numbers = [], []
     help_rows, merged_rows = [], []
     for number, cells in nonblank[h + 1:]:
-        cells = (cells + [""] * width)[:width]
+        if len(cells) != width:
+            cells = (cells + [""] * width)[:width]
         if number in merged and sum(1 for c in cells if c.strip()) == 1:
             merged_rows.append(number)
             continue
@@ -220,7 +335,7 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
         notes.append(f"merged title/section rows skipped: {_ranges(merged_rows)}")
     if help_rows:
         notes.append(f"template help row skipped: {_ranges(help_rows)}")
-    formulas = sum(1 for r in rows for c in r if c.startswith("="))
+    formulas = sum(1 for c in chain.from_iterable(rows) if c[:1] == "=")
     if formulas:
         notes.append(f"{formulas} cells hold formulas or start with '='; they are not evaluated and are "
                      "rejected where they feed a pod column")
@@ -265,9 +380,18 @@ def _column_names(header: list[str], width: int) -> list[str]:
 
 def _is_help_row(columns: list[str], cells) -> bool:
     """True for the template's description row, so an upload of the filled-in template skips it."""
+    first = next((v.strip() for v in cells if v and not v.isspace()), "")
+    if first not in _HELP_TEXTS and first.lstrip("'") not in _HELP_TEXTS:
+        return False  # the quick answer for every data row
     filled = [(c, v.strip()) for c, v in zip(columns, cells) if v.strip()]
     return bool(filled) and all(_HELP.get(c) == v or _HELP.get(c) == v.lstrip("'") for c, v in filled)
 
 
+_HELP_TEXTS = frozenset(_HELP.values())
+
+
 def _last_filled(cells) -> int:
-    return max((i for i, c in enumerate(cells) if c.strip()), default=-1)
+    for i in range(len(cells) - 1, -1, -1):
+        if cells[i] and not cells[i].isspace():
+            return i
+    return -1
