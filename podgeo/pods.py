@@ -6,6 +6,7 @@ so all three take the same path: `sheets` validates, `geocode` fills missing coo
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Callable, Iterable, Mapping
 import geopandas as gpd
 import pandas as pd
 
-from podgeo import geo, geocode, sheets, vocab
+from podgeo import directory, geo, geocode, sheets, vocab
 from podgeo.sheets import columns, judge
 from podgeo.store import REPO, SqliteStore, header_signature
 
@@ -46,14 +47,25 @@ class UploadPlan:
     def committable(self) -> bool:
         return bool(self.validation.valid)
 
-    def preview(self) -> pd.DataFrame:
-        """Valid rows with the action each will take (insert/update) and whether it needs geocoding."""
-        rows = [{"row": v.row, "action": v.action, "needs_geocode": v.needs_geocode,
-                 **{k: v.pod[k] for k in sheets.POD_FIELDS}} for v in self.validation.valid]
-        return pd.DataFrame(rows, columns=["row", "action", "needs_geocode", *sheets.POD_FIELDS])
+    def preview(self, limit: int | None = None) -> pd.DataFrame:
+        """Valid rows as people read them: labelled columns, codes spelt out, blanks (not None) for missing,
+        with the action each will take and whether it needs geocoding; the first `limit` rows if given."""
+        rows = []
+        for v in self.validation.valid[:limit]:
+            fields = directory.detail(pd.Series({k: v.pod[k] for k in sheets.POD_FIELDS}, dtype=object))
+            rows.append({"Row": v.row, "Action": "new" if v.action == "insert" else "update",
+                         "Geocode": "yes" if v.needs_geocode else "", **dict(zip(fields["field"], fields["value"]))})
+        return pd.DataFrame(rows)
 
-    def rejected(self) -> pd.DataFrame:
-        return pd.DataFrame([{"row": r.row, "errors": r.error_text, **r.values} for r in self.validation.rejected])
+    def rejected(self, limit: int | None = None) -> pd.DataFrame:
+        """Rejected rows: the row number, every error, then the file's own cells (its headers kept as they are)."""
+        return pd.DataFrame([{"Row": r.row, "Errors": r.error_text, **_file_cells(r.values)}
+                             for r in self.validation.rejected[:limit]])
+
+
+def _file_cells(values: dict) -> dict:
+    """A rejected row's cells keyed by the file's headers; a header that clashes with Row/Errors is marked."""
+    return {(f"{k} (file)" if k in ("Row", "Errors") else k): v for k, v in values.items()}
 
 
 def plan_upload(store: SqliteStore, data: bytes, filename: str, *, sheet: str | None = None,
@@ -240,6 +252,26 @@ def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_u
     return store.commit_upload(batch, rows, links, rejected)
 
 
+@functools.lru_cache(maxsize=None)
+def field_label(target: str | None) -> str:
+    """A pod field (or the grade-range target) as people read it, for the mapping picker: 'capacity' -> 'Seats'."""
+    if not target:
+        return "— not imported"
+    if target == sheets.GRADE_RANGE:
+        return "Grades (a range such as K-5)"
+    fields = directory.detail(pd.Series({target: None}, dtype=object))
+    return str(fields["field"].iloc[0]) if len(fields) else target
+
+
+def encoding_table(data: bytes, raw: sheets.RawSheet) -> pd.DataFrame:
+    """For an unsure encoding guess: the file's first non-ASCII lines as each choice reads them."""
+    rows = []
+    for codec in raw.encoding_choices:
+        text = data.decode(codec, errors="replace")
+        rows.append({"encoding": codec, "the file reads as": " | ".join(sheets.sample_lines(text, 3))})
+    return pd.DataFrame(rows, columns=["encoding", "the file reads as"])
+
+
 def mapping_table(raw: sheets.RawSheet, mapping: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """The mapping as the page edits it: one row per file column, an example value, the pod field (or None)."""
     mapping = sheets.suggest_mapping(raw.columns) if mapping is None else mapping
@@ -301,6 +333,27 @@ def template_file(fmt: str) -> tuple[str, bytes]:
     if path.exists():
         return path.name, path.read_bytes()
     return path.name, sheets.template_csv() if fmt == "csv" else sheets.template_xlsx()
+
+
+_HISTORY_LABELS = {"batch": "Batch", "kind": "Kind", "file": "File", "by": "By", "at": "When", "rows": "Rows",
+                   "valid": "Valid", "rejected": "Rejected", "new": "New", "updated": "Updated", "placed": "Placed",
+                   "not_geocoded": "Not geocoded", "restored": "Restored", "removed": "Removed",
+                   "undoes": "Undoes batch", "undone_by": "Undone by batch"}
+
+
+def history_display(batches: pd.DataFrame, *, staff: bool) -> pd.DataFrame:
+    """`history()` as the page shows it: labelled columns, "—" where a count does not apply, and who
+    uploaded or undid each batch only for staff (names are not for every viewer)."""
+    table = history(batches)
+    if not staff:
+        table = table.drop(columns=["by"])
+    for column in table.columns:
+        if str(table[column].dtype) == "Int64":
+            table[column] = [f"{int(v):,}" if pd.notna(v) else "—" for v in table[column]]
+        else:
+            table[column] = ["—" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                             for v in table[column]]
+    return table.rename(columns=_HISTORY_LABELS)
 
 
 def batch_label(row: pd.Series) -> str:

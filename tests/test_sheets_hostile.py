@@ -227,7 +227,7 @@ _header = st.lists(st.sampled_from(["name", "LEAID", "lat", "lon", "district", "
                    min_size=1, max_size=6)
 
 
-def _through_every_reader(data: bytes, name: str, written_rows: int | None) -> None:
+def _through_every_reader(data: bytes, name: str, written_rows: int | None, delimiter: str | None = None) -> None:
     """read_sheet, the pods validation, the cohort and attribute readers: SheetError or every row accounted for."""
     TRIED["sheets"] += 1
     try:
@@ -236,8 +236,10 @@ def _through_every_reader(data: bytes, name: str, written_rows: int | None) -> N
         assert str(exc).startswith(f"{name}: ")
         return
     assert len(raw.rows) == len(raw.row_numbers) and all(len(r) == len(raw.columns) for r in raw.rows)
-    if written_rows is not None:  # header + rows + skipped = every non-blank row written
-        assert len(raw.rows) + len(raw.skipped_rows) + 1 == written_rows
+    # header + rows + skipped = every non-blank row written: no row lost (when the sniffed delimiter is the one
+    # written: a one-column file whose cell is ',' honestly reads as two blank cells, said in the notes)
+    if written_rows is not None and raw.delimiter == delimiter:
+        assert len(raw.rows) + len(raw.skipped_rows) + 1 == written_rows, (raw.rows, raw.skipped_rows)
     try:
         result = validate(raw, suggest_mapping(raw.columns))
         assert result.counts["rows"] == len(raw.rows)
@@ -272,11 +274,12 @@ def test_fuzz_csv_written_by_a_csv_writer_loses_no_row(header, rows, delimiter, 
         data = out.getvalue().encode(encoding)
     except UnicodeEncodeError:
         data = out.getvalue().encode("utf-8")
-    lines = [header, *rows]
-    nonblank = [r for r in lines if any(c.strip() for c in r)]
-    clean = all("\x00" not in c and "\ufeff" not in c and "\r" not in c for r in lines for c in r) and \
-        nonblank and nonblank[0] is header and all(len(r) <= 20 for r in lines)
-    _through_every_reader(data, "fuzz.csv", len(nonblank) if clean and encoding == "utf-8" else None)
+    _through_every_reader(data, "fuzz.csv", _nonblank([header, *rows]), delimiter)
+
+
+def _nonblank(rows) -> int:
+    """How many written rows hold any text: what the reader must account for (header + rows + skipped)."""
+    return sum(1 for r in rows if "".join("" if v is None else str(v) for v in r).strip())
 
 
 @_settings
@@ -288,13 +291,14 @@ def test_fuzz_raw_bytes_never_raise_anything_but_a_sheet_error(data):
 @_settings
 @given(_header, st.lists(st.lists(st.one_of(_cell, st.integers(-10**6, 10**6), st.none()), max_size=7), max_size=8))
 def test_fuzz_xlsx_loses_no_row(header, rows):
+    written = [[re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v) if isinstance(v, str) else v for v in row]
+               for row in [header, *rows]]  # openpyxl refuses control characters
     wb = openpyxl.Workbook()
-    ws = wb.active
-    for row in [header, *rows]:
-        ws.append([re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v) if isinstance(v, str) else v for v in row])
+    for row in written:
+        wb.active.append(row)
     out = io.BytesIO()
     wb.save(out)
-    _through_every_reader(out.getvalue(), "fuzz.xlsx", None)
+    _through_every_reader(out.getvalue(), "fuzz.xlsx", _nonblank(written))
 
 
 @pytest.fixture(scope="module", autouse=True)

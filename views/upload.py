@@ -3,6 +3,8 @@ import streamlit as st
 
 from podgeo import pods, sheets, ui
 
+PREVIEW = 1_000  # rows drawn per table: a 100,000-row sheet previews without drawing every row
+
 st.title("Upload pods")
 st.caption("Nothing is written until you commit. Rejected rows are kept with their errors: download them, fix "
            "them and upload again. Every upload can be undone on the History page.")
@@ -24,6 +26,11 @@ try:
     if len(raw.sheet_names) > 1:
         sheet = st.selectbox("Worksheet", raw.sheet_names, index=raw.sheet_names.index(raw.sheet), key="upload.sheet")
         raw = sheets.read_sheet(data, filename, sheet=sheet)
+    if raw.encoding_choices:  # the guess is unsure: show how each choice reads the text, and ask
+        st.warning("The file's text encoding is not certain. Choose the one under which its names read right:")
+        st.dataframe(pods.encoding_table(data, raw), hide_index=True, key="upload.encodings")
+        encoding = st.selectbox("Text encoding", raw.encoding_choices, key=f"upload.encoding.{pods.file_key(data)}")
+        raw = sheets.read_sheet(data, filename, encoding=encoding)
 except sheets.SheetError as exc:
     st.error(ui.plain(str(exc)))
     st.stop()
@@ -32,7 +39,7 @@ st.subheader("1. Check the column mapping")
 edited = st.data_editor(pods.mapping_table(raw), key=f"upload.mapping.{pods.file_key(data, raw.sheet)}",
                         hide_index=True, width="stretch", disabled=["column", "example"],
                         column_config={"pod field": st.column_config.SelectboxColumn(
-                            "pod field", options=list(sheets.TARGETS), required=False,
+                            "pod field", options=list(sheets.TARGETS), required=False, format_func=pods.field_label,
                             help="Which pod field this column fills; empty means not imported")})
 states = ["", *ui.state_list()["state"]]
 state = st.selectbox("State for rows that name none", states, key="upload.state", format_func=lambda s: s or "—")
@@ -55,9 +62,11 @@ st.write(f"{c['rows']:,} rows: **{c['valid']:,} valid** ({c['inserts']:,} new, {
          f"{c['needs_geocode']:,} to geocode), **{c['rejected']:,} rejected**.")
 for note in plan.validation.notes:
     st.text(note)
-st.dataframe(plan.preview(), hide_index=True, key="upload.valid")
+if c["valid"] > PREVIEW or c["rejected"] > PREVIEW:
+    st.caption(f"The tables show the first {PREVIEW:,} rows of each; the commit and the downloads hold them all.")
+st.dataframe(plan.preview(PREVIEW), hide_index=True, key="upload.valid")
 if c["rejected"]:
-    st.dataframe(plan.rejected(), hide_index=True, key="upload.rejected")
+    st.dataframe(plan.rejected(PREVIEW), hide_index=True, key="upload.rejected")
     left, right = st.columns(2)
     stem = filename.rsplit(".", 1)[0]
     left.download_button("Rejected rows (CSV)", sheets.rejected_to_csv(plan.validation), f"{stem}.rejected.csv",
