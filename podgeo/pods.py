@@ -145,8 +145,9 @@ def remembered_mapping(store, headers: Iterable[str]) -> dict | None:
 
 
 def remember_mapping(store, plan: UploadPlan, *, name: str | None = None, user: str | None = None) -> dict:
-    """Save the mapping `plan` used under `name` (default: the file's name) for this partner's next upload."""
-    name = name or plan.filename.rsplit(".", 1)[0]
+    """Save the mapping `plan` used under `name` for this partner's next upload (found again by its headers)."""
+    # by default the file's name and its headers' signature: two partners' "pods.csv" stay two mappings
+    name = name or f"{plan.filename.rsplit('.', 1)[0]} ({header_signature(plan.raw.columns)[:8]})"
     return store.save_column_mapping(name, plan.validation.mapping, headers=plan.raw.columns, saved_by=user)
 
 

@@ -36,14 +36,16 @@ except sheets.SheetError as exc:
     st.stop()
 
 st.subheader("1. Check the column mapping")
-edited = st.data_editor(pods.mapping_table(raw), key=f"upload.mapping.{pods.file_key(data, raw.sheet)}",
+store = ui.open_store()
+first, source = pods.choose_mapping(store, raw)  # a mapping saved for these headers maps the sheet itself
+st.caption(f"Mapping {source}.")
+edited = st.data_editor(pods.mapping_table(raw, first), key=f"upload.mapping.{pods.file_key(data, raw.sheet)}",
                         hide_index=True, width="stretch", disabled=["column", "example"],
                         column_config={"pod field": st.column_config.SelectboxColumn(
                             "pod field", options=list(sheets.TARGETS), required=False, format_func=pods.field_label,
                             help="Which pod field this column fills; empty means not imported")})
 states = ["", *ui.state_list()["state"]]
 state = st.selectbox("State for rows that name none", states, key="upload.state", format_func=lambda s: s or "—")
-store = ui.open_store()
 try:
     plan = pods.plan_upload(store, data, filename, raw=raw, mapping=pods.mapping_from_table(edited), state=state or None)
     if plan.validation.fixes:
@@ -52,6 +54,15 @@ try:
         if st.checkbox("Accept these fixes", key="upload.fixes"):
             plan = pods.plan_upload(store, data, filename, raw=raw, mapping=plan.validation.mapping,
                                     state=state or None, accept_fixes=True)
+    # -- the value table: each value that fits no term once; one choice applies to every row with it
+    if plan.values:
+        st.warning(f"{len(plan.values):,} value(s) fit no allowed term; choose a term for each (blank leaves it out):")
+        choices = st.data_editor(pods.value_table(plan), key=f"upload.values.{pods.file_key(data, raw.sheet)}",
+                                 hide_index=True, disabled=["field", "column", "value", "rows", "suggestion"])
+        if st.checkbox("Apply these choices", key="upload.apply_values"):
+            plan = pods.plan_upload(store, data, filename, raw=plan.raw, mapping=plan.validation.mapping | {
+                j.column: j.field for j in plan.validation.judged}, state=state or None,
+                values=pods.values_from_table(choices))
 except ValueError as exc:  # SheetError too: the mapping or the state cannot be used
     st.error(ui.plain(str(exc)))
     st.stop()
@@ -78,10 +89,13 @@ st.subheader("3. Commit")
 geocode = c["needs_geocode"] > 0 and st.checkbox(
     f"Geocode the {c['needs_geocode']:,} address-only rows with the US Census Geocoder (otherwise they are kept "
     "as not geocoded)", value=True, key="upload.geocode")
+remember = st.checkbox("Remember this mapping for sheets with these headers", value=True, key="upload.remember")
 if st.button(f"Commit {c['valid']:,} valid rows as one batch", key="upload.commit", type="primary",
              disabled=not plan.committable):
     bar = st.progress(0.0, text="Geocoding…") if geocode else None
     batch_id = pods.commit_upload(store, plan, user=user, use_geocoder=geocode, progress=bar and (
         lambda done, total: bar.progress(done / max(total, 1), text=f"Geocoded {done:,} of {total:,}")))
     st.success(pods.batch_summary(store, batch_id))
+    if remember:
+        pods.remember_mapping(store, plan, user=user)
 store.close()
