@@ -128,7 +128,7 @@ def value_key(value: str) -> str:
     """The form values are compared in: folded words, singular, without a trailing generic noun."""
     text = unicodedata.normalize("NFKD", str(value).casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
-    words = [_singular(w) for w in re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()]
+    words = [singular(w) for w in re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()]
     while len(words) > 1 and words[-1] in _TRAILING:
         words.pop()
     return " ".join(words)
@@ -147,8 +147,9 @@ def suggest(value: str, terms: tuple[Term, ...], *, cutoff: float = 88) -> str |
 _TRAILING = frozenset(("pod", "hub", "program", "programme", "site", "center", "centre", "option", "model"))
 
 
-def _singular(word: str) -> str:
-    if len(word) <= 3 or not word.isalpha():
+def singular(word: str) -> str:
+    """A plural English or Spanish word made singular by its ending ("groups", "services", "cupos"); others kept."""
+    if len(word) <= 3 or not word.isascii() or not word.isalpha():
         return word
     if word.endswith("ies"):
         return word[:-3] + "y"

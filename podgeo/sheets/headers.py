@@ -17,6 +17,7 @@ import unicodedata
 
 from rapidfuzz import fuzz, process
 
+from podgeo import vocab
 from podgeo.sheets.model import GRADE_RANGE
 
 # Field -> synonyms as people write them (normalised when the table is built). The field names
@@ -210,7 +211,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
     text = fold(text).replace("#", " number ")
     words = re.sub(r"[\W_]+", " ", text).split()
-    return " ".join(_singular(w) for w in words if w not in {"optional", "required"})
+    return " ".join(vocab.singular(w) for w in words if w not in {"optional", "required"})
 
 
 def fold(text: str) -> str:
@@ -219,18 +220,6 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", kept)
-
-
-def _singular(word: str) -> str:
-    if len(word) <= 3 or not word.isascii() or not word.isalpha():
-        return word
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
 
 
 @functools.lru_cache(maxsize=4)
