@@ -38,7 +38,7 @@ except sheets.SheetError as exc:
 st.subheader("1. Check the column mapping")
 store = ui.open_store()
 first, source = pods.choose_mapping(store, raw)  # a mapping saved for these headers maps the sheet itself
-st.caption(f"Mapping {source}.")
+st.caption(ui.plain(f"Mapping {source}."))  # a saved mapping's name is user text
 edited = st.data_editor(pods.mapping_table(raw, first), key=f"upload.mapping.{pods.file_key(data, raw.sheet)}",
                         hide_index=True, width="stretch", disabled=["column", "example"],
                         column_config={"pod field": st.column_config.SelectboxColumn(
