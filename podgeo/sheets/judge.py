@@ -151,7 +151,8 @@ def _counts(cells: list[Cell]) -> list[tuple[Cell, int]]:
 
 
 def _parse_cell(original: str, column: str, parse) -> Cell:
-    text = _unescape(_clean(original))
+    # printable text has no control characters for _clean to drop: only its spaces to fold
+    text = _unescape(" ".join(original.split()) if original.isprintable() else _clean(original))
     if not text or text.startswith("="):
         return Cell(original, text)
     try:
