@@ -118,10 +118,10 @@ def _import(args: argparse.Namespace) -> int:
 
     store = open_store(args.db or default_path())
     data = pods.read_file(args.file)
-    plan = pods.plan_upload(store, data, args.file.name, sheet=args.sheet, state=args.state, encoding=args.encoding)
-    if plan.raw.encoding_choices:
-        raise sheets.SheetError(sheets.unsure_encoding(data, plan.raw) + "; pass --encoding with the one that reads "
-                                "right")
+    raw = sheets.read_sheet(data, args.file.name, sheet=args.sheet, encoding=args.encoding)
+    if raw.encoding_choices:
+        raise sheets.SheetError(sheets.unsure_encoding(data, raw) + "; pass --encoding with the one that reads right")
+    plan = pods.plan_upload(store, data, args.file.name, raw=raw, state=args.state)
     c = plan.counts
     print(f"{args.file.name}: {c['rows']:,} rows: {c['valid']:,} valid ({c['inserts']:,} new, {c['updates']:,} updates, "
           f"{c['needs_geocode']:,} to geocode), {c['rejected']:,} rejected")

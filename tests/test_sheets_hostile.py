@@ -54,8 +54,15 @@ def test_each_hostile_sheet_is_refused_naming_the_file_and_the_limit(name, hosti
     assert re.search(REFUSALS[name], str(info.value)), str(info.value)
 
 
-def test_the_far_cell_workbook_is_as_small_as_the_issue_says(hostile_files):
-    assert len(hostile_files["far_cell.xlsx"]) < 6_000  # openpyxl's minimal workbook; the cell adds nothing
+def test_the_far_cell_workbook_is_the_issues_1_6_kb_and_valid_without_the_far_cell(hostile_files):
+    data = hostile_files["far_cell.xlsx"]
+    assert 1_400 < len(data) < 1_800
+    ok = hostile._rewrite_sheet(data, lambda xml: xml.replace("A1:XFD1048576", "A1:C2").replace(
+        '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>',
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Oak Hub</t></is></c><c r="B2"><v>37.8</v></c>'
+        '<c r="C2"><v>-122.27</v></c></row>'))
+    raw = read_sheet(ok, "ok.xlsx")
+    assert raw.columns == ("name", "lat", "lon") and raw.rows == (("Oak Hub", "37.8", "-122.27"),)
 
 
 @pytest.mark.parametrize("name", ["far_cell.xlsx", "row_beyond_excel.xlsx", "wide_header.csv", "unbalanced_quote.csv"])
@@ -72,6 +79,14 @@ def test_pods_upload_and_cli_import_refuse_hostile_sheets_and_write_nothing(name
     store = SqliteStore(db)
     assert len(store.batches()) == len(before)
     store.close()
+
+
+def test_cli_import_refuses_a_file_over_the_size_limit_before_reading_it(db, tmp_path, capsys):
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:
+        f.truncate(30 * 2**20)  # sparse: 30 MB on paper, nothing on disk
+    assert main(["import", str(path), "--db", str(db), "--dry-run"]) == 2
+    assert "error: huge.csv: the file is 30.0 MB; the upload limit is 25.0 MB" in capsys.readouterr().err
 
 
 def test_limits_are_checked_on_the_cohort_and_attribute_readers_too():
