@@ -170,12 +170,13 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_uncompressed: int,
         for ws in candidates:
             _check_dimension(ws, name, limits)
         best = None
-        for ws in candidates:
-            records, merged = _xlsx_records(ws, name, limits)
-            score = _header_match_count(records)
+        for ws in candidates:  # the sheet with the best header, judged on its first rows only
+            score = _header_match_count(_xlsx_records(ws, name, limits, head=50)[0]) if len(candidates) > 1 else 0
             if best is None or score > best[0]:
-                best = (score, ws.title, records, merged)
-        _, title, records, merged = best
+                best = (score, ws)
+        ws = best[1]
+        title = ws.title
+        records, merged = _xlsx_records(ws, name, limits)
         notes = [f"read sheet '{title}'" + (f" of {len(names)}: {', '.join(names)}" if len(names) > 1 else "")]
         return _build(name, records, merged=merged, sheet=title, sheet_names=names, encoding=None, delimiter=None,
                       notes=notes)
@@ -216,8 +217,10 @@ def _check_zip(data: bytes, name: str, max_uncompressed: int) -> None:
                              f" to 1 (limit {MAX_RATIO} to 1); this looks like a zip bomb, not a spreadsheet")
 
 
-def _xlsx_records(ws, name: str, limits: Limits) -> tuple[list[tuple[int, list[str]]], set[int]]:
-    """(row number, cell texts) for every row as stored, and the rows that are one merged, multi-column cell.
+def _xlsx_records(ws, name: str, limits: Limits, head: int | None = None) -> tuple[list[tuple[int, list[str]]],
+                                                                                   set[int]]:
+    """(row number, cell texts) for every row as stored (the first `head` rows if given), and the rows that
+    are one merged, multi-column cell.
 
     Streams the sheet's XML with openpyxl's own parser and checks each row before keeping it, since
     the declared dimension may be missing or wrong: a row out of order, a row number over the
@@ -260,6 +263,8 @@ def _xlsx_records(ws, name: str, limits: Limits) -> tuple[list[tuple[int, list[s
                                          f"characters; a cell may hold at most {limits.cell_chars:,}")
                     texts[c["column"] - 1] = text
                 records.append((number, texts))
+                if head is not None and len(records) >= head:
+                    break
             merged_ranges = parser.merged_cells.mergeCell if parser.merged_cells else []
     except SheetError:
         raise
@@ -345,9 +350,9 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
 
 def _find_header(rows: list[tuple[int, list[str]]], merged: set[int]) -> int:
     """Index of the header: the first row naming >= 2 pod columns, else the first mostly-text wide row."""
-    window = rows[:50]
+    window = _header_window(rows)
     for i, (number, cells) in enumerate(window):
-        if sum(1 for c in cells if c.strip() and _header_scores(c)) >= 2:
+        if _header_matches(cells, stop=2) >= 2:
             return i
     widest = max(sum(1 for c in cells if c.strip()) for _, cells in window)
     for i, (number, cells) in enumerate(window):
@@ -361,9 +366,38 @@ def _find_header(rows: list[tuple[int, list[str]]], merged: set[int]) -> int:
 
 def _header_match_count(records: list[tuple[int, list[str]]]) -> int:
     best = 0
-    for _, cells in records[:50]:
-        best = max(best, sum(1 for c in cells if c.strip() and _header_scores(c)))
+    for _, cells in _header_window(records):
+        best = max(best, _header_matches(cells))
     return best
+
+
+#: the header is looked for in the first 50 rows, but in no more cells than this (a 500-column sheet: 10 rows)
+_HEADER_CELLS = 5_000
+
+
+def _header_window(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows the header may be on: the first 50, fewer when the sheet is wide (fuzzy scoring costs per cell)."""
+    window, cells = [], 0
+    for row in rows[:50]:
+        cells += len(row[1])
+        if window and cells > _HEADER_CELLS:
+            break
+        window.append(row)
+    return window
+
+
+def _header_matches(cells: list[str], stop: int | None = None) -> int:
+    """How many cells name a pod column (stopping at `stop`); numbers and long texts are no header."""
+    found = 0
+    for c in cells:
+        if c.strip() and len(c) <= _HEADER_CHARS and _parse_float(c) is None and _header_scores(c):
+            found += 1
+            if found == stop:
+                break
+    return found
+
+
+_HEADER_CHARS = 200
 
 
 def _column_names(header: list[str], width: int) -> list[str]:
