@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import hostile_sheets as hostile
 from podgeo import attributes, auth, cohorts, pods, ui
 from podgeo.__main__ import main
-from podgeo.sheets import LIMITS, Limits, SheetError, read_sheet, suggest_mapping, validate
+from podgeo.sheets import LIMITS, MAX_DISTRICT_ROWS, Limits, SheetError, read_sheet, suggest_mapping, validate
 from podgeo.store import SqliteStore
 
 #: what each refusal must say (after "<file name>: ")
@@ -99,6 +99,19 @@ def test_limits_are_checked_on_the_cohort_and_attribute_readers_too():
                                                 "name": ["a", "b", "c"], "state": ["CA"] * 3})
     assert cohorts.from_sheet(raw, districts).leaids == ("0634410", "0628050", "0604740")
     assert attributes.infer_types(raw, ["Minutes"]) == {"Minutes": "whole"}
+
+
+def test_cohort_and_attribute_sheets_with_more_rows_than_districts_are_refused_before_matching():
+    data = b"district,state\n" + b"Oakland Unified,CA\n" * (MAX_DISTRICT_ROWS + 1)
+    raw = read_sheet(data, "all.csv")
+    districts = __import__("pandas").DataFrame({"leaid": ["0612880"], "name": ["Oakland Unified"], "state": ["CA"]})
+    message = r"all.csv: 20,001 rows; a district sheet may have at most 20,000 \(the US has about 19,000"
+    for read in (lambda: cohorts.from_sheet(raw, districts), lambda: attributes.infer_types(raw),
+                 lambda: attributes.plan_layer(raw, districts, name="x")):
+        with pytest.raises(SheetError, match=message):
+            read()
+    few = read_sheet(b"district,state\n" + b"Oakland Unified,CA\n" * 3, "few.csv")
+    assert cohorts.from_sheet(few, districts).leaids == ("0612880",)
 
 
 def test_limits_allow_a_sheet_exactly_at_them():
