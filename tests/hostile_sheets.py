@@ -102,6 +102,16 @@ def rows_out_of_order_xlsx() -> bytes:
     return _rewrite_sheet(_xlsx(build), edit)
 
 
+def merge_bomb_xlsx(ranges: int = 1_000_000) -> bytes:
+    """A million merged ranges after one data row (openpyxl's own parser took 60 s and 650 MB on them)."""
+    def build(ws):
+        ws.append(["name", "lat", "lon"])
+        ws.append(["Oak Hub", 37.8, -122.27])
+    merges = f'<mergeCells count="{ranges}">' + "".join(f'<mergeCell ref="A{i}:B{i}"/>' for i in range(3, ranges + 3))
+    return _rewrite_sheet(_xlsx(build), lambda xml: xml.replace("</sheetData>", "</sheetData>" + merges
+                                                                + "</mergeCells>", 1))
+
+
 def wide_header_csv(columns: int = 100_000) -> bytes:
     """A header of 100,000 columns (fuzzy header matching once cost ~1 ms a column: ~110 s)."""
     return (",".join(f"column {i}" for i in range(columns)) + "\nOak Hub\n").encode()
@@ -137,6 +147,7 @@ REFUSED = {
     "far_cell_no_dimension.xlsx": far_cell_no_dimension_xlsx,
     "row_beyond_excel.xlsx": row_beyond_excel_xlsx,
     "rows_out_of_order.xlsx": rows_out_of_order_xlsx,
+    "merge_bomb.xlsx": merge_bomb_xlsx,
     "wide_header.csv": wide_header_csv,
     "many_rows.csv": many_rows_csv,
     "long_cell.csv": long_cell_csv,

@@ -32,6 +32,7 @@ REFUSALS = {
     "far_cell_no_dimension.xlsx": r"sheet 'Sheet' has a row numbered 1,048,576; a sheet may have at most 200,000 rows",
     "row_beyond_excel.xlsx": r"sheet 'Sheet' has a row numbered 2,000,000; a sheet may have at most 200,000 rows",
     "rows_out_of_order.xlsx": r"sheet 'Sheet' stores row 2 after row 3; the file is damaged",
+    "merge_bomb.xlsx": r"sheet 'Sheet' has more than 10,000 merged cell ranges; unmerge them or save it as CSV",
     "wide_header.csv": r"row 1 has 100,000 columns; a sheet may have at most 500",
     "many_rows.csv": r"6,000,000 lines; a sheet may have at most 200,000 rows",
     "long_cell.csv": r"row 2, column B holds 40,000 characters; a cell may hold at most 32,767",

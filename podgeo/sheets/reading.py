@@ -15,9 +15,9 @@ import re
 import warnings
 import zipfile
 from collections import Counter
-from itertools import chain
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 
 from podgeo.sheets.columns import _HELP, _header_scores
 from podgeo.sheets.encoding import decode
@@ -94,10 +94,10 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
             if number * width > limits.cells:
                 raise SheetError(f"{name}: {number:,} rows x {width:,} columns is over the {limits.cells:,}-cell "
                                  "limit; split the file or drop unused columns")
-            for i, cell in enumerate(row) if row and max(map(len, row)) > limits.cell_chars else ():
-                if len(cell) > limits.cell_chars:
-                    raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(cell):,} characters; "
-                                     f"a cell may hold at most {limits.cell_chars:,}")
+            if row and max(map(len, row)) > limits.cell_chars:
+                i = next(i for i, cell in enumerate(row) if len(cell) > limits.cell_chars)
+                raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(row[i]):,} characters; "
+                                 f"a cell may hold at most {limits.cell_chars:,}")
             if end > start:
                 _check_quotes(name, row, number, start, delimiter, header_width or len(row))
             if not header_width and any(c.strip() for c in row):
@@ -237,16 +237,33 @@ def _xlsx_records(ws, name: str, limits: Limits, head: int | None = None) -> tup
     from openpyxl.cell.read_only import ReadOnlyCell
     from openpyxl.utils.cell import range_boundaries
     from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse  # defusedxml's when installed
 
+    row_tag, merge_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}mergeCell"
     wb = ws.parent
     where = f"{name}: sheet '{ws.title}'"
     records: list[tuple[int, list[str]]] = []
+    refs: list[str] = []
     width = last = 0
     try:
         with ws._get_source() as src:
             parser = WorkSheetParser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
                                      date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
-            for number, cells in parser.parse():
+            # rows and merged ranges only, each element cleared once read: openpyxl's own parse() would
+            # also build every other part (a million merged ranges took 60 s and 650 MB)
+            for _, element in iterparse(src):
+                if element.tag == merge_tag:
+                    refs.append(str(element.get("ref")))
+                    element.clear()
+                    if len(refs) > MAX_MERGED:
+                        raise SheetError(f"{where} has more than {MAX_MERGED:,} merged cell ranges; unmerge them "
+                                         "or save it as CSV")
+                    continue
+                if element.tag != row_tag:
+                    continue
+                number, cells = parser.parse_row(element)
+                element.clear()
                 if number > limits.rows:
                     raise SheetError(f"{where} has a row numbered {number:,}; a sheet may have at most "
                                      f"{limits.rows:,} rows")
@@ -273,20 +290,23 @@ def _xlsx_records(ws, name: str, limits: Limits, head: int | None = None) -> tup
                 records.append((number, texts))
                 if head is not None and len(records) >= head:
                     break
-            merged_ranges = parser.merged_cells.mergeCell if parser.merged_cells else []
     except SheetError:
         raise
     except Exception as exc:  # a damaged part: openpyxl and the XML parser raise many types
         raise SheetError(f"{where} could not be read ({type(exc).__name__}: {exc})") from None
     merged = set()
-    for rng in merged_ranges:
+    for ref in refs:
         try:
-            min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
         except (TypeError, ValueError):
             continue
-        if max_col > min_col:
+        if max_col > min_col and min_row <= last:
             merged.update(range(min_row, min(max_row, last) + 1))
     return records, merged
+
+
+#: merged ranges a sheet may have (title and section rows; a real sheet has a handful)
+MAX_MERGED = 10_000
 
 
 def _cell_text(cell) -> str:
