@@ -53,6 +53,12 @@ def _clean_sheet(rows: int = 1_000) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _widest_allowed(columns: int = 500, rows: int = 60) -> bytes:
+    """The worst the header search may face inside the limits: 50 rows of 500 distinct text cells to score."""
+    lines = [",".join(f"word{r}x{c} text" for c in range(columns)) for r in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _measure(path: Path) -> dict:
     warm = path.with_name("warm.xlsx")
     if not warm.exists():
@@ -66,7 +72,7 @@ def _measure(path: Path) -> dict:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         files = {"clean_1000_rows.csv": _clean_sheet(), **{n: make() for n, make in hostile_sheets.REFUSED.items()},
-                 "accepted_100000_rows.csv": _clean_sheet(100_000)}
+                 "accepted_100000_rows.csv": _clean_sheet(100_000), "accepted_500_columns.csv": _widest_allowed()}
         results = {}
         for name, data in files.items():
             path = Path(tmp) / name

@@ -130,11 +130,11 @@ def _import(args: argparse.Namespace) -> int:
     store = open_store(args.db or default_path())
     overrides, saved = _mapping_args(args)
     data = pods.read_file(args.file)
-    plan = pods.plan_upload(store, data, args.file.name, sheet=args.sheet, state=args.state, encoding=args.encoding,
-                            overrides=overrides, saved=saved, accept_fixes=args.accept_fixes)
-    if plan.raw.encoding_choices:
-        raise sheets.SheetError(sheets.unsure_encoding(data, plan.raw) + "; pass --encoding with the one that reads "
-                                "right")
+    raw = sheets.read_sheet(data, args.file.name, sheet=args.sheet, encoding=args.encoding)
+    if raw.encoding_choices:
+        raise sheets.SheetError(sheets.unsure_encoding(data, raw) + "; pass --encoding with the one that reads right")
+    plan = pods.plan_upload(store, data, args.file.name, raw=raw, state=args.state, overrides=overrides, saved=saved,
+                            accept_fixes=args.accept_fixes)
     for line in pods.mapping_lines(plan):
         print(line)
     for line in pods.fix_lines(plan) + pods.value_lines(plan):

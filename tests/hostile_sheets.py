@@ -34,11 +34,35 @@ def _rewrite_sheet(data: bytes, edit) -> bytes:
 
 
 def far_cell_xlsx() -> bytes:
-    """~1.6 KB: a header and one cell at XFD1048576, the last cell Excel has (the declared range is the grid)."""
-    def build(ws):
-        ws.append(["name", "lat", "lon"])
-        ws["XFD1048576"] = "x"
-    return _xlsx(build)
+    """~1.6 KB, as in the issue: a minimal workbook written by hand (no styles, inline strings) with a
+    header and one cell at XFD1048576, the last cell Excel has, so the declared range is the whole grid."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+        'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+        f'package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+        '</Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}"><sheets><sheet '
+        'name="Sheet" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        f'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" '
+        'Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><dimension '
+        'ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c><c r="B1" '
+        't="inlineStr"><is><t>lat</t></is></c><c r="C1" t="inlineStr"><is><t>lon</t></is></c></row><row '
+        'r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>',
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return out.getvalue()
 
 
 def far_cell_lying_dimension_xlsx() -> bytes:
@@ -78,6 +102,16 @@ def rows_out_of_order_xlsx() -> bytes:
     return _rewrite_sheet(_xlsx(build), edit)
 
 
+def merge_bomb_xlsx(ranges: int = 1_000_000) -> bytes:
+    """A million merged ranges after one data row (openpyxl's own parser took 60 s and 650 MB on them)."""
+    def build(ws):
+        ws.append(["name", "lat", "lon"])
+        ws.append(["Oak Hub", 37.8, -122.27])
+    merges = f'<mergeCells count="{ranges}">' + "".join(f'<mergeCell ref="A{i}:B{i}"/>' for i in range(3, ranges + 3))
+    return _rewrite_sheet(_xlsx(build), lambda xml: xml.replace("</sheetData>", "</sheetData>" + merges
+                                                                + "</mergeCells>", 1))
+
+
 def wide_header_csv(columns: int = 100_000) -> bytes:
     """A header of 100,000 columns (fuzzy header matching once cost ~1 ms a column: ~110 s)."""
     return (",".join(f"column {i}" for i in range(columns)) + "\nOak Hub\n").encode()
@@ -113,6 +147,7 @@ REFUSED = {
     "far_cell_no_dimension.xlsx": far_cell_no_dimension_xlsx,
     "row_beyond_excel.xlsx": row_beyond_excel_xlsx,
     "rows_out_of_order.xlsx": rows_out_of_order_xlsx,
+    "merge_bomb.xlsx": merge_bomb_xlsx,
     "wide_header.csv": wide_header_csv,
     "many_rows.csv": many_rows_csv,
     "long_cell.csv": long_cell_csv,

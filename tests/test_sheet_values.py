@@ -9,6 +9,8 @@ import shutil
 import unicodedata
 
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from podgeo import pods, vocab
@@ -191,3 +193,12 @@ def test_a_weekly_or_yearly_fee_is_stored_as_monthly_and_said_once(header, given
     result = validate(raw, {"Site Name": "name", header: "fee_usd", "Latitude": "lat", "Longitude": "lon"})
     assert [v.pod["fee_usd"] for v in result.valid] == [monthly, monthly]
     assert sum(bool(said) and said in n for n in result.notes) == (1 if said else 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_ascii_id_keys_are_the_old_keys_for_any_ascii_text(text):
+    from podgeo.sheets.rows import _id_key
+    from podgeo.sheets.text import _key
+
+    assert _id_key(text) == _key(text)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import hostile_sheets as hostile
 from podgeo import attributes, auth, cohorts, pods, ui
 from podgeo.__main__ import main
-from podgeo.sheets import LIMITS, Limits, SheetError, read_sheet, suggest_mapping, validate
+from podgeo.sheets import LIMITS, MAX_DISTRICT_ROWS, Limits, SheetError, read_sheet, suggest_mapping, validate
 from podgeo.store import SqliteStore
 
 #: what each refusal must say (after "<file name>: ")
@@ -32,6 +32,7 @@ REFUSALS = {
     "far_cell_no_dimension.xlsx": r"sheet 'Sheet' has a row numbered 1,048,576; a sheet may have at most 200,000 rows",
     "row_beyond_excel.xlsx": r"sheet 'Sheet' has a row numbered 2,000,000; a sheet may have at most 200,000 rows",
     "rows_out_of_order.xlsx": r"sheet 'Sheet' stores row 2 after row 3; the file is damaged",
+    "merge_bomb.xlsx": r"sheet 'Sheet' has more than 10,000 merged cell ranges; unmerge them or save it as CSV",
     "wide_header.csv": r"row 1 has 100,000 columns; a sheet may have at most 500",
     "many_rows.csv": r"6,000,000 lines; a sheet may have at most 200,000 rows",
     "long_cell.csv": r"row 2, column B holds 40,000 characters; a cell may hold at most 32,767",
@@ -54,8 +55,15 @@ def test_each_hostile_sheet_is_refused_naming_the_file_and_the_limit(name, hosti
     assert re.search(REFUSALS[name], str(info.value)), str(info.value)
 
 
-def test_the_far_cell_workbook_is_as_small_as_the_issue_says(hostile_files):
-    assert len(hostile_files["far_cell.xlsx"]) < 6_000  # openpyxl's minimal workbook; the cell adds nothing
+def test_the_far_cell_workbook_is_the_issues_1_6_kb_and_valid_without_the_far_cell(hostile_files):
+    data = hostile_files["far_cell.xlsx"]
+    assert 1_400 < len(data) < 1_800
+    ok = hostile._rewrite_sheet(data, lambda xml: xml.replace("A1:XFD1048576", "A1:C2").replace(
+        '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>',
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>Oak Hub</t></is></c><c r="B2"><v>37.8</v></c>'
+        '<c r="C2"><v>-122.27</v></c></row>'))
+    raw = read_sheet(ok, "ok.xlsx")
+    assert raw.columns == ("name", "lat", "lon") and raw.rows == (("Oak Hub", "37.8", "-122.27"),)
 
 
 @pytest.mark.parametrize("name", ["far_cell.xlsx", "row_beyond_excel.xlsx", "wide_header.csv", "unbalanced_quote.csv"])
@@ -74,6 +82,14 @@ def test_pods_upload_and_cli_import_refuse_hostile_sheets_and_write_nothing(name
     store.close()
 
 
+def test_cli_import_refuses_a_file_over_the_size_limit_before_reading_it(db, tmp_path, capsys):
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:
+        f.truncate(30 * 2**20)  # sparse: 30 MB on paper, nothing on disk
+    assert main(["import", str(path), "--db", str(db), "--dry-run"]) == 2
+    assert "error: huge.csv: the file is 30.0 MB; the upload limit is 25.0 MB" in capsys.readouterr().err
+
+
 def test_limits_are_checked_on_the_cohort_and_attribute_readers_too():
     small = Limits(rows=3, columns=2, cells=6, cell_chars=10)
     sheet = b"LEAID,Minutes\n0634410,1\n0628050,2\n0604740,3\n"
@@ -84,6 +100,19 @@ def test_limits_are_checked_on_the_cohort_and_attribute_readers_too():
                                                 "name": ["a", "b", "c"], "state": ["CA"] * 3})
     assert cohorts.from_sheet(raw, districts).leaids == ("0634410", "0628050", "0604740")
     assert attributes.infer_types(raw, ["Minutes"]) == {"Minutes": "whole"}
+
+
+def test_cohort_and_attribute_sheets_with_more_rows_than_districts_are_refused_before_matching():
+    data = b"district,state\n" + b"Oakland Unified,CA\n" * (MAX_DISTRICT_ROWS + 1)
+    raw = read_sheet(data, "all.csv")
+    districts = __import__("pandas").DataFrame({"leaid": ["0612880"], "name": ["Oakland Unified"], "state": ["CA"]})
+    message = r"all.csv: 20,001 rows; a district sheet may have at most 20,000 \(the US has about 19,000"
+    for read in (lambda: cohorts.from_sheet(raw, districts), lambda: attributes.infer_types(raw),
+                 lambda: attributes.plan_layer(raw, districts, name="x")):
+        with pytest.raises(SheetError, match=message):
+            read()
+    few = read_sheet(b"district,state\n" + b"Oakland Unified,CA\n" * 3, "few.csv")
+    assert cohorts.from_sheet(few, districts).leaids == ("0612880",)
 
 
 def test_limits_allow_a_sheet_exactly_at_them():

@@ -13,14 +13,14 @@ boxes), `output` (templates and rejected rows). This package re-exports the publ
 """
 from podgeo.sheets.columns import suggest_mapping
 from podgeo.sheets.encoding import sample_lines, unsure_encoding
-from podgeo.sheets.model import (GRADE_RANGE, LIMITS, MAX_BYTES, MAX_RATIO, MAX_UNCOMPRESSED, MAX_ZIP_MEMBERS,
+from podgeo.sheets.model import (GRADE_RANGE, LIMITS, MAX_BYTES, MAX_DISTRICT_ROWS, MAX_RATIO, MAX_UNCOMPRESSED, MAX_ZIP_MEMBERS,
                                  POD_FIELDS, RULES, TARGETS, Fix, Limits, RawSheet, RejectedRow, RowError, SheetError,
                                  Validation, ValidRow)
 from podgeo.sheets.output import rejected_to_csv, rejected_to_xlsx, template_csv, template_xlsx, xlsx_text
-from podgeo.sheets.reading import read_sheet
+from podgeo.sheets.reading import check_district_sheet, read_sheet
 from podgeo.sheets.rows import apply_fixes, validate
 
-__all__ = ["GRADE_RANGE", "LIMITS", "MAX_BYTES", "MAX_RATIO", "MAX_UNCOMPRESSED", "MAX_ZIP_MEMBERS", "POD_FIELDS",
+__all__ = ["GRADE_RANGE", "LIMITS", "MAX_BYTES", "MAX_DISTRICT_ROWS", "MAX_RATIO", "MAX_UNCOMPRESSED", "MAX_ZIP_MEMBERS", "POD_FIELDS",
            "RULES", "TARGETS", "Fix", "Limits", "RawSheet", "RejectedRow", "RowError", "SheetError", "Validation",
-           "ValidRow", "apply_fixes", "read_sheet", "rejected_to_csv", "rejected_to_xlsx", "sample_lines",
+           "ValidRow", "apply_fixes", "check_district_sheet", "read_sheet", "rejected_to_csv", "rejected_to_xlsx", "sample_lines",
            "suggest_mapping", "template_csv", "template_xlsx", "unsure_encoding", "validate", "xlsx_text"]

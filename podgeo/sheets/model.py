@@ -66,6 +66,8 @@ class Limits:
 
 
 LIMITS = Limits()
+#: rows a district sheet (cohort members, an attribute layer) may have: each district once, and some to spare
+MAX_DISTRICT_ROWS = 20_000
 
 
 class SheetError(ValueError):

@@ -15,14 +15,14 @@ import re
 import warnings
 import zipfile
 from collections import Counter
-from itertools import chain
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 
 from podgeo.sheets.columns import _HELP, _header_scores
 from podgeo.sheets.encoding import decode
-from podgeo.sheets.model import (LIMITS, MAX_BYTES, MAX_RATIO, MAX_UNCOMPRESSED, MAX_ZIP_MEMBERS, Limits, RawSheet,
-                                 SheetError)
+from podgeo.sheets.model import (LIMITS, MAX_BYTES, MAX_DISTRICT_ROWS, MAX_RATIO, MAX_UNCOMPRESSED, MAX_ZIP_MEMBERS,
+                                 Limits, RawSheet, SheetError)
 from podgeo.sheets.text import _letter, _number_text, _parse_float, _ranges, _size
 
 
@@ -49,6 +49,14 @@ def read_sheet(data: bytes, filename: str, *, sheet: str | None = None, max_byte
     if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
         raise SheetError(f"{name}: the name says Excel but the content is not an .xlsx workbook")
     return _read_csv(data, name, encoding, limits)
+
+
+def check_district_sheet(raw: RawSheet) -> None:
+    """Refuse a cohort or attribute sheet with more rows than there are districts, before matching its names
+    (fuzzy name matching costs ~5 ms a row: 200,000 rows would hold a page for a quarter of an hour)."""
+    if len(raw.rows) > MAX_DISTRICT_ROWS:
+        raise SheetError(f"{raw.filename}: {len(raw.rows):,} rows; a district sheet may have at most "
+                         f"{MAX_DISTRICT_ROWS:,} (the US has about 19,000 school districts)")
 
 
 def _read_csv(data: bytes, name: str, encoding: str | None, limits: Limits) -> RawSheet:
@@ -86,10 +94,10 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
             if number * width > limits.cells:
                 raise SheetError(f"{name}: {number:,} rows x {width:,} columns is over the {limits.cells:,}-cell "
                                  "limit; split the file or drop unused columns")
-            for i, cell in enumerate(row) if row and max(map(len, row)) > limits.cell_chars else ():
-                if len(cell) > limits.cell_chars:
-                    raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(cell):,} characters; "
-                                     f"a cell may hold at most {limits.cell_chars:,}")
+            if row and max(map(len, row)) > limits.cell_chars:
+                i = next(i for i, cell in enumerate(row) if len(cell) > limits.cell_chars)
+                raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(row[i]):,} characters; "
+                                 f"a cell may hold at most {limits.cell_chars:,}")
             if end > start:
                 _check_quotes(name, row, number, start, delimiter, header_width or len(row))
             if not header_width and any(c.strip() for c in row):
@@ -170,12 +178,13 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_uncompressed: int,
         for ws in candidates:
             _check_dimension(ws, name, limits)
         best = None
-        for ws in candidates:
-            records, merged = _xlsx_records(ws, name, limits)
-            score = _header_match_count(records)
+        for ws in candidates:  # the sheet with the best header, judged on its first rows only
+            score = _header_match_count(_xlsx_records(ws, name, limits, head=50)[0]) if len(candidates) > 1 else 0
             if best is None or score > best[0]:
-                best = (score, ws.title, records, merged)
-        _, title, records, merged = best
+                best = (score, ws)
+        ws = best[1]
+        title = ws.title
+        records, merged = _xlsx_records(ws, name, limits)
         notes = [f"read sheet '{title}'" + (f" of {len(names)}: {', '.join(names)}" if len(names) > 1 else "")]
         return _build(name, records, merged=merged, sheet=title, sheet_names=names, encoding=None, delimiter=None,
                       notes=notes)
@@ -216,8 +225,10 @@ def _check_zip(data: bytes, name: str, max_uncompressed: int) -> None:
                              f" to 1 (limit {MAX_RATIO} to 1); this looks like a zip bomb, not a spreadsheet")
 
 
-def _xlsx_records(ws, name: str, limits: Limits) -> tuple[list[tuple[int, list[str]]], set[int]]:
-    """(row number, cell texts) for every row as stored, and the rows that are one merged, multi-column cell.
+def _xlsx_records(ws, name: str, limits: Limits, head: int | None = None) -> tuple[list[tuple[int, list[str]]],
+                                                                                   set[int]]:
+    """(row number, cell texts) for every row as stored (the first `head` rows if given), and the rows that
+    are one merged, multi-column cell.
 
     Streams the sheet's XML with openpyxl's own parser and checks each row before keeping it, since
     the declared dimension may be missing or wrong: a row out of order, a row number over the
@@ -226,16 +237,33 @@ def _xlsx_records(ws, name: str, limits: Limits) -> tuple[list[tuple[int, list[s
     from openpyxl.cell.read_only import ReadOnlyCell
     from openpyxl.utils.cell import range_boundaries
     from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse  # defusedxml's when installed
 
+    row_tag, merge_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}mergeCell"
     wb = ws.parent
     where = f"{name}: sheet '{ws.title}'"
     records: list[tuple[int, list[str]]] = []
+    refs: list[str] = []
     width = last = 0
     try:
         with ws._get_source() as src:
             parser = WorkSheetParser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
                                      date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
-            for number, cells in parser.parse():
+            # rows and merged ranges only, each element cleared once read: openpyxl's own parse() would
+            # also build every other part (a million merged ranges took 60 s and 650 MB)
+            for _, element in iterparse(src):
+                if element.tag == merge_tag:
+                    refs.append(str(element.get("ref")))
+                    element.clear()
+                    if len(refs) > MAX_MERGED:
+                        raise SheetError(f"{where} has more than {MAX_MERGED:,} merged cell ranges; unmerge them "
+                                         "or save it as CSV")
+                    continue
+                if element.tag != row_tag:
+                    continue
+                number, cells = parser.parse_row(element)
+                element.clear()
                 if number > limits.rows:
                     raise SheetError(f"{where} has a row numbered {number:,}; a sheet may have at most "
                                      f"{limits.rows:,} rows")
@@ -260,20 +288,25 @@ def _xlsx_records(ws, name: str, limits: Limits) -> tuple[list[tuple[int, list[s
                                          f"characters; a cell may hold at most {limits.cell_chars:,}")
                     texts[c["column"] - 1] = text
                 records.append((number, texts))
-            merged_ranges = parser.merged_cells.mergeCell if parser.merged_cells else []
+                if head is not None and len(records) >= head:
+                    break
     except SheetError:
         raise
     except Exception as exc:  # a damaged part: openpyxl and the XML parser raise many types
         raise SheetError(f"{where} could not be read ({type(exc).__name__}: {exc})") from None
     merged = set()
-    for rng in merged_ranges:
+    for ref in refs:
         try:
-            min_col, min_row, max_col, max_row = range_boundaries(rng.ref)
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
         except (TypeError, ValueError):
             continue
-        if max_col > min_col:
+        if max_col > min_col and min_row <= last:
             merged.update(range(min_row, min(max_row, last) + 1))
     return records, merged
+
+
+#: merged ranges a sheet may have (title and section rows; a real sheet has a handful)
+MAX_MERGED = 10_000
 
 
 def _cell_text(cell) -> str:
@@ -345,9 +378,9 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
 
 def _find_header(rows: list[tuple[int, list[str]]], merged: set[int]) -> int:
     """Index of the header: the first row naming >= 2 pod columns, else the first mostly-text wide row."""
-    window = rows[:50]
+    window = _header_window(rows)
     for i, (number, cells) in enumerate(window):
-        if sum(1 for c in cells if c.strip() and _header_scores(c)) >= 2:
+        if _header_matches(cells, stop=2) >= 2:
             return i
     widest = max(sum(1 for c in cells if c.strip()) for _, cells in window)
     for i, (number, cells) in enumerate(window):
@@ -361,9 +394,38 @@ def _find_header(rows: list[tuple[int, list[str]]], merged: set[int]) -> int:
 
 def _header_match_count(records: list[tuple[int, list[str]]]) -> int:
     best = 0
-    for _, cells in records[:50]:
-        best = max(best, sum(1 for c in cells if c.strip() and _header_scores(c)))
+    for _, cells in _header_window(records):
+        best = max(best, _header_matches(cells))
     return best
+
+
+#: the header is looked for in the first 50 rows, but in no more cells than this (a 500-column sheet: 10 rows)
+_HEADER_CELLS = 5_000
+
+
+def _header_window(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The rows the header may be on: the first 50, fewer when the sheet is wide (fuzzy scoring costs per cell)."""
+    window, cells = [], 0
+    for row in rows[:50]:
+        cells += len(row[1])
+        if window and cells > _HEADER_CELLS:
+            break
+        window.append(row)
+    return window
+
+
+def _header_matches(cells: list[str], stop: int | None = None) -> int:
+    """How many cells name a pod column (stopping at `stop`); numbers and long texts are no header."""
+    found = 0
+    for c in cells:
+        if c.strip() and len(c) <= _HEADER_CHARS and _parse_float(c) is None and _header_scores(c):
+            found += 1
+            if found == stop:
+                break
+    return found
+
+
+_HEADER_CHARS = 200
 
 
 def _column_names(header: list[str], width: int) -> list[str]:
