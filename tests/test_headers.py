@@ -106,3 +106,8 @@ def test_the_real_imls_and_cde_headers_still_map(shared_data):
         mapping = sheets.suggest_mapping(header)
         assert {c: mapping[c] for c in expected} == expected
         assert mapping["PHONE"] is None and mapping["CNTY"] is None
+
+
+@pytest.mark.parametrize("header", ["学" * 100_000, "a" * 100_000, "name " * 20_000, "地址" + "x" * 50_000])
+def test_a_huge_header_cell_is_scored_on_its_first_few_hundred_characters(header):
+    assert headers.header_scores(header) == headers.header_scores(header[:400])

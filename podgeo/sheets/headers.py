@@ -151,6 +151,7 @@ _RULES = (
 )
 
 _MAX_WORDS = 16
+_MAX_CHARS = 400
 _FUZZY_CUTOFF = 85
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -164,7 +165,8 @@ def header_scores(header: str, extra: dict[str, str] | None = None) -> dict[str,
     """
     extra_key = tuple(sorted((extra or {}).items()))
     table = _table(extra_key)
-    words = normalise(header).split()[:_MAX_WORDS]
+    header = str(header)[:_MAX_CHARS]  # a header is a few words: a long cell costs no more than this
+    words = [w[:_MAX_CHARS // 4] for w in normalise(header).split()[:_MAX_WORDS]]
     if not words:
         bracket = _bracketed(header)
         return header_scores(bracket, extra) if bracket else {}
