@@ -8,9 +8,9 @@ and its errors so nothing is silently dropped; `rejected_to_csv` gives them back
 re-upload.
 
 One job per module: `model` (the dataclasses and limits), `reading` (files -> RawSheet, bounded),
-`encoding` (bytes -> text in any encoding), `columns` (headers ->
-pod fields), `values` (one cell -> one value), `rows` (validate a sheet), `states` (state names and
-boxes), `output` (templates and rejected rows). This package re-exports the public names.
+`encoding` (bytes -> text in any encoding), `columns` (headers -> pod fields), `values` (one cell
+-> one value), `rows` (validate a sheet), `states` (state names and boxes), `output` (templates and
+rejected rows). This package re-exports the public names.
 """
 from podgeo.sheets.columns import suggest_mapping
 from podgeo.sheets.encoding import sample_lines, unsure_encoding
