@@ -72,7 +72,10 @@ def _measure(path: Path) -> dict:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         files = {"clean_1000_rows.csv": _clean_sheet(), **{n: make() for n, make in hostile_sheets.REFUSED.items()},
-                 "accepted_100000_rows.csv": _clean_sheet(100_000), "accepted_500_columns.csv": _widest_allowed()}
+                 "accepted_100000_rows.csv": _clean_sheet(100_000), "accepted_500_columns.csv": _widest_allowed(),
+                 "accepted_999000_strings.xlsx": hostile_sheets.shared_strings_bomb_xlsx(999_000),
+                 "accepted_cp1252_23mb.csv": ("name,city,notes\n" + "Café Familia Pod,Oakland,Niños y niñas – abierto\n"
+                                              * 190_000).encode("cp1252")}
         results = {}
         for name, data in files.items():
             path = Path(tmp) / name

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 
 import openpyxl
 import pytest
@@ -33,6 +34,7 @@ REFUSALS = {
     "row_beyond_excel.xlsx": r"sheet 'Sheet' has a row numbered 2,000,000; a sheet may have at most 200,000 rows",
     "rows_out_of_order.xlsx": r"sheet 'Sheet' stores row 2 after row 3; the file is damaged",
     "merge_bomb.xlsx": r"sheet 'Sheet' has more than 10,000 merged cell ranges; unmerge them or save it as CSV",
+    "shared_strings_bomb.xlsx": r"the workbook holds more than 1,000,000 distinct texts \(shared strings\)",
     "wide_header.csv": r"row 1 has 100,000 columns; a sheet may have at most 500",
     "many_rows.csv": r"6,000,000 lines; a sheet may have at most 200,000 rows",
     "long_cell.csv": r"row 2, column B holds 40,000 characters; a cell may hold at most 32,767",
@@ -88,6 +90,22 @@ def test_cli_import_refuses_a_file_over_the_size_limit_before_reading_it(db, tmp
         f.truncate(30 * 2**20)  # sparse: 30 MB on paper, nothing on disk
     assert main(["import", str(path), "--db", str(db), "--dry-run"]) == 2
     assert "error: huge.csv: the file is 30.0 MB; the upload limit is 25.0 MB" in capsys.readouterr().err
+
+
+def test_shared_strings_read_fast_are_the_strings_openpyxl_reads():
+    from openpyxl.reader.strings import read_string_table
+
+    items = ("<si><t>Oak Hub</t></si><si><t xml:space=\"preserve\"> two  spaces </t></si>"
+             "<si><r><rPr><b/></rPr><t>Bold</t></r><r><t> and plain</t></r></si>"
+             "<si><t>Name</t><rPh sb=\"0\" eb=\"1\"><t>NAME-PHONETIC</t></rPh></si>"
+             "<si><t>a_x005F_x000D_b</t></si><si><t/></si><si><t>Café 東京</t></si>")
+    data = hostile.with_shared_strings(items)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        expected = read_string_table(zf.open("xl/sharedStrings.xml"))
+        from podgeo.sheets.reading import _shared_strings
+        assert _shared_strings(zf, "xl/sharedStrings.xml", "s.xlsx", LIMITS) == expected
+    assert expected[2:4] == ["Bold and plain", "Name"]
+    assert read_sheet(data, "s.xlsx").rows == (("Oak Hub", "37.8", "-122.27"),)
 
 
 def test_limits_are_checked_on_the_cohort_and_attribute_readers_too():

@@ -7,9 +7,10 @@ again), and hands `Validation.valid` to the store. Every rejected row keeps its 
 and its errors so nothing is silently dropped; `rejected_to_csv` gives them back to fix and
 re-upload.
 
-One job per module: `model` (the dataclasses), `reading` (files -> RawSheet), `columns` (headers ->
-pod fields), `values` (one cell -> one value), `rows` (validate a sheet), `states` (state names and
-boxes), `output` (templates and rejected rows). This package re-exports the public names.
+One job per module: `model` (the dataclasses and limits), `reading` (files -> RawSheet, bounded),
+`encoding` (bytes -> text in any encoding), `columns` (headers -> pod fields), `values` (one cell
+-> one value), `rows` (validate a sheet), `states` (state names and boxes), `output` (templates and
+rejected rows). This package re-exports the public names.
 """
 from podgeo.sheets.columns import suggest_mapping
 from podgeo.sheets.encoding import sample_lines, unsure_encoding

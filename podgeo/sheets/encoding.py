@@ -113,34 +113,40 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def _legacy(data: bytes) -> Decoded:
-    """Not UTF-8: keep lines that are valid UTF-8 with non-ASCII text as UTF-8, detect the rest."""
-    lines = data.splitlines(keepends=True)
+    """Not UTF-8: keep lines that are valid UTF-8 with non-ASCII text as UTF-8, detect the rest.
+
+    Lines are split only when the bytes hold a UTF-8 sequence at all, so a plain cp1252 file is
+    decoded in one piece (no per-line copies of a 25 MB file).
+    """
     utf8_lines: dict[int, str] = {}
-    rest = []
-    for i, line in enumerate(lines):
-        if not line.isascii():
-            try:
-                utf8_lines[i] = line.decode("utf-8")
-                continue
-            except UnicodeDecodeError:
-                pass
-        rest.append(line)
-    codec, choices = _detect(b"".join(rest))
+    lines: list[bytes] = []
+    if _UTF8_SEQUENCE.search(data):
+        lines = data.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if not line.isascii() and _UTF8_SEQUENCE.search(line):
+                try:
+                    utf8_lines[i] = line.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+    rest = b"".join(line for i, line in enumerate(lines) if i not in utf8_lines) if utf8_lines else data
+    codec, choices = _detect(rest)
     notes = []
     if utf8_lines:
-        text_lines = [utf8_lines[i] if i in utf8_lines else line.decode(codec, errors="replace")
-                      for i, line in enumerate(lines)]
-    else:
-        text_lines = data.decode(codec, errors="replace").splitlines(keepends=True)
-    if utf8_lines:
+        text = "".join(utf8_lines[i] if i in utf8_lines else line.decode(codec, errors="replace")
+                       for i, line in enumerate(lines))
         notes.append(f"lines {_list(sorted(i + 1 for i in utf8_lines))} are UTF-8 in a {codec} file; read as UTF-8")
-    replaced = [i + 1 for i, t in enumerate(text_lines) if "\ufffd" in t and i not in utf8_lines] \
-        if any("\ufffd" in t for t in text_lines) else []
-    if replaced:
-        notes.append(f"lines {_list(replaced)} have bytes {codec} cannot read; shown as \ufffd")
+    else:
+        text = data.decode(codec, errors="replace")
+    if "\ufffd" in text:
+        bad = [i + 1 for i, t in enumerate(text.splitlines()) if "\ufffd" in t and i not in utf8_lines]
+        if bad:
+            notes.append(f"lines {_list(bad)} have bytes {codec} cannot read; shown as \ufffd")
     if choices:
         notes.append(f"encoding guessed as {codec} but unsure (also possible: {', '.join(c for c in choices if c != codec)})")
-    return _repaired("".join(text_lines), codec, notes, choices)
+    return _repaired(text, codec, notes, choices)
+
+
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 
 def _detect(data: bytes) -> tuple[str, tuple[str, ...]]:
@@ -153,15 +159,16 @@ def _detect(data: bytes) -> tuple[str, tuple[str, ...]]:
     if not results:
         return "cp1252", ("cp1252", "mac_roman", "utf-8")
     best = min(m.chaos for m in results)
+    sample = _high_lines(data)  # compared instead of whole decodings: a match caches its text, one copy each
     by_script: dict[str, list] = {}
     for m in results:
         if m.chaos <= best + _TIE:
-            by_script.setdefault(_script(str(m)), []).append(m)
+            by_script.setdefault(_script(sample.decode(m.encoding, errors="replace")), []).append(m)
     if len(by_script) > 1:
         by_script.pop("NONE", None)  # a decoding with no non-ASCII letters fits any script
     ranked = sorted(by_script.values(), key=lambda ms: -max(m.coherence for m in ms))
     top = max(m.coherence for m in ranked[0])
-    picks = [_pick(data, ms) for ms in ranked
+    picks = [_pick(sample, ms) for ms in ranked
              if ms is ranked[0] or top - max(m.coherence for m in ms) < _COHERENCE_GAP]
     if len(picks) == 1:
         return picks[0], ()
@@ -172,13 +179,22 @@ def _detect(data: bytes) -> tuple[str, tuple[str, ...]]:
     return choices[0], choices
 
 
-def _pick(data: bytes, matches: list) -> str:
-    """Among equally clean decodings of one script: a preferred encoding that gives the same text, else the first."""
+def _pick(sample: bytes, matches: list) -> str:
+    """Among equally clean decodings of one script: a preferred encoding that reads the non-ASCII lines the
+    same, else the first."""
     for preferred in PREFERRED:
         for m in matches:
-            if m.encoding == preferred or _decodes_to(data, preferred, str(m)):
+            if m.encoding == preferred or _decodes_to(sample, preferred, sample.decode(m.encoding, errors="replace")):
                 return preferred
     return matches[0].encoding
+
+
+def _high_lines(data: bytes, limit: int = 2_000) -> bytes:
+    """The first `limit` lines holding non-ASCII bytes: all that tells encodings apart, in a few kilobytes."""
+    return b"\n".join(m.group() for m in islice(_HIGH_LINE.finditer(data), limit))
+
+
+_HIGH_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
 
 
 def _decodes_to(data: bytes, encoding: str, text: str) -> bool:

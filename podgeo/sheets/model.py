@@ -63,6 +63,7 @@ class Limits:
     columns: int = 500
     cells: int = 4_000_000
     cell_chars: int = 32_767
+    shared_strings: int = 1_000_000  # an .xlsx's table of distinct texts (100,000 rows x 10 text columns)
 
 
 LIMITS = Limits()
