@@ -39,11 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--db", type=store_location, default=None,
                    help="store path or postgresql:// URL (default: $PODGEO_DB or data/podgeo.db)")
     i.add_argument("--sheet", default=None, help="worksheet name in an .xlsx (default: the first)")
+    i.add_argument("--encoding", default=None,
+                   help="a CSV's text encoding, e.g. cp1252, shift_jis (default: detected; asked for when unsure)")
     i.add_argument("--state", default=None, metavar="XX", help="state for rows that name none")
     i.add_argument("--user", default=None, help="who is importing (default: the login name)")
     i.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     i.add_argument("--no-geocode", action="store_true", help="keep address-only rows as not geocoded")
     i.add_argument("--rejected-out", type=Path, default=None, help="write rejected rows (with errors) to this CSV")
+    # column mapping and fixes (see podgeo.pods.plan_upload)
+    i.add_argument("--map", action="append", default=[], metavar='"COLUMN=FIELD"',
+                   help='map a sheet column to a pod field, e.g. --map "Nombre del programa=name"; repeatable; '
+                        '"COLUMN=" leaves a column out')
+    i.add_argument("--mapping", default=None, metavar="FILE|NAME",
+                   help="a mapping file (JSON {column: field} or CSV column,field), or the name of a saved mapping")
+    i.add_argument("--save-mapping", default=None, metavar="NAME",
+                   help="after a commit, save the mapping used under NAME (the same headers then map themselves)")
+    i.add_argument("--accept-fixes", action="store_true",
+                   help="apply the fixes offered (swapped coordinates, longitude sign, suggested terms) and "
+                        "print each change")
     i.set_defaults(func=_import)
 
     h = sub.add_parser("hash-password", help="print a staff password hash for $PODGEO_STAFF_PASSWORD_HASH")
@@ -142,7 +155,17 @@ def _import(args: argparse.Namespace) -> int:
     from podgeo import pods, sheets
 
     store = open_store(args.db or default_path())
-    plan = pods.plan_upload(store, args.file.read_bytes(), args.file.name, sheet=args.sheet, state=args.state)
+    overrides, saved = _mapping_args(args)
+    data = pods.read_file(args.file)
+    raw = sheets.read_sheet(data, args.file.name, sheet=args.sheet, encoding=args.encoding)
+    if raw.encoding_choices:
+        raise sheets.SheetError(sheets.unsure_encoding(data, raw) + "; pass --encoding with the one that reads right")
+    plan = pods.plan_upload(store, data, args.file.name, raw=raw, state=args.state, overrides=overrides, saved=saved,
+                            accept_fixes=args.accept_fixes)
+    for line in pods.mapping_lines(plan):
+        print(line)
+    for line in pods.fix_lines(plan) + pods.value_lines(plan):
+        print(line)
     c = plan.counts
     print(f"{args.file.name}: {c['rows']:,} rows: {c['valid']:,} valid ({c['inserts']:,} new, {c['updates']:,} updates, "
           f"{c['needs_geocode']:,} to geocode), {c['rejected']:,} rejected")
@@ -161,11 +184,35 @@ def _import(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing written")
         return 0
-    batch_id = pods.commit_upload(store, plan, user=args.user or getpass.getuser(), use_geocoder=not args.no_geocode)
+    user = args.user or getpass.getuser()
+    batch_id = pods.commit_upload(store, plan, user=user, use_geocoder=not args.no_geocode)
     batch = store.batches().set_index("batch_id").loc[batch_id]
     print(f"committed batch {batch_id}: {batch['counts'].get('placed', 0):,} pods placed in districts, "
           f"{batch['counts'].get('not_geocoded', 0):,} without coordinates")
+    if args.save_mapping:
+        saved = pods.remember_mapping(store, plan, name=args.save_mapping, user=user)
+        print(f"mapping saved as {saved['name']!r}: sheets with these headers will map themselves")
     return 0
+
+
+def _mapping_args(args: argparse.Namespace) -> tuple[dict, str | None]:
+    """--mapping FILE (or saved NAME) and --map pairs -> (overrides {column: field}, saved mapping name)."""
+    from podgeo.sheets import columns
+
+    overrides: dict = {}
+    saved = None
+    if args.mapping:
+        path = Path(args.mapping)
+        if path.is_file():
+            overrides.update(columns.read_mapping_file(path.read_bytes(), path.name))
+        elif path.suffix.lower() in (".json", ".csv"):
+            raise FileNotFoundError(f"--mapping {args.mapping}: no such file")
+        else:
+            saved = args.mapping
+    for text in args.map:
+        column, field = columns.parse_map_option(text)
+        overrides[column] = field
+    return overrides, saved
 
 
 def _hash_password(args: argparse.Namespace) -> int:

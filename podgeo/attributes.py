@@ -113,6 +113,7 @@ def plan_layer(raw: sheets.RawSheet, districts: pd.DataFrame, *, name: str, data
     user chose for an ambiguous name. A row is rejected, with every error named by row and
     column, when its district cannot be found (or is given twice) or a value does not fit its type.
     """
+    sheets.check_district_sheet(raw)
     keys = dict(keys) if keys is not None else matching.key_columns(raw.columns)
     if not keys.get("leaid") and not keys.get("name"):
         raise sheets.SheetError(f"{raw.filename}: no column holds the district: name one 'LEAID', or give "
@@ -164,6 +165,7 @@ def plan_layer(raw: sheets.RawSheet, districts: pd.DataFrame, *, name: str, data
 def infer_types(raw: sheets.RawSheet, columns: list[str] | None = None) -> dict[str, str]:
     """A TYPES code per column from its filled cells: yes/no, whole number, number, date, then
     category (at most MAX_CATEGORIES distinct short values), else text. The user confirms."""
+    sheets.check_district_sheet(raw)
     out = {}
     for col in columns if columns is not None else raw.columns:
         i = raw.columns.index(col)

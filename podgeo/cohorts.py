@@ -114,6 +114,7 @@ class SheetMembers:
 def from_sheet(raw: sheets.RawSheet, districts: pd.DataFrame, *, states: pd.DataFrame | None = None) -> SheetMembers:
     """The districts a sheet lists: by a LEAID column, else by district name (+ state) columns,
     else by its first column (LEAIDs when most cells are, names otherwise)."""
+    sheets.check_district_sheet(raw)
     keys = matching.key_columns(raw.columns)
     rows = [(n, c) for n, c in raw.records() if any(v.strip() for v in c.values())]
     if not keys["leaid"] and not keys["name"]:

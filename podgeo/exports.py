@@ -7,32 +7,19 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import geopandas as gpd
 import pandas as pd
 
-FORMULA_PREFIXES = tuple("=+-@\t\r")
+from podgeo.cells import safe_cell
+
 #: pod columns exported, in order (list columns are joined with "; ")
 POD_EXPORT_COLUMNS = ("pod_id", "name", "operator_type", "operator_name", "partner_leaid", "mode", "grade_low",
                       "grade_high", "capacity", "cost", "fee_usd", "priority_groups", "supports", "languages",
                       "status", "opened_on", "closed_on", "address", "city", "state", "zip", "lat", "lon",
                       "leaids", "geocode_status", "source", "last_verified", "notes", "illustrative")
-
-
-def safe_cell(value) -> str:
-    """Defuse spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading
-    quote. A plain number such as -122.25 is left alone: it is no formula, and a quote would turn
-    a longitude into text."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
-_PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
 def note(what: str, filters: str, vintages: str) -> str:

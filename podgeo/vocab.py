@@ -5,7 +5,12 @@ so a new operator type or support is added once.
 """
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
 from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
 
 
 @dataclass(frozen=True)
@@ -110,15 +115,65 @@ def labels(terms: tuple[Term, ...]) -> dict[str, str]:
 
 
 def normalise(value: str, terms: tuple[Term, ...]) -> str | None:
-    """Return the code that `value` names (code, label or synonym, any case), or None."""
-    key = " ".join(str(value).strip().lower().replace("_", " ").split())
+    """Return the code that `value` names (code, label or synonym), or None.
+
+    Matching ignores case, accents, hyphens and punctuation, plurals and a trailing "pod", "hub",
+    "program" or "site", so "Parent-Led Pods", "parent led" and "Parent-led pod" are one term.
+    """
+    key = value_key(value)
+    return _lookup(terms).get(key) if key else None
+
+
+def value_key(value: str) -> str:
+    """The form values are compared in: folded words, singular, without a trailing generic noun."""
+    text = unicodedata.normalize("NFKD", str(value).casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    words = [singular(w) for w in re.sub(r"[\W_]+", " ", text.replace("&", " and ")).split()]
+    while len(words) > 1 and words[-1] in _TRAILING:
+        words.pop()
+    return " ".join(words)
+
+
+def suggest(value: str, terms: tuple[Term, ...], *, cutoff: float = 88) -> str | None:
+    """The code whose name `value` most resembles (a typo, a longer phrase), or None when none is close."""
+    key = value_key(value)
     if not key:
         return None
+    table = _lookup(terms)
+    best = process.extractOne(key, list(table), scorer=fuzz.WRatio, score_cutoff=cutoff)
+    return table[best[0]] if best else None
+
+
+_TRAILING = frozenset(("pod", "hub", "program", "programme", "site", "center", "centre", "option", "model"))
+
+
+def singular(word: str) -> str:
+    """A plural English or Spanish word made singular by its ending ("groups", "services", "cupos"); others kept."""
+    if len(word) <= 3 or not word.isascii() or not word.isalpha():
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@functools.lru_cache(maxsize=None)
+def _lookup(terms: tuple[Term, ...]) -> dict[str, str]:
+    """value_key of every code, label and synonym -> code; a key two terms share is left out (ambiguous)."""
+    table: dict[str, str] = {}
+    shared: set[str] = set()
     for term in terms:
-        names = {term.code.replace("_", " "), term.label.lower(), *(s.lower() for s in term.synonyms)}
-        if key in names:
-            return term.code
-    return None
+        for name in (term.code, term.label, *term.synonyms):
+            key = value_key(name)
+            if table.get(key, term.code) != term.code:
+                shared.add(key)
+            table.setdefault(key, term.code)
+    for key in shared:
+        del table[key]
+    return table
 
 
 def grade_code(value: str) -> int | None:

@@ -375,7 +375,7 @@ def _malformed_upload(draw) -> tuple[str, str, bytes, dict]:
     if kind.endswith("xlsx"):
         wb = openpyxl.Workbook()
         for row in [header, *rows]:
-            wb.active.append([sheets._xlsx_text(str(v)) for v in row])
+            wb.active.append([sheets.xlsx_text(str(v)) for v in row])
         out = io.BytesIO()
         wb.save(out)
         return kind, draw(st.sampled_from(["x.xlsx", "x.csv"])), out.getvalue(), kwargs

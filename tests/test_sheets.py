@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from podgeo import sheets, vocab
+from podgeo.sheets import states as sheet_states
 from podgeo.sheets import (GRADE_RANGE, POD_FIELDS, Fix, RawSheet, SheetError, Validation, apply_fixes, read_sheet,
                            rejected_to_csv, rejected_to_xlsx, suggest_mapping, template_csv, template_xlsx, validate)
 
@@ -58,9 +59,11 @@ def test_csv_encodings_and_delimiters_read_the_same_cells(encoding, delimiter):
     assert raw.encoding == {"utf-8-sig": "utf-8"}.get(encoding, encoding)
 
 
-def test_latin1_bytes_undefined_in_cp1252_fall_back_to_latin1():
+def test_a_lone_byte_no_encoding_explains_is_read_but_marked_unsure():
     raw = read_sheet(b"name,notes\nHub,odd \x81 byte\n", "pods.csv")
-    assert raw.encoding == "latin-1" and raw.rows == (("Hub", "odd \x81 byte"),)
+    assert raw.row_numbers == (2,) and raw.rows[0][0] == "Hub" and len(raw.rows[0][1]) == len("odd ? byte")
+    assert raw.encoding in raw.encoding_choices and len(raw.encoding_choices) > 1
+    assert any("unsure" in n for n in raw.notes)
 
 
 def test_semicolon_file_with_decimal_commas_validates_coordinates():
@@ -213,7 +216,7 @@ MESSY = """pod_id,Site Name,Program Type,Mode,Grades,Seats,Cost,Fee ($),Supports
 ,Sign Pod,,,,,,,,,,,,CA,,37.8,122.27
 ,Utah Pod,,,,,,,,,,,,CA,,40.76,-111.89
 ,London Pod,,,,,,,,,,,,CA,,51.5,-0.12
-,Plural Pod,Parent-led pods,,,,,,,,,,,CA,,37.8,-122.2
+,Typo Pod,Parnet-led pods,,,,,,,,,,,CA,,37.8,-122.2
 ,Order Pod,,,5-K,,,,,,,,,CA,,37.8,-122.2
 ,Half Pod,,,,12.5,,,,,,,,CA,,37.8,-122.2
 ,Fee Pod,,,,,,abc,,,,,,CA,,37.8,-122.2
@@ -239,7 +242,7 @@ def test_every_rule_names_row_column_value_and_rule():
         (6, "Latitude", "37.8", "longitude_sign"),
         (7, "Latitude", "40.76", "outside_state"),
         (8, "Latitude", "51.5", "outside_us"),
-        (9, "Program Type", "Parent-led pods", "vocabulary"),
+        (9, "Program Type", "Parnet-led pods", "vocabulary"),
         (10, "Grades", "5-K", "grade_order"),
         (11, "Seats", "12.5", "whole_number"),
         (12, "Fee ($)", "abc", "number"),
@@ -430,14 +433,14 @@ def test_state_boxes_contain_each_state_and_are_not_loose(shared_data):
     import shapely
 
     states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp")
-    assert set(states["STUSPS"]) <= set(sheets._STATE_BOXES)
+    assert set(states["STUSPS"]) <= set(sheet_states._STATE_BOXES)
     for code, geom in zip(states["STUSPS"], states.geometry):
-        boxes = [shapely.box(*b) for b in sheets._STATE_BOXES[code]]
+        boxes = [shapely.box(*b) for b in sheet_states._STATE_BOXES[code]]
         union = shapely.union_all(boxes)
         assert union.contains(geom), code
         assert union.area <= shapely.envelope(geom).area + 2.5 * sum(b.length for b in boxes) * 0.15, code
         point = geom.representative_point()
-        assert sheets._inside(point.y, point.x, code) and sheets._inside(point.y, point.x, None)
+        assert sheet_states._inside(point.y, point.x, code) and sheet_states._inside(point.y, point.x, None)
 
 
 # -- real messy files --------------------------------------------------------------------------

@@ -187,36 +187,84 @@ def _two_batches(db: Path) -> None:
     store.close()
 
 
-def test_history_lists_batches_for_viewers_without_files_or_undo(db):
+def test_history_lists_batches_for_viewers_without_names_files_or_undo(db):
     _two_batches(db)
     at = _open("views/history.py")
     assert [e.value for e in at.exception] == []
     table = at.dataframe[0].value
-    assert table[["batch", "kind", "file", "by", "rows", "valid", "rejected"]].values.tolist() == [
-        [2, "upload", "second.csv", "Bo", 1, 1, 0], [1, "upload", "first.csv", "Bo", 3, 1, 2]]
+    assert list(table.columns) == ["Batch", "Kind", "File", "When", "Rows", "Valid", "Rejected", "New", "Updated",
+                                   "Placed", "Not geocoded", "Restored", "Removed", "Undoes batch", "Undone by batch"]
+    assert table[["Batch", "Kind", "File", "Rows", "Valid", "Rejected", "Restored"]].values.tolist() == [
+        ["2", "upload", "second.csv", "1", "1", "0", "—"], ["1", "upload", "first.csv", "3", "1", "2", "—"]]
+    assert not table.isna().any().any() and "None" not in table.values  # missing shows as "—", never None
     assert len(at.button) == 0 and len(at.get("download_button")) == 0
-    assert "nobody can download uploaded files or undo a batch here" in at.info[0].value
+    assert "nobody can see who uploaded, download uploaded files or undo a batch here" in at.info[0].value
 
 
-def test_history_undo_for_staff_refused_then_done(db, monkeypatch):
+def test_history_undo_for_staff_asks_first_then_refuses_or_undoes(db, monkeypatch):
     monkeypatch.setenv(auth.HASH_ENV, HASH)
     _two_batches(db)
     at = _sign_in(_open("views/history.py"), name="Cy")
     no_errors(at)
+    assert at.dataframe[0].value["By"].tolist() == ["Bo", "Bo"]  # staff see who uploaded
     assert {b.key for b in at.get("download_button")} == {"history.original"}  # batch 2 rejected nothing
     at.selectbox(key="history.batch").select(1).run()
     assert {b.key for b in at.get("download_button")} == {"history.original", "history.rejected_csv",
                                                            "history.rejected_xlsx"}
     at.button(key="history.undo").click().run()
+    assert [w.value for w in at.warning] == [r"Undo batch 1 (first\.csv)? Every pod it added is removed and every "
+                                             "pod it changed goes back to how it was before it."]
+    at.button(key="history.undo_confirm").click().run()
     assert [e.value for e in at.error] == [
         r"Undo refused: pod 't\-oak' was changed again by batch 2; undo batch 2 first"]
     at.selectbox(key="history.batch").select(2).run()
     at.button(key="history.undo").click().run()
+    at.button(key="history.undo_cancel").click().run()
+    assert len(SqliteStore(db).batches()) == 2 and len(at.warning) == 0  # cancelled: nothing undone
+    at.button(key="history.undo").click().run()
+    at.button(key="history.undo_confirm").click().run()
     assert [s.value for s in at.success] == ["Batch 2 undone (recorded as batch 3)."]
     table = at.dataframe[0].value
-    table = table[["batch", "kind", "by", "undoes", "undone_by"]].astype(object)
-    assert table.where(table.notna(), None).values.tolist() == [
-        [3, "undo", "Cy", 2, None], [2, "upload", "Bo", None, 3], [1, "upload", "Bo", None, None]]
+    assert table[["Batch", "Kind", "By", "Undoes batch", "Undone by batch"]].values.tolist() == [
+        ["3", "undo", "Cy", "2", "—"], ["2", "upload", "Bo", "—", "3"], ["1", "upload", "Bo", "—", "—"]]
     assert _store_pods(db) == [("t-oak", "Oak Hub", 12, 37.803328, -122.258736, 1)]
     at.selectbox(key="history.batch").select(2).run()
     assert at.button(key="history.undo").disabled  # already undone
+
+
+def _frame_with(at: AppTest, column: str):
+    """The one table on the page with this column (AppTest does not expose st.dataframe keys)."""
+    (frame,) = [d.value for d in at.dataframe if column in d.value.columns]
+    return frame
+
+
+def test_upload_preview_shows_labels_and_blanks_not_none_or_snake_case(db, monkeypatch):
+    monkeypatch.setenv(auth.HASH_ENV, HASH)
+    at = _sign_in(_open("views/upload.py"))
+    at.file_uploader(key="upload.file").upload("pods.csv", SHEET, "text/csv").run()
+    preview = _frame_with(at, "Action")
+    assert list(preview.columns[:6]) == ["Row", "Action", "Geocode", "Pod id", "Name", "Operator type"]
+    row = preview.iloc[0]
+    assert (row["Row"], row["Action"], row["Name"], row["Seats"], row["State"], row["Operator type"]) == (
+        2, "new", "Oak Hub", "12", "CA", "")
+    assert "None" not in preview.astype(str).values and "capacity" not in preview.columns
+    rejected = _frame_with(at, "Errors")
+    assert list(rejected.columns[:3]) == ["Row", "Errors", "pod_id"]  # then the file's own headers, as they are
+    assert pods.field_label("capacity") == "Seats" and pods.field_label(None) == "— not imported"
+
+
+def test_upload_asks_for_the_encoding_when_the_guess_is_unsure(db, monkeypatch):
+    monkeypatch.setenv(auth.HASH_ENV, HASH)
+    at = _sign_in(_open("views/upload.py"))
+    data = "name,lat,lon\nРусский центр,37.8,-122.27\n".encode("cp1251")
+    at.file_uploader(key="upload.file").upload("ru.csv", data, "text/csv").run()
+    no_errors(at)
+    assert at.warning[0].value.startswith("The file's text encoding is not certain")
+    samples = _frame_with(at, "the file reads as")
+    assert samples.set_index("encoding").loc["cp1251", "the file reads as"] == "Русский центр,37.8,-122.27"
+    picker = at.selectbox(key=f"upload.encoding.{pods.file_key(data)}")
+    assert picker.value == "cp1251" and "mac_cyrillic" in picker.options
+    picker.select("mac_cyrillic").run()
+    assert at.data_editor[0].value["example"][0] == data.split(b"\n")[1].split(b",")[0].decode("mac_cyrillic")
+    at.selectbox(key=f"upload.encoding.{pods.file_key(data)}").select("cp1251").run()
+    assert at.data_editor[0].value["example"][0] == "Русский центр"

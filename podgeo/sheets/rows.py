@@ -1,0 +1,331 @@
+"""Validating rows: a `RawSheet` and a column mapping -> valid pods and rejected rows with every error and fix."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from podgeo import vocab
+from podgeo.sheets.model import (GRADE_RANGE, POD_FIELDS, TARGETS, Fix, RawSheet, RejectedRow, RowError, SheetError,
+                                 Validation, ValidRow)
+from podgeo.sheets.states import _ALL_BOXES, _STATE_BOXES, _STATE_NAMES, _inside, _state_code
+from podgeo.sheets import judge
+from podgeo.sheets.text import _key, _number_text, _short
+from podgeo.sheets.values import _Invalid
+
+
+def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: Iterable[str] = frozenset(),
+             state: str | None = None, values: Mapping[str, Mapping[str, str | None]] | None = None,
+             keep: Iterable[str] = ()) -> Validation:
+    """Check every row against the pod rules; split into valid rows (inserts/updates) and rejected rows.
+
+    `state` is the upload's default state for rows that name none. Rows with an address and no
+    coordinates are valid and marked `needs_geocode`. A row's pod_id is taken from the sheet or
+    made from its name, address and state, so uploading the same file again updates, not duplicates.
+    `values` holds the value table's choices ({field: {value: code, or None to leave it empty}}),
+    applied to every row with that value. An optional column most of whose values fit nothing is
+    left out with one note (`judge`), unless its field is in `keep` or has choices in `values`.
+    Each distinct cell of a column is parsed once.
+    """
+    plan = _plan(raw, mapping)
+    default_state = None
+    if state:
+        default_state = _state_code(state)
+        if default_state is None:
+            raise ValueError(f"unknown state {state!r}: use a 2-letter code such as 'CA'")
+    values = {f: dict(v) for f, v in (values or {}).items() if v}
+    keep = set(keep) | set(values)
+    notes = list(raw.notes)
+    cells: dict[str, list[judge.Cell]] = {}
+    used = dict(mapping)
+    judged = []
+    for target, column in list(plan.source.items()):
+        cells[target] = judge.parse_column(raw, column, target, values.get(target))
+        judgement = None if target in keep else judge.judge(target, column, cells[target])
+        if judgement:
+            judged.append(judgement)
+            notes.append(judgement.message)
+            del plan.source[target], cells[target]
+            used[column] = None
+    if "fee_usd" in plan.source and plan.fee_per_month != 1.0:
+        period = "weekly" if plan.fee_per_month > 1 else "yearly"
+        notes.append(f"column '{plan.source['fee_usd']}' holds {period} fees and fee_usd is monthly: each was "
+                     f"multiplied by {'52/12' if plan.fee_per_month > 1 else '1/12'}")
+    existing = set(existing_ids)
+    first_seen: dict[str, int] = {}
+    valid: list[ValidRow] = []
+    rejected: list[RejectedRow] = []
+    fixes: list[Fix] = []
+    inside = _points_inside(cells, plan, default_state)
+    for i, number in enumerate(raw.row_numbers):
+        row = {target: column[i] for target, column in cells.items()}
+        pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
+        if not errors:
+            pod_id = pod["pod_id"]
+            if pod_id in first_seen:
+                target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
+                how = "pod_id" if target == "pod_id" else "name, address and state"
+                errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
+                                       f"same {how} as row {first_seen[pod_id]}; only the first is kept"))
+            else:
+                first_seen[pod_id] = number
+        if errors:
+            rejected.append(RejectedRow(number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
+            fixes.extend(row_fixes)
+            continue
+        action = "update" if pod["pod_id"] in existing else "insert"
+        valid.append(ValidRow(number, pod, action, needs_geocode))
+    unmapped = [c for c in raw.columns if not used.get(c)]
+    if unmapped:
+        notes.append(f"not imported (no pod column chosen): {', '.join(unmapped)}")
+    return Validation(raw.filename, raw.sheet, raw.columns, used, tuple(valid), tuple(rejected),
+                      tuple(fixes), tuple(notes), tuple(judged))
+
+
+def apply_fixes(raw: RawSheet, fixes: Iterable[Fix]) -> RawSheet:
+    """A copy of `raw` with the accepted fixes written into its cells; validate it again afterwards."""
+    index = {number: i for i, number in enumerate(raw.row_numbers)}
+    positions = {c: i for i, c in enumerate(raw.columns)}
+    rows = [list(r) for r in raw.rows]
+    for fix in fixes:
+        if fix.row not in index:
+            raise ValueError(f"fix for row {fix.row}: no such row in {raw.filename}")
+        for column, text in fix.changes:
+            if column not in positions:
+                raise ValueError(f"fix for row {fix.row}: no column {column!r} in {raw.filename}")
+            rows[index[fix.row]][positions[column]] = text
+    return replace(raw, rows=tuple(tuple(r) for r in rows))
+
+
+@dataclass
+class _Plan:
+    source: dict[str, str]  # target -> file column
+    hemisphere: dict[str, int] = field(default_factory=dict)  # "lat"/"lon" -> -1 when the header says S/W
+    fee_per_month: float = 1.0  # fee_usd is monthly: 52/12 when the header says weekly, 1/12 yearly
+
+
+def _plan(raw: RawSheet, mapping: Mapping[str, str | None]) -> _Plan:
+    """Check the mapping names real columns and targets, once each, and that name and a location exist."""
+    if not isinstance(raw, RawSheet):
+        raise TypeError("validate() needs the RawSheet from read_sheet()")
+    source: dict[str, str] = {}
+    for column, target in mapping.items():
+        if not target:
+            continue
+        if column not in raw.columns:
+            raise SheetError(f"{raw.filename}: the mapping names column {column!r}, which is not in the sheet")
+        if target not in TARGETS:
+            raise SheetError(f"{raw.filename}: column {column!r} is mapped to {target!r}, which is not a pod column")
+        if target in source:
+            raise SheetError(f"{raw.filename}: columns {source[target]!r} and {column!r} are both mapped to "
+                             f"{target!r}; choose one")
+        source[target] = column
+    if "name" not in source:
+        raise SheetError(f"{raw.filename}: no column is mapped to 'name', which every pod needs")
+    if ("lat" in source) != ("lon" in source):
+        have, missing = ("lat", "lon") if "lat" in source else ("lon", "lat")
+        raise SheetError(f"{raw.filename}: a column is mapped to '{have}' but none to '{missing}'")
+    if "lat" not in source and "address" not in source:
+        raise SheetError(f"{raw.filename}: map columns to 'lat' and 'lon', or to 'address' (to geocode)")
+    hemisphere = {}
+    if "lat" in source and re.search(r"\(\s*s\s*\)|\bsouth\b", source["lat"], re.I):
+        hemisphere["lat"] = -1
+    if "lon" in source and re.search(r"\(\s*w\s*\)|\bwest\b", source["lon"], re.I):
+        hemisphere["lon"] = -1
+    fee_per_month = 1.0
+    if "fee_usd" in source:
+        words = set(re.findall(r"\w+", source["fee_usd"].casefold()))
+        fee_per_month = next((factor for names, factor in _FEE_PERIODS if words & names), 1.0)
+    return _Plan(source, hemisphere, fee_per_month)
+
+
+_FEE_PERIODS = (({"week", "weekly", "wk", "semana", "semanal", "tuần", "每周", "주"}, 52 / 12),
+                ({"year", "yearly", "annual", "annually", "año", "anual", "năm", "每年", "연"}, 1 / 12))
+
+
+_EMPTY = judge.Cell("", "")
+
+
+_BLANK_POD = dict.fromkeys(POD_FIELDS)
+
+
+def _points_inside(cells: dict[str, list], plan: _Plan, default_state: str | None):
+    """Per row, whether its point lies in its state's box (the US's when the state is unknown), for the whole
+    column at once; rows where this is False take the slow path that explains why and offers fixes."""
+    count = len(next(iter(cells.values()))) if cells else 0
+    if "lat" not in cells or "lon" not in cells:
+        return np.zeros(count, dtype=bool)
+    lat = np.array([c.value if c.error is None and c.value is not None else np.nan for c in cells["lat"]], float)
+    lon = np.array([c.value if c.error is None and c.value is not None else np.nan for c in cells["lon"]], float)
+    if plan.hemisphere.get("lat"):
+        lat = np.where(lat > 0, -lat, lat)
+    if plan.hemisphere.get("lon"):
+        lon = np.where(lon > 0, -lon, lon)
+    states = [default_state] * count
+    for i, c in enumerate(cells.get("state", ())):
+        states[i] = (None if c.error is not None or c.text.startswith("=") else c.value) if c.text else default_state
+    by_state: dict[str | None, list[int]] = {}
+    for i, code in enumerate(states):
+        by_state.setdefault(code, []).append(i)
+    inside = np.zeros(count, dtype=bool)
+    for code, rows in by_state.items():
+        rows = np.array(rows)
+        for w, s, e, n in (_STATE_BOXES[code] if code else _ALL_BOXES):
+            inside[rows] |= (w <= lon[rows]) & (lon[rows] <= e) & (s <= lat[rows]) & (lat[rows] <= n)
+    return inside
+
+
+def _check_row(number: int, row: dict[str, "judge.Cell"], plan: _Plan, default_state: str | None,
+               inside: bool = False):
+    """Validate one row from its parsed cells (target -> Cell): (pod dict, errors, fixes, needs_geocode).
+
+    `inside`: the point is already known to lie in the row's state (checked for the column at once).
+    """
+    pod = dict(_BLANK_POD)
+    for name in vocab.LIST_COLUMNS:
+        pod[name] = []
+    errors: list[RowError] = []
+    fixes: list[Fix] = []
+    src = plan.source
+
+    def original(target: str | None) -> str:
+        return row.get(target, _EMPTY).original if target else ""
+
+    def fail(target: str, exc: _Invalid, value: str) -> None:
+        column = src.get(target, "")
+        errors.append(RowError(number, column, value, exc.rule, exc.message))
+        if exc.fix:
+            fixes.append(Fix(number, tuple(exc.fix.items()), exc.rule, exc.message))
+
+    values: dict[str, str] = {}
+    grade_range = None
+    for target, cell in row.items():
+        text = cell.text
+        values[target] = text
+        if text.startswith("="):
+            errors.append(RowError(number, src[target], cell.original, "formula",
+                                   f"'{_short(text)}' is a formula; formulas are not evaluated, type the value"))
+            values[target] = ""
+        elif cell.error is not None:
+            fail(target, cell.error, cell.original)
+        elif not text:
+            continue
+        elif target == GRADE_RANGE:
+            grade_range = cell.value
+        elif target == "fee_usd" and plan.fee_per_month != 1.0:
+            pod[target] = round(cell.value * plan.fee_per_month, 2)
+        else:
+            value = cell.value
+            pod[target] = list(value) if isinstance(value, list) else value  # lists are per row: never shared
+
+    if not values.get("name") and not (errors and any(e.column == src["name"] for e in errors)):
+        errors.append(RowError(number, src["name"], original("name"), "required", "a name is required"))
+
+    # grades: explicit low/high columns win over a range column
+    if grade_range is not None:
+        low, high = grade_range
+        pod["grade_low"] = pod["grade_low"] if values.get("grade_low") else low
+        pod["grade_high"] = pod["grade_high"] if values.get("grade_high") else high
+    if pod["grade_low"] is not None and pod["grade_high"] is not None and pod["grade_low"] > pod["grade_high"]:
+        target = "grade_low" if values.get("grade_low") else GRADE_RANGE
+        errors.append(RowError(number, src.get(target, ""), original(target), "grade_order",
+                               f"lowest grade {vocab.grade_label(pod['grade_low'])} is above highest grade "
+                               f"{vocab.grade_label(pod['grade_high'])}"))
+    if pod["opened_on"] and pod["closed_on"] and pod["closed_on"] < pod["opened_on"]:
+        errors.append(RowError(number, src["closed_on"], original("closed_on"), "date_order",
+                               f"closed on {pod['closed_on']}, before it opened on {pod['opened_on']}"))
+
+    if not pod["state"] and not values.get("state") and default_state:
+        pod["state"] = default_state
+
+    # coordinates
+    lat, lon = pod["lat"], pod["lon"]
+    lat_bad = bool(errors) and any(e.column == src.get("lat") for e in errors if "lat" in src)
+    lon_bad = bool(errors) and any(e.column == src.get("lon") for e in errors if "lon" in src)
+    if not lat_bad and not lon_bad and (lat is None) != (lon is None):
+        have, missing = ("lat", "lon") if lat is not None else ("lon", "lat")
+        errors.append(RowError(number, src[missing], original(missing), "coordinates_incomplete",
+                               f"{'latitude' if have == 'lat' else 'longitude'} is given but "
+                               f"{'longitude' if have == 'lat' else 'latitude'} is empty"))
+    elif lat is not None and lon is not None:
+        # a header such as "Longitude (W)" means positive numbers are west
+        lat = -lat if plan.hemisphere.get("lat") and lat > 0 else lat
+        lon = -lon if plan.hemisphere.get("lon") and lon > 0 else lon
+        state_known = None if errors and any(e.column == src.get("state") for e in errors) else pod["state"]
+        try:
+            if not inside:
+                _check_point(lat, lon, state_known, src["lat"], src["lon"])
+            pod["lat"], pod["lon"] = round(lat, 6), round(lon, 6)
+        except _Invalid as exc:
+            fail("lat", exc, original("lat"))
+    has_coords = pod["lat"] is not None and pod["lon"] is not None
+    needs_geocode = False
+    if not has_coords and not lat_bad and not lon_bad and not any(e.rule == "coordinates_incomplete"
+                                                                  for e in errors):
+        if values.get("address") and not any(e.column == src.get("address") for e in errors):
+            needs_geocode = True
+        elif not any(e.column in (src.get("lat"), src.get("lon")) for e in errors):
+            target = "address" if "address" in src else "lat"
+            errors.append(RowError(number, src.get(target), original(target), "location",
+                                   "no coordinates and no street address, so the pod cannot be placed"))
+    pod["pod_id"] = pod["pod_id"] or _make_id(pod)
+    return pod, errors, fixes, needs_geocode
+
+
+def _check_point(lat: float, lon: float, state: str | None, lat_col: str, lon_col: str) -> None:
+    """Raise _Invalid unless (lat, lon) is in the US and in `state`; offer a swap/sign fix when one lands there."""
+    if _inside(lat, lon, state):
+        return
+    where = f" in {state}" if state else " in the US"
+    for new_lat, new_lon, rule, what in ((lon, lat, "swapped_coordinates", "latitude and longitude look swapped"),
+                                         (lat, -lon, "longitude_sign", "the longitude's sign looks wrong"),
+                                         (lon, -lat, "swapped_coordinates",
+                                          "latitude and longitude look swapped, and the longitude's sign wrong")):
+        if (new_lat, new_lon) != (lat, lon) and _inside(new_lat, new_lon, state):
+            exc = _Invalid(rule, f"{what}: ({_fmt(lat)}, {_fmt(lon)}) is not{where}, ({_fmt(new_lat)}, "
+                                 f"{_fmt(new_lon)}) is; accept the fix or correct the file")
+            exc.fix = {lat_col: _fmt(new_lat), lon_col: _fmt(new_lon)}
+            raise exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise _Invalid("range", f"({_fmt(lat)}, {_fmt(lon)}) is not a position: latitude must be -90..90 and "
+                                "longitude -180..180")
+    if not _inside(lat, lon, None):
+        raise _Invalid("outside_us", f"({_fmt(lat)}, {_fmt(lon)}) is outside the United States")
+    raise _Invalid("outside_state", f"({_fmt(lat)}, {_fmt(lon)}) is outside {_STATE_NAMES[state]} ({state})")
+
+def _fmt(x: float) -> str:
+    return _number_text(round(x, 6))
+
+
+def _make_id(pod: dict) -> str:
+    """Deterministic id from normalised name + address + state (or rounded coordinates without an address)."""
+    if pod["address"]:
+        where = _id_key(pod["address"])
+    elif pod["lat"] is not None and pod["lon"] is not None:
+        where = f"{pod['lat']:.4f},{pod['lon']:.4f}"
+    else:
+        where = ""
+    key = "|".join([_id_key(pod["name"] or ""), where, (pod["state"] or "").upper()])
+    return "pod-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+#: Every ASCII character but a-z and 0-9 -> space (lower-cased text only), as _key's regex does, faster.
+_ASCII_PUNCT = str.maketrans({c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")})
+
+
+def _id_key(text: str) -> str:
+    """Text as an id part. Latin-script text keeps its old ASCII key, so existing ids stay the same; other
+    scripts (Hangul, Han, Arabic, Cyrillic...) keep their letters, which the ASCII key dropped ("" for all)."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII_PUNCT).split())  # what _key gives for ASCII, without NFKD
+    latin = all(c.isascii() or not c.isalnum() or unicodedata.name(c, "").startswith("LATIN")
+                for c in unicodedata.normalize("NFKD", text))
+    key = _key(text) if latin else ""
+    if key or not text.strip():
+        return key
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", folded).split()) or "".join(folded.split())
