@@ -321,7 +321,10 @@ def test_fuzz_csv_written_by_a_csv_writer_loses_no_row(header, rows, delimiter, 
         data = out.getvalue().encode(encoding)
     except UnicodeEncodeError:
         data = out.getvalue().encode("utf-8")
-    _through_every_reader(data, "fuzz.csv", _nonblank([header, *rows]), delimiter)
+    first = header
+    if data.startswith(codecs.BOM_UTF8):  # the file's leading U+FEFF is then its byte-order mark, not text
+        first = [header[0].removeprefix("\ufeff"), *header[1:]]
+    _through_every_reader(data, "fuzz.csv", _nonblank([first, *rows]), delimiter)
 
 
 def _nonblank(rows) -> int:

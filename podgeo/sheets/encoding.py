@@ -2,8 +2,8 @@
 
 Order: a byte-order mark; UTF-16 without one (every other byte NUL); UTF-8; otherwise lines that
 are valid UTF-8 keep it (a cp1252 file with one pasted UTF-8 row) and the rest go to
-charset-normalizer, limited to encodings US partners use and preferring cp1252 then Mac Roman
-among equally clean decodings of one script. Where the clean decodings differ in script (Cyrillic
+charset-normalizer, preferring the encodings US partners use (cp1252, then Mac Roman, ...) among
+equally clean decodings of one script. Where the clean decodings differ in script (Cyrillic
 or Arabic?) and neither reads more like language, the result is `unsure` and lists the choices,
 so the page can show the decoded sample and ask, and the CLI asks for `--encoding`. Mojibake left
 in the text ("CafÃ©") is repaired with ftfy line by line, only where ftfy judges a line bad.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 
 from podgeo.sheets.model import RawSheet, SheetError
 
@@ -33,10 +33,6 @@ class Decoded:
     encoding: str
     notes: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()  # non-empty when the guess is unsure: the encodings to offer
-
-    @property
-    def unsure(self) -> bool:
-        return bool(self.choices)
 
 
 def decode(data: bytes, name: str, encoding: str | None = None) -> Decoded:
@@ -63,13 +59,10 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> Decoded:
 
 def sample_lines(text: str, limit: int = 5) -> list[str]:
     """The first lines holding non-ASCII text: what the user compares between encodings."""
-    out = []
-    for line in text.splitlines():
-        if any(ord(c) > 127 for c in line):
-            out.append(line[:200])
-            if len(out) == limit:
-                break
-    return out
+    return [m.group().strip("\r")[:200] for m in islice(_NON_ASCII_LINE.finditer(text), limit)]
+
+
+_NON_ASCII_LINE = re.compile(r"[^\n]*[^\x00-\x7f][^\n]*")
 
 
 def unsure_encoding(data: bytes, raw: RawSheet) -> str:
