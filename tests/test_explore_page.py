@@ -32,6 +32,11 @@ def run(store: Path, monkeypatch, **query) -> AppTest:
     return at.run()
 
 
+def panel(at: AppTest):
+    """The district panel's table (the map's table alternative is another dataframe)."""
+    return next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+
+
 def counts_line(at: AppTest) -> str:
     return next(m.value for m in at.markdown if " pods shown " in m.value)
 
@@ -88,10 +93,14 @@ def test_shared_url_reopens_the_same_view_with_the_district_panel(fixture_store,
     assert at.sidebar.multiselect(key="filters.operator_types").value == ["other", "microschool_private"]
     assert at.sidebar.select_slider(key="filters.grades").value == (0, 5)
     assert at.subheader[0].value.startswith("San Francisco Unified School District · LEAID 0634410 · unified")
-    profile = at.dataframe[0].value
-    row = profile.set_index("measure").loc["% of households with no computer or internet"]
-    assert row["value"].endswith("%") or row["value"].count("±") == 1
-    assert row["vs_state"] in {"above the state median", "below the state median", "at the state median"}
+    assert at.selectbox(key="explore.district").value == "0634410"
+    profile = panel(at)
+    assert list(profile.columns) == ["Measure", "Value (± 90 % margin of error)", "State median",
+                                     "Against the state median", "Source", "Vintage"]
+    row = profile.set_index("Measure").loc["% of households with no computer or internet"]
+    assert row["Value (± 90 % margin of error)"].endswith("%") or row["Value (± 90 % margin of error)"].count("±") == 1
+    assert row["Against the state median"] in {"above the state median", "below the state median",
+                                               "at the state median"}
     # every choice is still in the URL after the run
     assert at.query_params["district"] == "0634410" and at.query_params["grades"] == "K-5"
 
