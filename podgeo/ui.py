@@ -401,14 +401,30 @@ def _password_staff(secrets: dict, action: str) -> str | None:
         password = st.text_input("Staff password", type="password", key="staff.password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
+        who = _client_key()
+        wait = auth.THROTTLE.wait(who)
         if not name.strip():
             st.error("Type your name: it is recorded with every upload and undo.")
+        elif wait > 0:  # not even checked: a guess during the wait costs the guesser nothing but time
+            st.error(f"Too many wrong passwords from here. Try again in {wait:,.0f} s.")
         elif auth.verify_password(password, stored):
+            auth.THROTTLE.succeeded(who)
             st.session_state[STAFF_KEY] = name.strip()
             st.rerun()
         else:
-            st.error("Wrong staff password.")
+            auth.THROTTLE.failed(who, name=name.strip())
+            later = auth.THROTTLE.wait(who)
+            st.error("Wrong staff password." + (f" The next try is possible in {later:,.0f} s." if later else ""))
     return None
+
+
+def _client_key() -> str:
+    """Who is signing in, for the guessing throttle: the client's address (every tab of it alike)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context: one shared key
+        ip = None
+    return ip if isinstance(ip, str) and ip else "unknown address"
 
 
 def _staff_secrets() -> dict:
