@@ -438,20 +438,20 @@ def _staff_secrets() -> dict:
 def plain(text) -> str:
     """User-, URL- or provider-supplied text made inert in Streamlit markdown.
 
-    Every ASCII punctuation mark is backslash-escaped (CommonMark allows it for all of them), so no
-    emphasis, link, heading, table, HTML, entity, `$…$` KaTeX or `:color[…]` directive can start;
-    line breaks become spaces (no new blocks). Streamlit swaps `:material/x:` icons and remark-emoji
-    `:name:` shortcodes in the *parsed* text, after escapes are undone, so a word joiner (U+2060,
-    invisible) also follows each colon that a word character follows.
+    Every mark markdown acts on is backslash-escaped (emphasis, links, headings, tables, HTML,
+    entities, `$…$` KaTeX); line breaks become spaces (no new blocks). A colon before a word could
+    start a `:small` directive, a `:material/x:` icon or a `:smile:` shortcode; Streamlit swaps
+    icons and shortcodes in the *parsed* text, after escapes are undone, so such a colon is escaped
+    and followed by a word joiner (U+2060, invisible) as well.
     """
     flat = " ".join(str(text).split())
     escaped = "".join("\\" + ch if ch in _MD_PUNCT else ch for ch in flat)
-    return _SHORTCODE_COLON.sub(":" + WORD_JOINER, escaped)
+    return _WORD_COLON.sub("\\:" + WORD_JOINER, escaped)
 
 
 WORD_JOINER = "\u2060"
-_MD_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_SHORTCODE_COLON = re.compile(r":(?=[\w+-])")
+_MD_PUNCT = frozenset("\\`*_{}[]()<>#+-.!|~$&")
+_WORD_COLON = re.compile(r":(?=[\w+-])")
 
 
 def unplain(markdown: str) -> str:
