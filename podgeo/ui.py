@@ -173,9 +173,14 @@ def provenance() -> pd.DataFrame:
 
 def vintages() -> str:
     """The data vintages behind the figures, for download notes and method notes."""
+    return _vintages(store_path(), revision())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _vintages(db: str, rev: int) -> str:
     from podgeo import exports
 
-    return exports.vintages(provenance())
+    return exports.vintages(_provenance(db, rev))
 
 
 def standalone_map_html(m) -> Callable[[], str]:
