@@ -753,3 +753,32 @@ def map_table(frame: pd.DataFrame, columns: dict[str, str], value: str, value_la
 
         st.download_button("The table (CSV)", lambda: exports.frame_csv(table, description), file_name, "text/csv",
                            key=f"{key}.download", on_click="ignore")
+
+
+_STEADY_JS = """{% macro script(this, kwargs) %}
+(function (map) {
+    /* Leaflet's keyboard handler focuses the map on every first mouse press. Inside st_folium's iframe a
+       focus() scrolls the page until the whole iframe is in view, while the button is still down: the map
+       slides under the pointer and Leaflet takes the click for a drag, so the first click on a map that
+       reaches below the fold was lost (1400x900). The same focus, without the scroll, keeps arrow keys. */
+    var keys = map.keyboard;  /* Leaflet focuses the map on a press (for its arrow keys): without scrolling */
+    if (keys && !keys._podgeoSteady) {
+        var on = keys.enabled();
+        if (on) { keys.disable(); }
+        keys._podgeoSteady = true;
+        keys._onMouseDown = function () { if (!this._focused) { this._map._container.focus({preventScroll: true}); } };
+        if (on) { keys.enable(); }
+    }
+})({{ this._parent.get_name() }});
+{% endmacro %}"""
+
+
+def steady_map(m):
+    """`m` with the focus-scroll fix above (keyboard panning kept); the template holds no data."""
+    import branca
+    import folium
+
+    element = folium.MacroElement()
+    element._template = branca.element.Template(_STEADY_JS)
+    element.add_to(m)
+    return m

@@ -39,7 +39,7 @@ else:
 st.markdown(f"**{view.pods_shown:,}** of {len(all_pods):,} pods shown ({filters.describe(pod_filter)}), "
             f"**{view.seats_shown:,.0f}** seats. {ui.ILLUSTRATIVE_NOTE}")
 click = ui.new_click(map_key, st_folium(
-    view.map, key=map_key, height=620, use_container_width=True, returned_objects=["last_object_clicked",
+    ui.steady_map(view.map), key=map_key, height=620, use_container_width=True, returned_objects=["last_object_clicked",
                                                                                    "last_active_drawing"],
     feature_group_to_add=None if districts is None else ui.highlight_layer(districts, leaid)))
 if click and state == ui.NATIONAL and (picked := maps.district_at(click, ui.states_geo(), leaid_col="state")):
