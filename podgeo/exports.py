@@ -66,11 +66,22 @@ def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def notes_text(description: str, frame: pd.DataFrame | None = None) -> str:
     """The README that travels with a download: the note one part a line, then the columns."""
-    lines = [part.strip() for part in description.split("; ") if part.strip()]
+    lines = [part.strip() for part in _top_level_parts(description) if part.strip()]
     text = "\r\n".join(lines)
     if frame is not None:
         text += "\r\n\r\ncolumns: " + ", ".join(str(c) for c in frame.columns)
     return text + "\r\n"
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` split at "; " outside parentheses ("districts (state CA; layers …)" stays one part)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")" and depth > 0)
+        if depth == 0 and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    return [*parts, text[start:]]
 
 
 def csv_zip(frame: pd.DataFrame, description: str, stem: str) -> bytes:

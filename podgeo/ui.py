@@ -54,8 +54,11 @@ def open_store() -> SqliteStore:
     """Open the store or stop the page with instructions to build it."""
     try:
         return store_at(store_path())
-    except StoreError as exc:
-        st.error(f"{exc}")
+    except StoreError as exc:  # the message names a server path: logged, not shown
+        ref = uuid.uuid4().hex[:10]
+        log.error("store cannot be opened (error id %s): %s", ref, exc)
+        st.error(f"The data store cannot be opened: it is not built yet, or was built by another podgeo version "
+                 f"(error id **{ref}**). Whoever runs the server builds it with:")
         st.code("python -m podgeo build", language="bash")
         st.stop()
 
@@ -324,9 +327,7 @@ def sidebar_measure(default: str = "pct_poverty") -> str:
 def sidebar_footer() -> None:
     """Where the data came from, on every page."""
     with st.sidebar.expander("Data sources"):
-        prov = provenance()
-        for row in prov.itertuples():
-            st.markdown(f"- **{row.title}** — {row.publisher}, {row.vintage}")
+        st.markdown("\n".join(f"- {plain(entry)}" for entry in vintages().split("; ")))
         st.caption(f"Store: `{Path(store_path()).name}`, revision {revision()}")
 
 

@@ -66,7 +66,7 @@ def test_pandas_reads_the_csv_as_it_is_and_the_note_travels_in_the_zip_and_the_x
     assert readme[:4] == ["podgeo export: pods", "search 'x,=HYPERLINK(\"http://evil\"),+1'",
                           "data: A (B, 2016, 49 states)", "made now"]
     assert readme[-1].startswith("columns: pod_id, name, operator_type")
-    book = pd.read_excel(io.BytesIO(exports.pods_xlsx(_pods(), note)), sheet_name=None)
+    book = pd.read_excel(io.BytesIO(exports.pods_xlsx(_pods(), note)), sheet_name=None, engine="openpyxl")
     assert list(book) == ["data", "notes"] and book["data"].shape == (6, 9)
     assert book["data"]["name"].tolist()[0] == "'" + HOSTILE[0]  # defused in Excel too
     assert book["notes"]["about this file"].tolist()[0] == "podgeo export: pods"
@@ -186,3 +186,18 @@ def test_real_california_districts_export(ca_real_store, tmp_path):
     la = frame.set_index("leaid").loc["0622710"]
     assert la["name"] == "Los Angeles Unified School District"
     assert la["children_5_17"] == pd.to_numeric(expected.set_index("leaid").loc["0622710", "children_5_17"])
+
+
+def test_real_california_districts_csv_reads_as_it_is(ca_real_store, tmp_path):
+    out = tmp_path / "ca.csv"
+    assert main(["export", "districts", "--db", str(ca_real_store), "--state", "CA", "--out", str(out)]) == 0
+    frame = pd.read_csv(out, dtype={"leaid": str})  # the 10,000-character note line once made this 3 x 1
+    store = SqliteStore(ca_real_store)
+    try:
+        expected = store.districts(layers=("unified", "elementary"), geometry=None)
+    finally:
+        store.close()
+    assert len(frame) == len(expected) and frame.columns[0] != "# podgeo export"
+    assert frame.set_index("leaid").loc["0622710", "name"] == "Los Angeles Unified School District"
+    notes = (tmp_path / "ca_README.txt").read_text(encoding="utf-8").splitlines()
+    assert notes[0] == "podgeo export: districts (state CA; layers unified, elementary)" and any("cartographic boundary 2021" in n for n in notes)
