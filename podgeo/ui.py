@@ -110,6 +110,20 @@ def district_table() -> pd.DataFrame:
     return _district_table(store_path(), revision())
 
 
+@st.cache_data(show_spinner="Rolling the states up…", max_entries=16)
+def _national_view(db: str, rev: int, measure: str, scheme: str, pod_filter: PodFilter):
+    from podgeo import explore
+
+    return explore.national_view(_states(db, rev), _district_table(db, rev), filters.apply(_pods(db, rev), pod_filter),
+                                 _pod_links(db, rev), measure=measure, scheme=scheme)
+
+
+def national_view(measure: str, scheme: str, pod_filter: PodFilter):
+    """The explore page's national view (`explore.national_view`), built once per store revision and
+    choice: the roll-up over every district is the slowest step of the page."""
+    return _national_view(store_path(), revision(), measure, scheme, pod_filter)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sites(db: str, rev: int, kinds: tuple[str, ...], states: tuple[str, ...] | None) -> gpd.GeoDataFrame:
     return _read(db, lambda store: store.sites(kinds=kinds, states=states))

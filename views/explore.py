@@ -19,7 +19,7 @@ map_key = f"explore.map.{state}.{layer}"
 all_pods, links = ui.pods(), ui.pod_links()
 pods = filters.apply(all_pods, pod_filter)
 if state == ui.NATIONAL:
-    view = explore.national_view(ui.states_geo(), ui.district_table(), pods, links, measure=measure, scheme=scheme)
+    view = ui.national_view(measure, scheme, pod_filter)
     shown_pods, districts, leaid = pods, None, None
     st.title(f"{meta.label} — United States")
     st.caption("States shaded from their districts: percents weighted by children, counts over unified + "
