@@ -184,3 +184,16 @@ def test_the_map_has_a_sortable_downloadable_table(fixture_store, monkeypatch):
     values = table["% of children 5-17 in poverty (%)"]
     assert values.dropna().is_monotonic_decreasing  # highest first; no-data rows last, blank
     assert values.isna().sum() == table.tail(values.isna().sum())["% of children 5-17 in poverty (%)"].isna().sum()
+
+
+def test_hostile_link_on_the_national_view(two_state_store, monkeypatch):
+    from podgeo import ui
+
+    at = run(two_state_store, monkeypatch, state="US", measure="{{ 7*7 }}", scheme="$x$", layer=":material/home:",
+             sites="<b>x</b>", as_of="2035-01-01", grades="**K**-99", district="9" * 400)
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — United States"
+    notices = [ui.unplain(w.value) for w in at.warning]
+    for shown in ("{{ 7*7 }}", "$x$", ":material/home:", "<b>x</b>", "2035-01-01", "**K**-99"):
+        assert any(f"“{shown}”" in n for n in notices), shown
+    assert all("49" not in n for n in notices)
