@@ -756,7 +756,7 @@ def highlight_layer(districts: gpd.GeoDataFrame, leaid: str | None):
 
 
 def map_table(frame: pd.DataFrame, columns: dict[str, str], value: str, value_label: str, *, key: str,
-              file_name: str, description: str) -> None:
+              file_name: str) -> None:
     """The map's table alternative: what it shades, one row per area, sortable and downloadable
     (a plain CSV). `columns` maps the frame's id/name columns to their headers."""
     with st.expander("The map as a table (sortable; download as CSV)"):
@@ -766,7 +766,7 @@ def map_table(frame: pd.DataFrame, columns: dict[str, str], value: str, value_la
         st.caption("Blank: no data (never counted as zero).")
         from podgeo import exports
 
-        st.download_button("The table (CSV)", lambda: exports.frame_csv(table, description), file_name, "text/csv",
+        st.download_button("The table (CSV)", lambda: exports.frame_csv(table), file_name, "text/csv",
                            key=f"{key}.download", on_click="ignore")
 
 

@@ -38,10 +38,10 @@ else:
 
 st.markdown(f"**{view.pods_shown:,}** of {len(all_pods):,} pods shown ({filters.describe(pod_filter)}), "
             f"**{view.seats_shown:,.0f}** seats. {ui.ILLUSTRATIVE_NOTE}")
-click = ui.new_click(map_key, st_folium(
-    ui.steady_map(view.map), key=map_key, height=620, use_container_width=True, returned_objects=["last_object_clicked",
-                                                                                   "last_active_drawing"],
-    feature_group_to_add=None if districts is None else ui.highlight_layer(districts, leaid)))
+highlight = None if districts is None else ui.highlight_layer(districts, leaid)
+click = ui.new_click(map_key, st_folium(ui.steady_map(view.map), key=map_key, height=620, use_container_width=True,
+                                        returned_objects=["last_object_clicked", "last_active_drawing"],
+                                        feature_group_to_add=highlight))
 if click and state == ui.NATIONAL and (picked := maps.district_at(click, ui.states_geo(), leaid_col="state")):
     ui.set_state(picked)  # the picker is drawn already: the state opens on the next run
     st.rerun()
@@ -54,10 +54,10 @@ value_label = attr.label if attr.shade else f"{meta.label} ({meta.unit})" if met
 description = exports.note("pods shown on the explore map", filters.describe(pod_filter), ui.vintages())
 if state == ui.NATIONAL:
     ui.map_table(view.shaded, {"state": "State", "state_name": "Name"}, value_col, value_label, key="explore.map_table",
-                 file_name=f"podgeo_states_{measure}.csv", description=description)
+                 file_name=f"podgeo_states_{measure}.csv")
 else:
     ui.map_table(view.shaded, {"leaid": "LEAID", "name": "District", "layer": "Layer"}, value_col, value_label,
-                 key="explore.map_table", file_name=f"podgeo_{state}_{value_col}.csv", description=description)
+                 key="explore.map_table", file_name=f"podgeo_{state}_{value_col}.csv")
 if leaid:
     row = view.shaded.set_index("leaid").loc[leaid]
     rows = profile.measure_rows(row.rename(leaid), view.shaded, ui.measure_catalog())
