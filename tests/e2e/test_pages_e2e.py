@@ -54,13 +54,18 @@ def test_first_click_on_a_district_lands_without_scrolling_the_page(app_url, des
     assert "/district" in page.url and "district=0634410" in page.url
 
 
-def test_captions_and_text_pass_aa_contrast(app_url, desktop):
+@pytest.mark.parametrize("path, text", [
+    ("/?sites=", "illustrative sample written by the podgeo project"),
+    ("/sources", "Illustrative pods"),
+    ("/directory", "illustrative sample written by the podgeo project"),
+    ("/district?district=0634410", "State median: over the districts"),
+])
+def test_captions_and_text_pass_aa_contrast(app_url, desktop, path, text):
     from axe_playwright_python.sync_playwright import Axe
 
-    desktop.goto(f"{app_url}/?sites=", wait_until="domcontentloaded")
-    map_frame(desktop)
+    desktop.goto(f"{app_url}{path}", wait_until="domcontentloaded")
+    desktop.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
     wait_idle(desktop)
-    desktop.get_by_text("illustrative sample written by the podgeo project", exact=False).first.wait_for()
     results = Axe().run(desktop, options={"runOnly": {"type": "rule", "values": ["color-contrast"]}})
     bad = [node["target"] for v in results.response["violations"] for node in v["nodes"]]
-    assert bad == [], f"contrast below AA: {bad}"
+    assert bad == [], f"contrast below AA on {path}: {bad}"
