@@ -459,10 +459,10 @@ def plain(text) -> str:
     """User-, URL- or provider-supplied text made inert in Streamlit markdown.
 
     Every mark markdown acts on is backslash-escaped (emphasis, links, headings, tables, HTML,
-    entities, `$…$` KaTeX); line breaks become spaces (no new blocks). A colon before a word could
-    start a `:small` directive, a `:material/x:` icon or a `:smile:` shortcode; Streamlit swaps
-    icons and shortcodes in the *parsed* text, after escapes are undone, so such a colon is escaped
-    and followed by a word joiner (U+2060, invisible) as well.
+    entities, `$…$` KaTeX); line breaks become spaces (no new blocks). A colon before a word or a
+    slash could start a `:small` directive, a `:material/x:` icon, a `:smile:` shortcode or an
+    `http://` autolink; Streamlit swaps icons and shortcodes in the *parsed* text, after escapes are
+    undone, so such a colon is escaped and followed by a word joiner (U+2060, invisible) as well.
     """
     flat = " ".join(str(text).split())
     escaped = "".join("\\" + ch if ch in _MD_PUNCT else ch for ch in flat)
@@ -471,7 +471,7 @@ def plain(text) -> str:
 
 WORD_JOINER = "\u2060"
 _MD_PUNCT = frozenset("\\`*_{}[]()<>#+-.!|~$&")
-_WORD_COLON = re.compile(r":(?=[\w+-])")
+_WORD_COLON = re.compile(r":(?=[\w+/-])")
 
 
 def unplain(markdown: str) -> str:

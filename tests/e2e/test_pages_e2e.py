@@ -69,3 +69,19 @@ def test_captions_and_text_pass_aa_contrast(app_url, desktop, path, text):
     results = Axe().run(desktop, options={"runOnly": {"type": "rule", "values": ["color-contrast"]}})
     bad = [node["target"] for v in results.response["violations"] for node in v["nodes"]]
     assert bad == [], f"contrast below AA on {path}: {bad}"
+
+
+def test_hostile_search_text_is_shown_literally(app_url, desktop):
+    """`ui.plain` in a real browser: no KaTeX, no icon, no emoji, no bold, no link from typed or linked text."""
+    from urllib.parse import quote
+
+    typed = "$x^2$ :material/home: :smile: **bold** <b>b</b> [a](http://evil.example) {{ 7*7 }}"
+    desktop.goto(f"{app_url}/directory?q={quote(typed)}", wait_until="domcontentloaded")
+    line = desktop.locator('[data-testid="stMarkdown"]', has_text=" of 40 pods").first
+    line.wait_for(timeout=60_000)
+    wait_idle(desktop)
+    text = line.inner_text().replace("\u2060", "")
+    assert f"search: {typed}" in text
+    assert line.locator(".katex, [role=img], b, a").count() == 0
+    # only the page's own bold: the count and the illustrative-sample note, nothing from the typed text
+    assert line.locator("strong").all_inner_texts() == ["0", "illustrative sample written by the podgeo project"]
