@@ -331,6 +331,10 @@ def _export(args: argparse.Namespace) -> int:
         store.close()
     args.out.write_bytes(result.data)
     print(f"wrote {args.out}: {result.rows:,} {args.what} rows as {fmt} ({len(result.data):,} bytes)")
+    if fmt == "csv":  # the CSV stays a plain table: its note goes beside it
+        readme = args.out.with_name(args.out.stem + "_README.txt")
+        readme.write_text(exports.notes_text(result.description), encoding="utf-8")
+        print(f"wrote {readme}: what the CSV holds, its filters and data vintages")
     print(result.description)
     return 0
 

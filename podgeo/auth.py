@@ -11,8 +11,11 @@ import base64
 import functools
 import hashlib
 import hmac
+import logging
 import os
-from typing import Mapping
+import threading
+import time
+from typing import Callable, Mapping
 
 HASH_ENV = "PODGEO_STAFF_PASSWORD_HASH"
 PLAIN_ENV = "PODGEO_STAFF_PASSWORD"
@@ -141,3 +144,54 @@ def _hash_once(plain: str) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+# -- guessing: backoff, then a lockout ---------------------------------------------------------------
+
+log = logging.getLogger("podgeo.auth")
+
+
+class Throttle:
+    """Wrong staff passwords slow the next try, then lock the sign-in for a while.
+
+    Keyed by who is trying (the client's address; every session of one address shares it, so a new
+    browser tab does not reset the count). The first `free` failures cost nothing; after that each
+    one doubles the wait before the next try (2, 4, 8 … s, at most `max_wait`); `lock_after`
+    failures lock the key for `lock_seconds`. A success clears the key. One per server process, as
+    Streamlit runs every session in one process; thread-safe.
+    """
+
+    def __init__(self, *, free: int = 3, max_wait: float = 300.0, lock_after: int = 10, lock_seconds: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.free, self.max_wait, self.lock_after, self.lock_seconds = free, max_wait, lock_after, lock_seconds
+        self._clock = clock
+        self._state: dict[str, tuple[int, float]] = {}  # key -> (failures, time of the last one)
+        self._lock = threading.Lock()
+
+    def wait(self, key: str) -> float:
+        """Seconds `key` must wait before its next try may be checked (0: it may try now)."""
+        with self._lock:
+            failures, last = self._state.get(key, (0, 0.0))
+        if failures >= self.lock_after:
+            delay = self.lock_seconds
+        elif failures >= self.free:
+            delay = min(2.0 ** (failures - self.free + 1), self.max_wait)
+        else:
+            return 0.0
+        return max(0.0, last + delay - self._clock())
+
+    def failed(self, key: str, *, name: str = "") -> int:
+        """Count a wrong password for `key` and log it (who and from where, never the password)."""
+        with self._lock:
+            failures = self._state.get(key, (0, 0.0))[0] + 1
+            self._state[key] = (failures, self._clock())
+        log.warning("staff sign-in failed: name %r from %s (%d wrong password(s) in a row%s)", name[:100], key,
+                    failures, "; locked" if failures >= self.lock_after else "")
+        return failures
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._state.pop(key, None)
+
+
+THROTTLE = Throttle()

@@ -1,12 +1,16 @@
-"""Downloads: what a user sees, as CSV (safe to open in a spreadsheet) and GeoJSON, with a note.
+"""Downloads: what a user sees, as CSV (safe to open in a spreadsheet), Excel, GeoJSON and GeoPackage.
 
-Every download says what it holds: the filters applied, the data vintages and when it was
-made, so a file found on a shared drive months later still explains itself.
+Every download can say what it holds (the filters applied, the data vintages, when it was made),
+so a file found on a shared drive months later still explains itself; but a CSV stays a plain
+table that pandas and Excel read as they are. The note travels beside it: a README in a zip with
+the CSV, a second sheet of the xlsx, the GeoJSON's `description`, the GeoPackage layer description.
 """
 from __future__ import annotations
 
 import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -28,22 +32,63 @@ def note(what: str, filters: str, vintages: str) -> str:
     return f"podgeo export: {what}; filters: {filters}; data: {vintages}; made {made}"
 
 
-def frame_csv(frame: pd.DataFrame, description: str) -> bytes:
-    """A table as UTF-8 CSV (BOM for Excel) with `description` as a leading `#` line.
+def frame_csv(frame: pd.DataFrame, description: str | None = None) -> bytes:
+    """A table as a plain UTF-8 CSV (BOM for Excel): a header row, then the rows, nothing else.
 
-    Text cells are defused against formula injection; numbers are written as numbers (a
-    negative longitude stays a number, not a quoted string).
+    `description` is not written into the file (a leading note line made pandas read one column
+    and Excel one giant cell); `csv_zip`, `frame_xlsx` and the geo formats carry it. Text cells
+    are defused against formula injection; numbers stay numbers (a negative longitude too).
     """
+    buf = io.StringIO()
+    _spreadsheet_safe(frame).to_csv(buf, index=False, lineterminator="\r\n")
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: safe_cell(_plain(v)) if not _is_missing(v) else "")
-    buf = io.StringIO()
-    # one cell starting with "#" (so `comment="#"` still skips it): a comma or quote in the note (a typed
-    # search) could otherwise start a new cell with "=" or "+"
-    buf.write("# " + " ".join(description.split()).replace(",", ";").replace('"', "'") + "\r\n")
-    out.to_csv(buf, index=False, lineterminator="\r\n")
-    return buf.getvalue().encode("utf-8-sig")
+    return out
+
+
+def notes_text(description: str, frame: pd.DataFrame | None = None) -> str:
+    """The README that travels with a download: the note one part a line, then the columns."""
+    lines = [part.strip() for part in _top_level_parts(description) if part.strip()]
+    text = "\r\n".join(lines)
+    if frame is not None:
+        text += "\r\n\r\ncolumns: " + ", ".join(str(c) for c in frame.columns)
+    return text + "\r\n"
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` split at "; " outside parentheses ("districts (state CA; layers …)" stays one part)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")" and depth > 0)
+        if depth == 0 and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    return [*parts, text[start:]]
+
+
+def csv_zip(frame: pd.DataFrame, description: str, stem: str) -> bytes:
+    """A zip of `{stem}.csv` (plain, as `frame_csv`) and `{stem}_README.txt` (the note)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(f"{stem}.csv", frame_csv(frame))
+        z.writestr(f"{stem}_README.txt", notes_text(description, frame).encode("utf-8"))
+    return buf.getvalue()
+
+
+def frame_xlsx(frame: pd.DataFrame, description: str) -> bytes:
+    """An Excel workbook: the table on sheet "data", the note (one part a row) on sheet "notes"."""
+    buf = io.BytesIO()
+    notes = pd.DataFrame({"about this file": notes_text(description, frame).strip().split("\r\n")})
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        _spreadsheet_safe(frame).to_excel(xl, sheet_name="data", index=False)
+        _spreadsheet_safe(notes).to_excel(xl, sheet_name="notes", index=False)
+    return buf.getvalue()
 
 
 def pods_table(pods: pd.DataFrame) -> pd.DataFrame:
@@ -56,8 +101,16 @@ def pods_table(pods: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def pods_csv(pods: pd.DataFrame, description: str) -> bytes:
-    return frame_csv(pods_table(pods), description)
+def pods_csv(pods: pd.DataFrame, description: str | None = None) -> bytes:
+    return frame_csv(pods_table(pods))
+
+
+def pods_zip(pods: pd.DataFrame, description: str) -> bytes:
+    return csv_zip(pods_table(pods), description, "podgeo_pods")
+
+
+def pods_xlsx(pods: pd.DataFrame, description: str) -> bytes:
+    return frame_xlsx(pods_table(pods), description)
 
 
 def pods_geojson(pods: gpd.GeoDataFrame, description: str) -> bytes:
@@ -90,15 +143,13 @@ def _is_missing(value) -> bool:
 
 EXPORT_KINDS = ("pods", "districts", "coverage")
 FORMATS = ("csv", "geojson", "gpkg")
-NOTE_FIELD = "podgeo_note"
 
 
 def gpkg(frame: gpd.GeoDataFrame, description: str, *, layer: str) -> bytes:
     """A GeoDataFrame as GeoPackage bytes in EPSG:4326 that QGIS opens with the right CRS.
 
-    The note travels twice: as the layer's description (gpkg_contents, shown in QGIS's layer
-    properties) and as a `podgeo_note` field on every feature, which survives any copy or join.
-    List columns are joined with "; " (GeoPackage fields hold one value).
+    The note is the layer's description (gpkg_contents, shown in QGIS's layer properties), not a
+    field repeated on every feature. List columns are joined with "; " (GeoPackage fields hold one value).
     """
     import os
     import tempfile
@@ -107,7 +158,6 @@ def gpkg(frame: gpd.GeoDataFrame, description: str, *, layer: str) -> bytes:
         {col: frame[col].map(_plain) if frame[col].dtype == object else frame[col]
          for col in frame.columns if col != frame.geometry.name},
         geometry=frame.geometry.values, crs=frame.crs or "EPSG:4326").to_crs("EPSG:4326")
-    out[NOTE_FIELD] = description
     with tempfile.TemporaryDirectory(prefix="podgeo-gpkg-") as tmp:
         path = os.path.join(tmp, f"{layer}.gpkg")
         out.to_file(path, driver="GPKG", layer=layer, engine="pyogrio", layer_options={"DESCRIPTION": description})
@@ -141,8 +191,23 @@ def geo_bytes(frame: gpd.GeoDataFrame, fmt: str, description: str, *, layer: str
 
 
 def vintages(provenance: pd.DataFrame) -> str:
-    """The data vintages behind a download, as the app's notes write them."""
-    return "; ".join(f"{r.title} ({r.publisher}, {r.vintage})" for r in provenance.itertuples())
+    """The data vintages behind a download, as the app's notes write them: one entry per source,
+    the per-state files of one source and vintage folded into one ("…, 49 states")."""
+    if provenance.empty:
+        return "none"
+    title = provenance["title"].astype(str)
+    fips = title.str.extract(_STATE_PART, expand=False)
+    frame = pd.DataFrame({"title": title.str.replace(_STATE_PART, "", regex=True), "fips": fips,
+                          "publisher": provenance["publisher"].astype(str), "vintage": provenance["vintage"].astype(str)})
+    parts = []
+    for (name, publisher, vintage), group in frame.groupby(["title", "publisher", "vintage"], sort=False):
+        states = group["fips"].dropna().nunique()
+        where = f", {states} state{'s' if states != 1 else ''}" if states else ""
+        parts.append(f"{name} ({publisher}, {vintage}{where})")
+    return "; ".join(parts)
+
+
+_STATE_PART = r", state (\d{2})(?=,|$)"
 
 
 @dataclass

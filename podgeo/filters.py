@@ -25,6 +25,10 @@ _MULTI = {
 _COLUMN = {"operator_types": "operator_type", "modes": "mode", "costs": "cost", "statuses": "status",
            "priority_groups": "priority_groups", "supports": "supports"}
 GRADE_MIN, GRADE_MAX = -1, 12
+#: the "open on" dates a link or the date picker may ask for (pods of the 2020-21 school year and after)
+AS_OF_MIN, AS_OF_MAX = date(2019, 1, 1), date(2030, 12, 31)
+#: the URL parameter of each filter field
+PARAMS = (*_MULTI, "grades", "as_of")
 
 
 @dataclass(frozen=True)
@@ -70,22 +74,42 @@ class PodFilter:
     @classmethod
     def from_query(cls, params: dict) -> "PodFilter":
         """Rebuild from URL parameters, ignoring anything malformed or unknown."""
+        return cls.from_query_checked(params)[0]
+
+    @classmethod
+    def from_query_checked(cls, params: dict) -> tuple["PodFilter", dict[str, str]]:
+        """(filter, problems): the filter a URL asks for, and {param: why} for every value dropped
+        (unknown codes, a grade range that is not one, a date that is not a date or lies outside
+        AS_OF_MIN..AS_OF_MAX), so a page can say what it ignored rather than fail."""
         kwargs: dict = {}
+        problems: dict[str, str] = {}
         for name, terms in _MULTI.items():
             allowed = {t.code for t in terms}
-            raw = str(params.get(name, "") or "")
-            kwargs[name] = tuple(v for v in raw.split(",") if v in allowed)
+            raw = [v for v in str(params.get(name, "") or "").split(",") if v]
+            kwargs[name] = tuple(dict.fromkeys(v for v in raw if v in allowed))
+            unknown = [v for v in raw if v not in allowed]
+            if unknown:
+                problems[name] = f"unknown value(s) {', '.join(unknown)}"
         grades = str(params.get("grades", "") or "")
-        if "-" in grades:
+        if grades:
             low, _, high = grades.partition("-")
             lo, hi = vocab.grade_code(low), vocab.grade_code(high)
             if lo is not None and hi is not None and lo <= hi:
                 kwargs["grade_low"], kwargs["grade_high"] = lo, hi
-        try:
-            kwargs["as_of"] = date.fromisoformat(str(params["as_of"])) if params.get("as_of") else None
-        except ValueError:
-            kwargs["as_of"] = None
-        return cls(**kwargs)
+            else:
+                problems["grades"] = "not a grade range such as K-5 or PK-12"
+        raw_date = str(params.get("as_of", "") or "")
+        if raw_date:
+            try:
+                day = date.fromisoformat(raw_date)
+            except ValueError:
+                problems["as_of"] = "not a date (YYYY-MM-DD)"
+            else:
+                if AS_OF_MIN <= day <= AS_OF_MAX:
+                    kwargs["as_of"] = day
+                else:
+                    problems["as_of"] = f"outside {AS_OF_MIN.isoformat()} to {AS_OF_MAX.isoformat()}"
+        return cls(**kwargs), problems
 
 
 def apply(pods: pd.DataFrame, f: PodFilter) -> pd.DataFrame:

@@ -7,6 +7,9 @@ opens the store, reads, and closes.
 """
 from __future__ import annotations
 
+import logging
+import re
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -15,13 +18,32 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from podgeo import assets, maps, measures, vocab
+from podgeo import assets, filters, maps, measures, vocab
 from podgeo.filters import PodFilter
 from podgeo.store import SqliteStore, StoreError, default_path
 from podgeo.store import open_store as store_at
 
 ILLUSTRATIVE_NOTE = ("The pods shown are an **illustrative sample written by the podgeo project**, not real "
                      "locations. Real pod lists come in through staff uploads.")
+
+
+log = logging.getLogger("podgeo.app")
+
+
+def run_page(page) -> None:
+    """Run a page; an exception is logged with its traceback and an id, and the viewer sees only the id.
+
+    Staff (signed in with the password) also see the traceback. st.stop/st.rerun are BaseExceptions
+    and pass through."""
+    try:
+        page.run()
+    except Exception as exc:  # noqa: BLE001 - any failure of a page ends here, by design
+        ref = uuid.uuid4().hex[:10]
+        log.exception("page %r failed (error id %s)", getattr(page, "url_path", page), ref)
+        st.error(f"Something went wrong on this page, sorry. It has been logged: quote error id **{ref}** "
+                 "when you report it. Changing a choice in the sidebar, or opening the page afresh, may help.")
+        if st.session_state.get(STAFF_KEY):
+            st.exception(exc)
 
 
 def store_path() -> str:
@@ -32,8 +54,11 @@ def open_store() -> SqliteStore:
     """Open the store or stop the page with instructions to build it."""
     try:
         return store_at(store_path())
-    except StoreError as exc:
-        st.error(f"{exc}")
+    except StoreError as exc:  # the message names a server path: logged, not shown
+        ref = uuid.uuid4().hex[:10]
+        log.error("store cannot be opened (error id %s): %s", ref, exc)
+        st.error(f"The data store cannot be opened: it is not built yet, or was built by another podgeo version "
+                 f"(error id **{ref}**). Whoever runs the server builds it with:")
         st.code("python -m podgeo build", language="bash")
         st.stop()
 
@@ -83,6 +108,20 @@ def states_geo() -> gpd.GeoDataFrame:
 def district_table() -> pd.DataFrame:
     """Every district's figures, no geometry (national roll-ups)."""
     return _district_table(store_path(), revision())
+
+
+@st.cache_data(show_spinner="Rolling the states up…", max_entries=16)
+def _national_view(db: str, rev: int, measure: str, scheme: str, pod_filter: PodFilter):
+    from podgeo import explore
+
+    return explore.national_view(_states(db, rev), _district_table(db, rev), filters.apply(_pods(db, rev), pod_filter),
+                                 _pod_links(db, rev), measure=measure, scheme=scheme)
+
+
+def national_view(measure: str, scheme: str, pod_filter: PodFilter):
+    """The explore page's national view (`explore.national_view`), built once per store revision and
+    choice: the roll-up over every district is the slowest step of the page."""
+    return _national_view(store_path(), revision(), measure, scheme, pod_filter)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -151,8 +190,14 @@ def provenance() -> pd.DataFrame:
 
 def vintages() -> str:
     """The data vintages behind the figures, for download notes and method notes."""
-    prov = provenance()
-    return "; ".join(f"{r.title} ({r.publisher}, {r.vintage})" for r in prov.itertuples())
+    return _vintages(store_path(), revision())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _vintages(db: str, rev: int) -> str:
+    from podgeo import exports
+
+    return exports.vintages(_provenance(db, rev))
 
 
 def standalone_map_html(m) -> Callable[[], str]:
@@ -162,9 +207,25 @@ def standalone_map_html(m) -> Callable[[], str]:
 
 
 def query_default(key: str, default: str, allowed: list[str] | None = None) -> str:
-    """A widget's starting value from the URL (`?state=CA`), falling back when absent or invalid."""
-    value = st.query_params.get(key, default)
-    return value if allowed is None or value in allowed else default
+    """A widget's starting value from the URL (`?state=CA`), falling back (with a notice) when invalid."""
+    value = st.query_params.get(key)
+    if value is None:
+        return default
+    if allowed is None or value in allowed:
+        return value
+    url_notice(key, value, f"“{default}”" if default else "nothing chosen")
+    return default
+
+
+def url_notice(param: str, raw, instead: str) -> None:
+    """Say that a link's `?param=` value could not be used and what is shown instead (never raise).
+
+    One place for every page, so a garbage, hostile or stale link reads the same everywhere; the
+    value is echoed shortened and made inert (`plain`)."""
+    text = str(raw)
+    text = text if len(text) <= 80 else text[:80] + "…"
+    st.warning(f"The link's `{param}` value “{plain(text)}” cannot be used here; showing {plain(instead)} instead.",
+               icon=None)
 
 
 NATIONAL = "US"
@@ -177,28 +238,47 @@ def sidebar_state(*, allow_national: bool = False) -> str:
         st.sidebar.warning("The store has no districts. Rebuild it with `python -m podgeo build`.")
         st.stop()
     options = ([NATIONAL] if allow_national and len(states) > 1 else []) + states["state"].tolist()
-    default = "CA" if "CA" in options else options[0]
+    # the national view first where a page has one (what a policymaker expects); else California, else the first
+    default = NATIONAL if NATIONAL in options else "CA" if "CA" in options else options[0]
     start = query_default("state", default, options)
     names = {NATIONAL: "United States (all states)", **dict(zip(states["state"], states["state_name"]))}
+    pending = st.session_state.pop(PENDING_STATE, None)
+    if pending in options:  # set_state() during the last run: applied before the picker exists
+        st.session_state["shared.state"] = pending
     if st.session_state.get("shared.state") not in (None, *options):
         del st.session_state["shared.state"]  # e.g. "US" chosen on a page without a national view
     choice = st.sidebar.selectbox("Geography", options, index=options.index(start), key="shared.state",
+                                  on_change=_forget_district,
                                   format_func=lambda s: names.get(s, s) if s == NATIONAL else f"{names.get(s, s)} ({s})")
     st.query_params["state"] = choice
     return choice
 
 
+PENDING_STATE = "shared.state.pending"
+
+
 def set_state(state: str) -> None:
-    """Switch the shared geography (e.g. after a click on a state) before the picker is drawn."""
-    st.session_state["shared.state"] = state
+    """Switch the shared geography on the next run (call `st.rerun()` after it).
+
+    The picker's widget may already be drawn in this run, and Streamlit forbids writing a drawn
+    widget's value, so the choice waits in a pending key that `sidebar_state` applies first."""
+    st.session_state[PENDING_STATE] = state
     st.query_params["state"] = state
+    _forget_district()
 
 
-def sidebar_choice(label: str, key: str, options: dict[str, str], default: str, *, param: str) -> str:
+def _forget_district() -> None:
+    """A district chosen in one state or layer means nothing in another: drop it from the URL."""
+    st.query_params.pop("district", None)
+
+
+def sidebar_choice(label: str, key: str, options: dict[str, str], default: str, *, param: str,
+                   on_change: Callable | None = None) -> str:
     """A radio in the sidebar whose value lives in the URL as `?{param}=`; `options` maps code -> label."""
     codes = list(options)
     start = query_default(param, default, codes)
-    choice = st.sidebar.radio(label, codes, index=codes.index(start), key=key, format_func=options.get)
+    choice = st.sidebar.radio(label, codes, index=codes.index(start), key=key, format_func=options.get,
+                              on_change=on_change)
     st.query_params[param] = choice
     return choice
 
@@ -206,7 +286,10 @@ def sidebar_choice(label: str, key: str, options: dict[str, str], default: str, 
 def sidebar_multi(label: str, key: str, options: dict[str, str], default: list[str], *, param: str) -> list[str]:
     """A multiselect whose values live in the URL as a comma list (`?sites=libraries,schools`)."""
     raw = st.query_params.get(param)
-    start = [v for v in raw.split(",") if v in options] if raw is not None else list(default)
+    start = list(dict.fromkeys(v for v in raw.split(",") if v in options)) if raw is not None else list(default)
+    unknown = [v for v in (raw or "").split(",") if v and v not in options]
+    if unknown:
+        url_notice(param, ",".join(unknown), "only the known choices" if start else "none")
     chosen = st.sidebar.multiselect(label, list(options), default=start, key=key, format_func=options.get)
     st.query_params[param] = ",".join(chosen)
     return chosen
@@ -214,7 +297,9 @@ def sidebar_multi(label: str, key: str, options: dict[str, str], default: list[s
 
 def sidebar_pod_filter() -> PodFilter:
     """Every pod filter (type, mode, cost, status, groups, supports, grades, "as of" date), in the URL."""
-    start = PodFilter.from_query(st.query_params.to_dict())
+    start, problems = PodFilter.from_query_checked(st.query_params.to_dict())
+    for param, why in problems.items():
+        url_notice(param, st.query_params.get(param), f"no {param.replace('_', ' ')} filter ({why})")
     box = st.sidebar.expander("Filter pods", expanded=not start.is_default)
     chosen = {}
     for name, label, terms in (("operator_types", "Operator type", vocab.OPERATOR_TYPES), ("modes", "Mode", vocab.MODES),
@@ -229,7 +314,7 @@ def sidebar_pod_filter() -> PodFilter:
                                   key="filters.grades", format_func=vocab.grade_label)
     use_date = box.checkbox("Only pods open on a date", value=start.as_of is not None, key="filters.use_as_of")
     as_of = box.date_input("Open on", value=start.as_of or date(2020, 11, 1), key="filters.as_of",
-                           min_value=date(2019, 1, 1), max_value=date(2030, 12, 31)) if use_date else None
+                           min_value=filters.AS_OF_MIN, max_value=filters.AS_OF_MAX) if use_date else None
     chosen_filter = PodFilter(**chosen, grade_low=low, grade_high=high, as_of=as_of)
     for param in ("operator_types", "modes", "costs", "statuses", "priority_groups", "supports", "grades", "as_of"):
         st.query_params.pop(param, None)
@@ -256,9 +341,7 @@ def sidebar_measure(default: str = "pct_poverty") -> str:
 def sidebar_footer() -> None:
     """Where the data came from, on every page."""
     with st.sidebar.expander("Data sources"):
-        prov = provenance()
-        for row in prov.itertuples():
-            st.markdown(f"- **{row.title}** — {row.publisher}, {row.vintage}")
+        st.markdown("\n".join(f"- {plain(entry)}" for entry in vintages().split("; ")))
         st.caption(f"Store: `{Path(store_path()).name}`, revision {revision()}")
 
 
@@ -338,14 +421,30 @@ def _password_staff(secrets: dict, action: str) -> str | None:
         password = st.text_input("Staff password", type="password", key="staff.password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
+        who = _client_key()
+        wait = auth.THROTTLE.wait(who)
         if not name.strip():
             st.error("Type your name: it is recorded with every upload and undo.")
+        elif wait > 0:  # not even checked: a guess during the wait costs the guesser nothing but time
+            st.error(f"Too many wrong passwords from here. Try again in {wait:,.0f} s.")
         elif auth.verify_password(password, stored):
+            auth.THROTTLE.succeeded(who)
             st.session_state[STAFF_KEY] = name.strip()
             st.rerun()
         else:
-            st.error("Wrong staff password.")
+            auth.THROTTLE.failed(who, name=name.strip())
+            later = auth.THROTTLE.wait(who)
+            st.error("Wrong staff password." + (f" The next try is possible in {later:,.0f} s." if later else ""))
     return None
+
+
+def _client_key() -> str:
+    """Who is signing in, for the guessing throttle: the client's address (every tab of it alike)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context: one shared key
+        ip = None
+    return ip if isinstance(ip, str) and ip else "unknown address"
 
 
 def _staff_secrets() -> dict:
@@ -356,9 +455,28 @@ def _staff_secrets() -> dict:
         return {}
 
 
-def plain(text: str) -> str:
-    """User- or provider-supplied text made inert in markdown (no links, emphasis or HTML)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~" else ch for ch in str(text))
+def plain(text) -> str:
+    """User-, URL- or provider-supplied text made inert in Streamlit markdown.
+
+    Every mark markdown acts on is backslash-escaped (emphasis, links, headings, tables, HTML,
+    entities, `$…$` KaTeX); line breaks become spaces (no new blocks). A colon before a word or a
+    slash could start a `:small` directive, a `:material/x:` icon, a `:smile:` shortcode or an
+    `http://` autolink; Streamlit swaps icons and shortcodes in the *parsed* text, after escapes are
+    undone, so such a colon is escaped and followed by a word joiner (U+2060, invisible) as well.
+    """
+    flat = " ".join(str(text).split())
+    escaped = "".join("\\" + ch if ch in _MD_PUNCT else ch for ch in flat)
+    return _WORD_COLON.sub("\\:" + WORD_JOINER, escaped)
+
+
+WORD_JOINER = "\u2060"
+_MD_PUNCT = frozenset("\\`*_{}[]()<>#+-.!|~$&")
+_WORD_COLON = re.compile(r":(?=[\w+/-])")
+
+
+def unplain(markdown: str) -> str:
+    """What a reader sees of `plain(text)` (tests compare it with the text that went in)."""
+    return re.sub(r"\\(.)", r"\1", markdown.replace(WORD_JOINER, ""))
 
 
 # -- Coverage page ---------------------------------------------------------------------------------
@@ -382,11 +500,14 @@ def coverage_frames(state: str):
 def sidebar_number(label: str, key: str, default: float, *, param: str, min_value: float, max_value: float,
                    step: float) -> float:
     """A sidebar slider whose value lives in the URL as `?{param}=` (out-of-range values fall back)."""
+    raw = st.query_params.get(param)
     try:
-        start = float(st.query_params.get(param, default))
+        start = float(raw) if raw is not None else default
     except ValueError:
+        start = None
+    if start is None or not min_value <= start <= max_value:  # also NaN and inf
+        url_notice(param, raw, f"{default:g} (allowed: {min_value:g} to {max_value:g})")
         start = default
-    start = start if min_value <= start <= max_value else default
     value = st.sidebar.slider(label, min_value=float(min_value), max_value=float(max_value), value=float(start),
                               step=float(step), key=key)
     st.query_params[param] = f"{value:g}"
@@ -400,7 +521,12 @@ def hub_controls(default_lon: float, default_lat: float):
     """
     from podgeo.access_report import Hub
 
-    start = Hub.from_query(st.query_params.get("hub"))
+    raw = st.query_params.get("hub")
+    start = Hub.from_query(raw)
+    if start is not None and not (-180 <= start.lon <= 180 and -90 <= start.lat <= 90 and 0 <= start.seats <= 10000):
+        start = None  # also NaN: every comparison with it is False
+    if raw is not None and start is None:
+        url_notice("hub", raw, "no hypothetical hub (expected longitude,latitude,seats)")
     for key, value in zip(HUB_KEYS, (start is not None, *(
             (start.lon, start.lat, float(start.seats)) if start else (round(default_lon, 5), round(default_lat, 5), 50.0)))):
         st.session_state.setdefault(key, value)
@@ -556,3 +682,118 @@ def apply_attributes(districts: gpd.GeoDataFrame, choice: AttributeChoice) -> gp
         st.warning(f"No district on this layer has {plain(choice.filter_label)} = {plain(choice.filter_value)}; "
                    "showing every district.")
     return joined
+
+
+# -- explore page: the chosen district, its panel and the map's table alternative --------------------
+
+def district_picker(districts: pd.DataFrame) -> str | None:
+    """"Choose a district" (a selectbox, usable by keyboard), mirrored in `?district=`; a click on the
+    map arrives through `set_district` and shows here on the next run."""
+    leaids = districts["leaid"].astype(str).tolist()
+    names = dict(zip(leaids, [f"{n} (LEAID {k})" for n, k in zip(districts["name"].fillna("").astype(str), leaids)]))
+    options = ["", *sorted(leaids, key=lambda k: names[k].lower())]
+    pending = st.session_state.pop(PENDING_DISTRICT, None)
+    if pending in options:
+        st.session_state[DISTRICT_KEY] = pending
+    if st.session_state.get(DISTRICT_KEY) not in (None, *options):
+        del st.session_state[DISTRICT_KEY]  # chosen on another state or layer
+    start = query_default("district", "", options)
+    chosen = st.selectbox("Choose a district (type to search), or click one on the map", options, key=DISTRICT_KEY,
+                          index=options.index(start), format_func=lambda k: names.get(k, "—"))
+    if chosen:
+        st.query_params["district"] = chosen
+    else:
+        st.query_params.pop("district", None)
+    return chosen or None
+
+
+DISTRICT_KEY, PENDING_DISTRICT = "explore.district", "explore.district.pending"
+
+
+def set_district(leaid: str) -> None:
+    """Choose a district on the next run (call `st.rerun()`): the picker is already drawn in this one."""
+    st.session_state[PENDING_DISTRICT] = leaid
+    st.query_params["district"] = leaid
+
+
+def new_click(map_key: str, click: dict | None) -> dict | None:
+    """What st_folium returned, if it is a click this session has not acted on yet (else None).
+
+    st_folium keeps returning the last click on every rerun; acting on it again would undo a
+    choice made since with the keyboard."""
+    if not click or not any(click.values()) or st.session_state.get(f"{map_key}.seen") == click:
+        return None
+    st.session_state[f"{map_key}.seen"] = click
+    return click
+
+
+#: the district panel's column headers, as a reader says them
+PANEL_COLUMNS = {"measure": "Measure", "value": "Value (± 90 % margin of error)", "state_median": "State median",
+                 "vs_state": "Against the state median", "source": "Source", "vintage": "Vintage"}
+
+
+def district_panel(leaid: str, row: pd.Series, rows: pd.DataFrame) -> None:
+    """The chosen district under the map: every measure with human headers, and a link to its profile."""
+    st.subheader(f"{plain(row['name'])} · LEAID {leaid} · {row['layer']} · boundaries {row['vintage']}")
+    st.page_link("views/district.py", label="Open the full district profile", icon=None,
+                 query_params={"district": leaid})
+    st.dataframe(rows[list(PANEL_COLUMNS)].rename(columns=PANEL_COLUMNS), hide_index=True, width="stretch",
+                 key="explore.profile")
+
+
+def highlight_layer(districts: gpd.GeoDataFrame, leaid: str | None):
+    """A feature group outlining the chosen district, for st_folium's `feature_group_to_add` (which
+    updates the drawn map without reloading it). Geometry only: no text reaches the template."""
+    import folium
+
+    group = folium.FeatureGroup(name="Chosen district", control=False)
+    chosen = districts[districts["leaid"] == leaid] if leaid else districts.iloc[0:0]
+    if len(chosen):
+        shape = gpd.GeoDataFrame(geometry=chosen.geometry.values, crs=chosen.crs).to_crs("EPSG:4326")
+        folium.GeoJson(shape.__geo_interface__, interactive=False,
+                       style_function=lambda _: {"color": "#d7301f", "weight": 4, "fill": False}).add_to(group)
+    return group
+
+
+def map_table(frame: pd.DataFrame, columns: dict[str, str], value: str, value_label: str, *, key: str,
+              file_name: str) -> None:
+    """The map's table alternative: what it shades, one row per area, sortable and downloadable
+    (a plain CSV). `columns` maps the frame's id/name columns to their headers."""
+    with st.expander("The map as a table (sortable; download as CSV)"):
+        table = pd.DataFrame(frame[[*columns, value]]).rename(columns={**columns, value: value_label})
+        table = table.sort_values(value_label, ascending=False, na_position="last")
+        st.dataframe(table, hide_index=True, width="stretch", key=f"{key}.table")
+        st.caption("Blank: no data (never counted as zero).")
+        from podgeo import exports
+
+        st.download_button("The table (CSV)", lambda: exports.frame_csv(table), file_name, "text/csv",
+                           key=f"{key}.download", on_click="ignore")
+
+
+_STEADY_JS = """{% macro script(this, kwargs) %}
+(function (map) {
+    /* Leaflet's keyboard handler focuses the map on every first mouse press. Inside st_folium's iframe a
+       focus() scrolls the page until the whole iframe is in view, while the button is still down: the map
+       slides under the pointer and Leaflet takes the click for a drag, so the first click on a map that
+       reaches below the fold was lost (1400x900). The same focus, without the scroll, keeps arrow keys. */
+    var keys = map.keyboard;  /* Leaflet focuses the map on a press (for its arrow keys): without scrolling */
+    if (keys && !keys._podgeoSteady) {
+        var on = keys.enabled();
+        if (on) { keys.disable(); }
+        keys._podgeoSteady = true;
+        keys._onMouseDown = function () { if (!this._focused) { this._map._container.focus({preventScroll: true}); } };
+        if (on) { keys.enable(); }
+    }
+})({{ this._parent.get_name() }});
+{% endmacro %}"""
+
+
+def steady_map(m):
+    """`m` with the focus-scroll fix above (keyboard panning kept); the template holds no data."""
+    import branca
+    import folium
+
+    element = folium.MacroElement()
+    element._template = branca.element.Template(_STEADY_JS)
+    element.add_to(m)
+    return m

@@ -137,3 +137,74 @@ def test_hash_password_command():
     short = subprocess.run([sys.executable, "-m", "podgeo", "hash-password", "--stdin"], input="short\n",
                            capture_output=True, text=True, cwd=REPO, timeout=60)
     assert short.returncode == 2 and "at least 8 characters" in short.stderr and short.stdout == ""
+
+
+# -- guessing: backoff and lockout (issue 10: 60 tries in 11 s all went through) ------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_sixty_tries_in_eleven_seconds_mostly_wait():
+    clock = Clock()
+    throttle = auth.Throttle(free=3, lock_after=10, lock_seconds=900, clock=clock)
+    checked = []
+    for i in range(60):  # one try every 11/60 s, all wrong
+        clock.now = 1000.0 + i * 11 / 60
+        if throttle.wait("10.0.0.9") == 0:
+            checked.append(round(clock.now - 1000.0, 2))
+            throttle.failed("10.0.0.9")
+    # three free tries, then waits of 2 s and 4 s; the next would be 8 s later, past the 11 s
+    assert checked == [0.0, 0.18, 0.37, 2.38, 6.42]
+    assert throttle.wait("10.0.0.9") == pytest.approx(6.42 + 8 - 11 + 11 / 60, abs=0.01)
+    assert throttle.wait("10.0.0.10") == 0  # another address is not slowed
+
+
+def test_lockout_after_ten_failures_and_a_success_clears():
+    clock = Clock()
+    throttle = auth.Throttle(free=3, lock_after=10, lock_seconds=900, max_wait=300, clock=clock)
+    for _ in range(9):
+        throttle.failed("a")
+    assert throttle.wait("a") == 2.0 ** 7  # 2, 4, ... doubling after the three free ones
+    throttle.failed("a")
+    assert throttle.wait("a") == 900  # locked
+    clock.now += 899
+    assert throttle.wait("a") == 1
+    clock.now += 1
+    assert throttle.wait("a") == 0
+    throttle.succeeded("a")
+    throttle.failed("a")
+    assert throttle.wait("a") == 0  # counting starts again
+
+
+def test_failed_attempts_are_logged_without_the_password(caplog):
+    throttle = auth.Throttle(clock=Clock())
+    with caplog.at_level("WARNING", logger="podgeo.auth"):
+        throttle.failed("192.0.2.7", name="Ana")
+    assert caplog.messages == ["staff sign-in failed: name 'Ana' from 192.0.2.7 (1 wrong password(s) in a row)"]
+
+
+def test_sign_in_page_refuses_to_check_during_the_wait(db, monkeypatch, caplog):
+    from apptest_helpers import open_app
+
+    monkeypatch.setattr(auth, "THROTTLE", auth.Throttle(free=2, lock_after=10))
+    monkeypatch.setenv(auth.HASH_ENV, auth.hash_password("correct horse battery", **CHEAP))
+    checks = []
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda p, s: checks.append(p) or real(p, s))
+    at = open_app("views/upload.py")
+    with caplog.at_level("WARNING", logger="podgeo.auth"):
+        for guess in ("guess one!", "guess two!", "guess three", "correct horse battery"):
+            at.text_input(key="staff.name").input("Mallory")
+            at.text_input(key="staff.password").input(guess)
+            at.form_submit_button[0].click().run()
+    assert checks == ["guess one!", "guess two!"]  # the third and even the right one wait 2 s unchecked
+    assert [e.value for e in at.error][-1].startswith("Too many wrong passwords from here. Try again in 2 s")
+    assert len(at.file_uploader) == 0
+    logged = [r.getMessage() for r in caplog.records if r.name == "podgeo.auth"]
+    assert logged == [f"staff sign-in failed: name 'Mallory' from unknown address ({n} wrong password(s) in a row)"
+                      for n in (1, 2)]  # who and from where, never the password

@@ -48,7 +48,7 @@ def test_search_sort_and_filters_change_the_table_and_the_link(db):
     no_errors(at)
     assert at.markdown[0].value.startswith("**5** of 41 pods (operator types: Microschool or private provider; CA)")
     assert at.query_params["operator_types"] == "microschool_private"
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 5  # CSV, CSV + notes (zip), Excel, GeoJSON, GeoPackage
 
 
 def test_a_shared_link_reopens_the_same_directory(db):

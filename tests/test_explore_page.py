@@ -32,6 +32,11 @@ def run(store: Path, monkeypatch, **query) -> AppTest:
     return at.run()
 
 
+def panel(at: AppTest):
+    """The district panel's table (the map's table alternative is another dataframe)."""
+    return next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+
+
 def counts_line(at: AppTest) -> str:
     return next(m.value for m in at.markdown if " pods shown " in m.value)
 
@@ -88,10 +93,14 @@ def test_shared_url_reopens_the_same_view_with_the_district_panel(fixture_store,
     assert at.sidebar.multiselect(key="filters.operator_types").value == ["other", "microschool_private"]
     assert at.sidebar.select_slider(key="filters.grades").value == (0, 5)
     assert at.subheader[0].value.startswith("San Francisco Unified School District · LEAID 0634410 · unified")
-    profile = at.dataframe[0].value
-    row = profile.set_index("measure").loc["% of households with no computer or internet"]
-    assert row["value"].endswith("%") or row["value"].count("±") == 1
-    assert row["vs_state"] in {"above the state median", "below the state median", "at the state median"}
+    assert at.selectbox(key="explore.district").value == "0634410"
+    profile = panel(at)
+    assert list(profile.columns) == ["Measure", "Value (± 90 % margin of error)", "State median",
+                                     "Against the state median", "Source", "Vintage"]
+    row = profile.set_index("Measure").loc["% of households with no computer or internet"]
+    assert row["Value (± 90 % margin of error)"].endswith("%") or row["Value (± 90 % margin of error)"].count("±") == 1
+    assert row["Against the state median"] in {"above the state median", "below the state median",
+                                               "at the state median"}
     # every choice is still in the URL after the run
     assert at.query_params["district"] == "0634410" and at.query_params["grades"] == "K-5"
 
@@ -111,3 +120,80 @@ def test_national_view_rolls_states_up(two_state_store, monkeypatch):
     at.sidebar.selectbox(key="shared.state").set_value("RI").run()
     assert at.title[0].value == "% of children 5-17 in poverty — RI school districts"
     assert at.query_params["state"] == "RI"
+
+
+# -- clicks on the map (AppTest cannot click inside the map's iframe: st_folium is replaced by a stand-in
+# that returns, like the real component on every rerun, the last click queued for its key) ---------------
+
+@pytest.fixture
+def clicks(monkeypatch):
+    import streamlit_folium
+
+    queued: dict[str, dict] = {}
+    drawn: list[dict] = []
+
+    def st_folium(fig, key=None, feature_group_to_add=None, **kwargs):
+        drawn.append({"key": key, "highlight": feature_group_to_add})
+        return queued.get(key)
+
+    monkeypatch.setattr(streamlit_folium, "st_folium", st_folium)
+    queued["drawn"] = drawn
+    return queued
+
+
+def test_clicking_a_state_on_the_national_map_opens_it(two_state_store, monkeypatch, clicks):
+    """Issue 11.1: the click used to write the drawn Geography picker and crash."""
+    at = run(two_state_store, monkeypatch)
+    assert at.title[0].value == "% of children 5-17 in poverty — United States"  # opens on the national view
+    clicks["explore.map.US.base"] = {"last_object_clicked": {"lat": 39.0, "lng": -75.5}, "last_active_drawing": None}
+    at.run()  # the click on Delaware (39.0 N, 75.5 W) arrives
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — DE school districts"
+    assert at.sidebar.selectbox(key="shared.state").value == "DE" and at.query_params["state"] == "DE"
+    at.sidebar.selectbox(key="shared.state").set_value("US").run()  # and back: the old click is not replayed
+    assert at.title[0].value.endswith("— United States") and not at.exception
+
+
+def test_clicking_a_district_chooses_highlights_and_links_it(fixture_store, monkeypatch, clicks):
+    at = run(fixture_store, monkeypatch)
+    assert at.selectbox(key="explore.district").value == ""
+    clicks["explore.map.CA.base"] = {"last_object_clicked": {"lat": 37.76, "lng": -122.44}, "last_active_drawing": None}
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="explore.district").value == "0634410" and at.query_params["district"] == "0634410"
+    assert at.subheader[0].value.startswith("San Francisco Unified School District · LEAID 0634410")
+    link = next(e for e in at.main if e.type == "page_link" or getattr(e, "proto", None) is not None
+                and type(e.proto).__name__ == "PageLink")
+    assert link.proto.label == "Open the full district profile"
+    assert link.proto.query_string == "district=0634410"
+    highlight = clicks["drawn"][-1]["highlight"]
+    shape = next(iter(highlight._children.values())).data
+    assert len(shape["features"]) == 1  # the chosen district alone, outlined over the map
+    # choosing another district by keyboard is not undone by the click st_folium still returns
+    other = next(k for k in next(d.value for d in at.dataframe if "LEAID" in d.value.columns)["LEAID"]
+                 if k != "0634410")
+    at.selectbox(key="explore.district").set_value(other).run()
+    assert at.selectbox(key="explore.district").value == other and at.query_params["district"] == other
+
+
+def test_the_map_has_a_sortable_downloadable_table(fixture_store, monkeypatch):
+    at = run(fixture_store, monkeypatch)
+    table = next(d.value for d in at.dataframe if "LEAID" in d.value.columns)
+    assert list(table.columns) == ["LEAID", "District", "Layer", "% of children 5-17 in poverty (%)"]
+    assert len(table) == 21  # every unified + elementary district of the fixture
+    values = table["% of children 5-17 in poverty (%)"]
+    assert values.dropna().is_monotonic_decreasing  # highest first; no-data rows last, blank
+    assert values.isna().sum() == table.tail(values.isna().sum())["% of children 5-17 in poverty (%)"].isna().sum()
+
+
+def test_hostile_link_on_the_national_view(two_state_store, monkeypatch):
+    from podgeo import ui
+
+    at = run(two_state_store, monkeypatch, state="US", measure="{{ 7*7 }}", scheme="$x$", layer=":material/home:",
+             sites="<b>x</b>", as_of="2035-01-01", grades="**K**-99", district="9" * 400)
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — United States"
+    notices = [ui.unplain(w.value) for w in at.warning]
+    for shown in ("{{ 7*7 }}", "$x$", ":material/home:", "<b>x</b>", "2035-01-01", "**K**-99"):
+        assert any(f"“{shown}”" in n for n in notices), shown
+    assert all("49" not in n for n in notices)

@@ -1,11 +1,13 @@
-"""Exports: CSV defused against formula injection, GeoJSON valid, GeoPackage read back equal in EPSG:4326,
-every file carrying its note; `python -m podgeo export` writes the same files."""
+"""Exports: CSV plain (pandas reads it as it is) and defused against formula injection, the note beside it
+(zip README, xlsx sheet), GeoJSON valid, GeoPackage read back equal in EPSG:4326 with its note as the layer
+description; `python -m podgeo export` writes the same files."""
 from __future__ import annotations
 
 import csv
 import io
 import json
 import sqlite3
+import zipfile
 
 import geopandas as gpd
 import numpy as np
@@ -45,20 +47,39 @@ def _read_gpkg(data: bytes, tmp_path, name="x.gpkg") -> tuple[gpd.GeoDataFrame, 
 
 def test_csv_defuses_formulas_but_keeps_numbers():
     text = exports.pods_csv(_pods(), NOTE).decode("utf-8-sig")
-    first, _, body = text.partition("\r\n")
-    assert first == "# " + NOTE
-    rows = list(csv.DictReader(io.StringIO(body)))
+    assert text.startswith("pod_id,name,")  # the header first: no note line
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["name"] for r in rows] == ["'" + HOSTILE[0], "'" + HOSTILE[1], "'-2+3",
                                          "'@SUM(A1)", "'\tTab", "Plain pod"]
     assert rows[0]["lon"] == "-122.2" and rows[0]["priority_groups"] == "low_income; english_learners"
 
 
-def test_a_note_with_commas_stays_one_cell():
-    note = "podgeo export: pods; search 'x,=HYPERLINK(\"http://evil\"),+1'; made now"
-    rows = list(csv.reader(io.StringIO(exports.pods_csv(_pods(), note).decode("utf-8-sig"))))
-    assert rows[0] == ["# podgeo export: pods; search 'x;=HYPERLINK('http://evil');+1'; made now"]
-    assert rows[1][:2] == ["pod_id", "name"]
-    assert pd.read_csv(io.StringIO(exports.pods_csv(_pods(), note).decode("utf-8-sig")), comment="#").shape == (6, 9)
+def test_pandas_reads_the_csv_as_it_is_and_the_note_travels_in_the_zip_and_the_xlsx():
+    note = "podgeo export: pods; search 'x,=HYPERLINK(\"http://evil\"),+1'; data: A (B, 2016, 49 states); made now"
+    frame = pd.read_csv(io.BytesIO(exports.pods_csv(_pods(), note)))  # no comment=, no skiprows
+    assert frame.shape == (6, 9) and list(frame.columns[:2]) == ["pod_id", "name"]
+    assert frame["capacity"].tolist()[:1] == [10] and frame["lon"].iloc[0] == -122.2
+    with zipfile.ZipFile(io.BytesIO(exports.pods_zip(_pods(), note))) as z:
+        assert sorted(z.namelist()) == ["podgeo_pods.csv", "podgeo_pods_README.txt"]
+        assert z.read("podgeo_pods.csv") == exports.pods_csv(_pods())
+        readme = z.read("podgeo_pods_README.txt").decode("utf-8").splitlines()
+    assert readme[:4] == ["podgeo export: pods", "search 'x,=HYPERLINK(\"http://evil\"),+1'",
+                          "data: A (B, 2016, 49 states)", "made now"]
+    assert readme[-1].startswith("columns: pod_id, name, operator_type")
+    book = pd.read_excel(io.BytesIO(exports.pods_xlsx(_pods(), note)), sheet_name=None, engine="openpyxl")
+    assert list(book) == ["data", "notes"] and book["data"].shape == (6, 9)
+    assert book["data"]["name"].tolist()[0] == "'" + HOSTILE[0]  # defused in Excel too
+    assert book["notes"]["about this file"].tolist()[0] == "podgeo export: pods"
+
+
+def test_vintages_fold_per_state_files_into_one_entry():
+    prov = pd.DataFrame({"title": ["School districts (unified), state 01, cartographic boundary 2016",
+                                   "School districts (unified), state 02, cartographic boundary 2016",
+                                   "School districts (unified), state 06, cartographic boundary 2021", "Libraries"],
+                         "publisher": ["Census", "Census", "Census", "IMLS"], "vintage": ["2016", "2016", "2021", "FY18"]})
+    assert exports.vintages(prov) == ("School districts (unified), cartographic boundary 2016 (Census, 2016, 2 states); "
+                                      "School districts (unified), cartographic boundary 2021 (Census, 2021, 1 state); "
+                                      "Libraries (IMLS, FY18)")
 
 
 def test_geojson_is_a_valid_feature_collection_with_its_note():
@@ -74,7 +95,7 @@ def test_geojson_is_a_valid_feature_collection_with_its_note():
 def test_geopackage_round_trip_in_epsg_4326(tmp_path):
     frame, description = _read_gpkg(exports.pods_gpkg(_pods(), NOTE), tmp_path)
     assert frame.crs.to_epsg() == 4326 and description == NOTE
-    assert (frame[exports.NOTE_FIELD] == NOTE).all()
+    assert "podgeo_note" not in frame.columns  # the note is the layer's description, not a field per row
     expected = exports.pods_table(_pods().iloc[:5])
     assert frame["pod_id"].tolist() == expected["pod_id"].tolist()
     assert frame["name"].tolist() == HOSTILE[:5]  # text kept as typed: a GIS is no spreadsheet
@@ -92,7 +113,7 @@ def test_polygons_round_trip_through_every_format(tmp_path):
     geo = json.loads(exports.geo_bytes(shapes, "geojson", NOTE, layer="districts"))
     assert geo["features"][1]["properties"] == {"leaid": "0000002", "name": "=B", "value": None}
     table = exports.geo_bytes(shapes, "csv", NOTE, layer="districts").decode("utf-8-sig").splitlines()
-    assert table[1:] == ["leaid,name,value", "0000001,A,1.5", "0000002,'=B,"]
+    assert table == ["leaid,name,value", "0000001,A,1.5", "0000002,'=B,"]
     with pytest.raises(ValueError, match="format 'shp' is not one of"):
         exports.geo_bytes(shapes, "shp", NOTE, layer="x")
 
@@ -119,8 +140,8 @@ def test_store_exports_carry_vintages_and_filters(fixture_store, tmp_path):
     sf = frame.set_index("leaid").loc["0634410"]
     assert (sf["children_5_17"], sf["pods"], sf["seats"]) == (77155, 2, 76)
     assert frame.crs.to_epsg() == 4326
-    lines = coverage.data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("# podgeo export: coverage: container ratio per district") and coverage.rows == 21
+    assert coverage.description.startswith("podgeo export: coverage: container ratio per district")
+    assert len(pd.read_csv(io.BytesIO(coverage.data))) == coverage.rows == 21
 
 
 def test_cli_export_writes_files_and_reports_errors_in_one_line(fixture_store, tmp_path, capsys):
@@ -131,6 +152,14 @@ def test_cli_export_writes_files_and_reports_errors_in_one_line(fixture_store, t
     data = json.loads(out.read_bytes())
     assert said[0] == f"wrote {out}: {len(data['features'])} pods rows as geojson ({out.stat().st_size:,} bytes)"
     assert said[1] == data["description"] and "filters: modes: In person" in said[1]
+    table = tmp_path / "pods.csv"
+    assert main(["export", "pods", "--db", str(fixture_store), "--out", str(table)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert len(pd.read_csv(table)) == 40  # the 40 sample pods, read as they are
+    readme = tmp_path / "pods_README.txt"
+    assert said[1] == f"wrote {readme}: what the CSV holds, its filters and data vintages"
+    assert readme.read_text(encoding="utf-8").splitlines()[:2] == ["podgeo export: pods (every state)",
+                                                                   "filters: all pods"]
     gpkg = tmp_path / "d.gpkg"
     assert main(["export", "districts", "--format", "gpkg", "--db", str(fixture_store), "--out", str(gpkg),
                  "--layer", "secondary"]) == 0
@@ -157,3 +186,18 @@ def test_real_california_districts_export(ca_real_store, tmp_path):
     la = frame.set_index("leaid").loc["0622710"]
     assert la["name"] == "Los Angeles Unified School District"
     assert la["children_5_17"] == pd.to_numeric(expected.set_index("leaid").loc["0622710", "children_5_17"])
+
+
+def test_real_california_districts_csv_reads_as_it_is(ca_real_store, tmp_path):
+    out = tmp_path / "ca.csv"
+    assert main(["export", "districts", "--db", str(ca_real_store), "--state", "CA", "--out", str(out)]) == 0
+    frame = pd.read_csv(out, dtype={"leaid": str})  # the 10,000-character note line once made this 3 x 1
+    store = SqliteStore(ca_real_store)
+    try:
+        expected = store.districts(layers=("unified", "elementary"), geometry=None)
+    finally:
+        store.close()
+    assert len(frame) == len(expected) and frame.columns[0] != "# podgeo export"
+    assert frame.set_index("leaid").loc["0622710", "name"] == "Los Angeles Unified School District"
+    notes = (tmp_path / "ca_README.txt").read_text(encoding="utf-8").splitlines()
+    assert notes[0] == "podgeo export: districts (state CA; layers unified, elementary)" and any("cartographic boundary 2021" in n for n in notes)

@@ -75,3 +75,13 @@ def test_bad_values_raise_naming_them():
 def test_describe():
     assert describe(PodFilter()) == "all pods"
     assert describe(PodFilter(costs=("free",), as_of=date(2020, 10, 1))) == "costs: Free; open on 2020-10-01"
+
+
+def test_from_query_checked_says_what_it_dropped():
+    f, problems = PodFilter.from_query_checked({"modes": "in_person,teleport,in_person", "grades": "K-99",
+                                                "as_of": "2035-01-01", "costs": "free"})
+    assert f == PodFilter(modes=("in_person",), costs=("free",))
+    assert problems == {"modes": "unknown value(s) teleport", "grades": "not a grade range such as K-5 or PK-12",
+                        "as_of": "outside 2019-01-01 to 2030-12-31"}
+    assert PodFilter.from_query_checked({"as_of": "2020-11-01"}) == (PodFilter(as_of=date(2020, 11, 1)), {})
+    assert PodFilter.from_query_checked({"as_of": "{{ 7*7 }}"})[1] == {"as_of": "not a date (YYYY-MM-DD)"}

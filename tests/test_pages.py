@@ -62,3 +62,33 @@ def test_sources_page_lists_every_file(app):
     frame = at.dataframe[0].value
     assert len(frame) == 10  # 7 build sources + CUPC enrollment and the two Bay Area tract files
     assert "Institute of Museum and Library Services" in set(frame["publisher"])
+
+
+# -- app.py: a failing page shows the viewer an error id, never a traceback ---------------------------
+
+def test_a_failing_page_shows_an_error_id_and_logs_the_traceback(app, monkeypatch, caplog):
+    import re
+
+    from podgeo import directory
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire at /srv/secret/podgeo.db")
+
+    monkeypatch.setattr(directory, "search", broken)
+    with caplog.at_level("ERROR", logger="podgeo.app"):
+        at = app("views/directory.py")
+    assert [e.value for e in at.exception] == []  # no traceback box
+    [shown] = [e.value for e in at.error]
+    ref = re.search(r"error id \*\*([0-9a-f]{10})\*\*", shown).group(1)
+    assert "/srv/secret" not in shown and "RuntimeError" not in shown
+    [record] = [r for r in caplog.records if r.name == "podgeo.app"]
+    assert ref in record.getMessage() and "disk on fire" in str(record.exc_info[1])
+
+
+def test_config_hides_errors_and_sends_nothing_off_the_machine():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"] == {"showErrorDetails": "none", "toolbarMode": "viewer"}
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["browser"]["serverAddress"] == "localhost"  # set by hand: no checkip.amazonaws.com lookup

@@ -1,5 +1,6 @@
 """Pods directory: search and sort the pods with every map filter, see one pod's fields, and download what is
-shown as CSV, GeoJSON or GeoPackage, each with a note of its filters, data vintages and when it was made."""
+shown as a plain CSV, or with a note of its filters, data vintages and when it was made (zip, Excel, GeoJSON,
+GeoPackage)."""
 import streamlit as st
 
 from podgeo import directory, exports, filters, ui
@@ -37,12 +38,14 @@ if len(shown):
 
 searched = f"; search '{query.strip()}'" if query.strip() else ""
 description = exports.note(f"pods in the directory ({where}{searched})", filters.describe(pod_filter), ui.vintages())
-cols = st.columns(3)
-cols[0].download_button("Pods (CSV)", lambda: exports.pods_csv(shown, description), "podgeo_pods.csv", "text/csv",
-                        key="directory.dl_csv", on_click="ignore")
-cols[1].download_button("Pods (GeoJSON)", lambda: exports.pods_geojson(shown, description), "podgeo_pods.geojson",
-                        "application/geo+json", key="directory.dl_geojson", on_click="ignore")
-cols[2].download_button("Pods (GeoPackage, EPSG:4326)", lambda: exports.pods_gpkg(shown, description),
-                        "podgeo_pods.gpkg", "application/geopackage+sqlite3", key="directory.dl_gpkg",
-                        on_click="ignore")
+cols = st.columns(5)
+for col, (label, make, name, mime) in zip(cols, (
+        ("Pods (CSV)", lambda: exports.pods_csv(shown), "podgeo_pods.csv", "text/csv"),
+        ("CSV + notes (zip)", lambda: exports.pods_zip(shown, description), "podgeo_pods.zip", "application/zip"),
+        ("Excel (data + notes)", lambda: exports.pods_xlsx(shown, description), "podgeo_pods.xlsx",
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("GeoJSON", lambda: exports.pods_geojson(shown, description), "podgeo_pods.geojson", "application/geo+json"),
+        ("GeoPackage (EPSG:4326)", lambda: exports.pods_gpkg(shown, description), "podgeo_pods.gpkg",
+         "application/geopackage+sqlite3"))):
+    col.download_button(label, make, name, mime, key=f"directory.dl_{name.rsplit('.', 1)[1]}", on_click="ignore")
 ui.sidebar_footer()

@@ -5,7 +5,8 @@ from streamlit_folium import st_folium
 from podgeo import explore, exports, filters, maps, measures, profile, ui
 
 state = ui.sidebar_state(allow_national=True)
-layer = ui.sidebar_choice("District layer", "explore.layer", explore.LAYER_LABELS, "base", param="layer")
+layer = ui.sidebar_choice("District layer", "explore.layer", explore.LAYER_LABELS, "base", param="layer",
+                          on_change=lambda: st.query_params.pop("district", None))
 measure = ui.sidebar_measure()
 attr = ui.sidebar_attributes(state)
 scheme = ui.sidebar_choice("Classes", "explore.scheme", maps.SCHEMES, "quantiles", param="scheme")
@@ -13,15 +14,16 @@ site_kinds = ui.sidebar_multi("Candidate hub sites", "explore.sites",
                               {k: label for k, (_, label) in explore.SITE_KINDS.items()}, ["libraries"], param="sites")
 pod_filter = ui.sidebar_pod_filter()
 meta = measures.get(measure)
+map_key = f"explore.map.{state}.{layer}"
 
 all_pods, links = ui.pods(), ui.pod_links()
 pods = filters.apply(all_pods, pod_filter)
 if state == ui.NATIONAL:
-    view = explore.national_view(ui.states_geo(), ui.district_table(), pods, links, measure=measure, scheme=scheme)
-    shown_pods, districts = pods, None
+    view = ui.national_view(measure, scheme, pod_filter)
+    shown_pods, districts, leaid = pods, None, None
     st.title(f"{meta.label} — United States")
     st.caption("States shaded from their districts: percents weighted by children, counts over unified + "
-               "elementary districts only. Click a state to open it.")
+               "elementary districts only. Click a state (or choose one under Geography) to open it.")
 else:
     districts = ui.districts(state_fips=(ui.state_fips(state),), layers=explore.LAYERS[layer])
     districts = ui.apply_attributes(districts, attr)
@@ -31,36 +33,45 @@ else:
                                          kind=attr.type, scheme=scheme) if attr.shade
             else explore.state_view(districts, shown_pods, links, sites, measure=measure, scheme=scheme))
     st.title(f"{ui.plain(attr.label) if attr.shade else meta.label} — {state} school districts")
-    st.caption(f"{explore.LAYER_LABELS[layer]}. Click a district for its profile.")
+    st.caption(f"{explore.LAYER_LABELS[layer]}. Click a district, or choose one below, for its figures.")
+    leaid = ui.district_picker(districts)
 
 st.markdown(f"**{view.pods_shown:,}** of {len(all_pods):,} pods shown ({filters.describe(pod_filter)}), "
             f"**{view.seats_shown:,.0f}** seats. {ui.ILLUSTRATIVE_NOTE}")
-click = st_folium(view.map, key=f"explore.map.{state}.{layer}", height=620, use_container_width=True,
-                  returned_objects=["last_object_clicked", "last_active_drawing"])
+highlight = None if districts is None else ui.highlight_layer(districts, leaid)
+click = ui.new_click(map_key, st_folium(ui.steady_map(view.map), key=map_key, height=620, use_container_width=True,
+                                        returned_objects=["last_object_clicked", "last_active_drawing"],
+                                        feature_group_to_add=highlight))
+if click and state == ui.NATIONAL and (picked := maps.district_at(click, ui.states_geo(), leaid_col="state")):
+    ui.set_state(picked)  # the picker is drawn already: the state opens on the next run
+    st.rerun()
+if click and districts is not None and (picked := maps.district_at(click, districts)) and picked != leaid:
+    ui.set_district(picked)
+    st.rerun()
 
-if state == ui.NATIONAL:
-    picked = maps.district_at(click, ui.states_geo(), leaid_col="state")
-    if picked and picked != state:
-        ui.set_state(picked)
-        st.rerun()
-else:
-    leaid = maps.district_at(click, districts) or ui.query_default("district", "", list(districts["leaid"]))
-    if leaid:
-        st.query_params["district"] = leaid
-        row = view.shaded.set_index("leaid").loc[leaid]
-        st.subheader(f"{row['name']} · LEAID {leaid} · {row['layer']} · boundaries {row['vintage']}")
-        table = profile.measure_rows(row.rename(leaid), view.shaded, ui.measure_catalog())
-        table["value"] = [profile.format_value(v, u, e) for v, u, e in zip(table["value"], table["unit"], table["moe"])]
-        table["state_median"] = [profile.format_value(v, u) for v, u in zip(table["state_median"], table["unit"])]
-        st.dataframe(table[["measure", "value", "state_median", "vs_state", "source", "vintage"]], hide_index=True,
-                     width="stretch", key="explore.profile")
-
+value_col = attr.shade or measure
+value_label = attr.label if attr.shade else f"{meta.label} ({meta.unit})" if meta.unit else meta.label
 description = exports.note("pods shown on the explore map", filters.describe(pod_filter), ui.vintages())
-cols = st.columns(3)
-cols[0].download_button("Pods (CSV)", lambda: exports.pods_csv(shown_pods, description), "podgeo_pods.csv",
-                        "text/csv", key="explore.dl_csv", on_click="ignore")
-cols[1].download_button("Pods (GeoJSON)", lambda: exports.pods_geojson(shown_pods, description),
+if state == ui.NATIONAL:
+    ui.map_table(view.shaded, {"state": "State", "state_name": "Name"}, value_col, value_label, key="explore.map_table",
+                 file_name=f"podgeo_states_{measure}.csv")
+else:
+    ui.map_table(view.shaded, {"leaid": "LEAID", "name": "District", "layer": "Layer"}, value_col, value_label,
+                 key="explore.map_table", file_name=f"podgeo_{state}_{value_col}.csv")
+if leaid:
+    row = view.shaded.set_index("leaid").loc[leaid]
+    rows = profile.measure_rows(row.rename(leaid), view.shaded, ui.measure_catalog())
+    rows["value"] = [profile.format_value(v, u, e) for v, u, e in zip(rows["value"], rows["unit"], rows["moe"])]
+    rows["state_median"] = [profile.format_value(v, u) for v, u in zip(rows["state_median"], rows["unit"])]
+    ui.district_panel(leaid, row, rows)
+
+cols = st.columns(4)
+cols[0].download_button("Pods (CSV)", lambda: exports.pods_csv(shown_pods), "podgeo_pods.csv", "text/csv",
+                        key="explore.dl_csv", on_click="ignore")
+cols[1].download_button("Pods (CSV + notes, zip)", lambda: exports.pods_zip(shown_pods, description),
+                        "podgeo_pods.zip", "application/zip", key="explore.dl_zip", on_click="ignore")
+cols[2].download_button("Pods (GeoJSON)", lambda: exports.pods_geojson(shown_pods, description),
                         "podgeo_pods.geojson", "application/geo+json", key="explore.dl_geojson", on_click="ignore")
-cols[2].download_button("Map (HTML)", ui.standalone_map_html(view.map), "podgeo_map.html", "text/html",
+cols[3].download_button("Map (HTML)", ui.standalone_map_html(view.map), "podgeo_map.html", "text/html",
                         key="explore.dl_html", on_click="ignore")
 ui.sidebar_footer()
