@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seats to assume at sites with no capacity (default: count sites instead of seats)")
     c.add_argument("--pod-filter", default="", metavar="QUERY",
                    help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active'")
-    c.add_argument("--hub", default=None, metavar="LON,LAT,SEATS", help="add a hypothetical hub (what-if)")
+    c.add_argument("--hub", action="append", default=None, metavar="LON,LAT,SEATS",
+                   help="add a hypothetical hub (what-if); repeat for several")
     c.add_argument("--out", type=Path, required=True, help="CSV to write (the table the page shows)")
     # equity, sensitivity and travel time (issue 12)
     c.add_argument("--summary-out", type=Path, default=None,
@@ -182,11 +183,10 @@ def _coverage(args: argparse.Namespace) -> int:
     from podgeo import access_report, disparity, sensitivity, travel_times
 
     sites = [kind.strip() for value in args.sites for kind in value.split(",") if kind.strip()]
-    hub = None
-    if args.hub is not None:
-        hub = access_report.Hub.from_query(args.hub)
-        if hub is None:
-            raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
+    hubs = [access_report.Hub.from_query(text) for text in args.hub or ()]
+    if None in hubs:
+        bad = args.hub[hubs.index(None)]
+        raise ValueError(f"--hub {bad!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
     if (args.travel_times is None and args.osm_pbf is None) != (args.max_minutes is None):
         raise ValueError("--travel-times (or --osm-pbf) and --max-minutes go together: give both or neither")
     if args.travel_times is not None and args.osm_pbf is not None:
@@ -201,7 +201,7 @@ def _coverage(args: argparse.Namespace) -> int:
         store.close()
     options = dict(sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
                    decay=args.decay, group=args.group, state=state,
-                   pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
+                   pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hubs,
                    assumed_seats=args.assumed_seats, travel_times=matrix, max_minutes=args.max_minutes)
     if args.osm_pbf is not None:
         options["travel_times"] = _osm_matrix(frames, options, args)

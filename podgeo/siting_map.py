@@ -31,6 +31,16 @@ def add_picks(m: folium.Map, picks: gpd.GeoDataFrame, clicked=()) -> folium.Map:
     return assets.localize(m)
 
 
+def add_hubs(m: folium.Map, hubs) -> folium.Map:
+    """Hypothetical hubs (`access_report.Hub`s, e.g. picks opened in Coverage) numbered in the order given,
+    drawn like the picks: one layer, whatever their number."""
+    data = [{"n": n, "lat": float(h.lat), "lon": float(h.lon),
+             "tip": quote(f"Hypothetical hub {n}: {float(h.seats):,.0f} seats", safe="")}
+            for n, h in enumerate(hubs, start=1)]
+    _Picks(data, []).add_to(m)
+    return assets.localize(m)
+
+
 class _Picks(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}

@@ -26,7 +26,7 @@ STORE_KINDS = ("libraries", "schools")
 GROUPS = {kind: (*groups, "total") for kind, groups in ar.NEED_GROUPS.items()}
 AREAS = {"state": "The whole state", "districts": "Chosen districts", "cohort": "A cohort's districts (in this state)"}
 MAX_POINTS = 50  # clicked points kept in a URL
-MAX_NEW = 100
+MAX_NEW = ar.MAX_HUBS  # every pick must fit in Coverage's ?hubs=
 PICK_COLUMNS = ["pick", "site", "kind", "site_id", "district", "leaid", "lat", "lon", "newly_covered",
                 "cumulative_covered", "cumulative_share"]
 

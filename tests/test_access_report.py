@@ -94,10 +94,44 @@ def test_hypothetical_hub_by_hand(hand_frames):
     t = table.set_index("leaid")
     assert t.loc["0600002", "access"] == pytest.approx(1000 / 200)  # the hub counts as one site: basis is sites
     assert t.loc["0600002", "sites"] == 1  # placed in B by its polygon
-    assert meta["hypothetical"] == {"lon": -119.85, "lat": 37.05, "seats": 30}
+    assert meta["hypothetical"] == [{"lon": -119.85, "lat": 37.05, "seats": 30}]
     seats = _hand(hand_frames, hypothetical=hub, assumed_seats=20).table.set_index("leaid")
     assert seats.loc["0600002", "access"] == pytest.approx(1000 * 30 / 200)  # every site has seats now
     assert seats.loc["0600001", "access"] == pytest.approx(100 * (1000 * 20 / 100) / 150)
+
+
+def test_several_hypothetical_hubs_by_hand(hand_frames):
+    """Hubs at s3 (B) and s2 (A), 30 seats each, library 20 seats, 1 mile: each serves only its own school."""
+    hubs = [ar.Hub(-119.85, 37.05, 30), ar.Hub(-119.91, 37.05, 30)]
+    result = _hand(hand_frames, hypothetical=hubs, assumed_seats=20)
+    t = result.table.set_index("leaid")
+    assert t.loc["0600001", "access"] == pytest.approx((100 * 200 + 50 * 600) / 150)  # s1: 20/100, s2: 30/50
+    assert t.loc["0600002", "access"] == pytest.approx(1000 * 30 / 200)
+    assert t["sites"].to_dict() == {"0600001": 2, "0600002": 1}
+    hub_rows = result.sites[result.sites["kind"] == "hypothetical"]
+    assert hub_rows["site_id"].tolist() == ["hypothetical-hub-1", "hypothetical-hub-2"]
+    assert hub_rows["leaid"].tolist() == ["0600002", "0600001"]
+    assert result.summary.set_index("group").loc["total", "mean_access"] == pytest.approx(80000 / 350)
+    assert len(result.meta["hypothetical"]) == 2
+    assert "includes 2 hypothetical hubs: 37.0500, -119.8500 (30 seats)" in ar.method_note(result.meta)
+    assert ar.cli_command(result.meta).count("--hub ") == 2
+    one = _hand(hand_frames, hypothetical=hubs[:1], assumed_seats=20)
+    assert one.table.equals(_hand(hand_frames, hypothetical=hubs[0], assumed_seats=20).table)
+    with pytest.raises(ValueError, match="is not an access_report.Hub"):
+        _hand(hand_frames, hypothetical=[(-119.85, 37.05, 30)])
+
+
+def test_hubs_from_a_link_keep_the_good_and_name_the_rest():
+    linked = ar.hubs_from_query("-122.1,37.5,50; garbage ;-122,95,3;1,2,nan;**x**,1,2;-122,37,5,6;;-121,38,0")
+    assert linked.hubs == (ar.Hub(-122.1, 37.5, 50.0), ar.Hub(-121.0, 38.0, 0.0))
+    for part in ("hub 2 (garbage) is not longitude,latitude,seats", r"hub 3: hub latitude 95.0 is not in \-90..90",
+                 "hub 4: hub seats nan", r"hub 5 (\*\*x\*\*,1,2)", r"hub 6 (\-122,37,5,6)"):
+        assert part in linked.notice
+    assert ar.hubs_from_query(None) == ar.hubs_from_query("") == ar.LinkedHubs()
+    many = ar.hubs_from_query(";".join(["-122,37,5"] * (ar.MAX_HUBS + 20)))
+    assert len(many.hubs) == ar.MAX_HUBS and f"lists {ar.MAX_HUBS + 20:,} hubs; only the first {ar.MAX_HUBS}" in many.notice
+    with pytest.raises(ValueError, match="at most 100"):
+        ar.coverage_table(ar.Frames(*([None] * 5)), hypothetical=[ar.Hub(0, 0, 1)] * 101)
 
 
 @pytest.mark.parametrize("method", list(ar.METHODS))

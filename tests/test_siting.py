@@ -281,15 +281,18 @@ def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_pat
     assert "status: optimal" in printed and "gap: 0.0000%" in printed
 
 
-def test_before_and_after_agree_with_the_coverage_page(bay_frames):
-    """Covered before = Coverage's distance coverage from the pods; after one pick = Coverage with that
-    pick as its hypothetical hub (what "Open these picks in Coverage" hands over)."""
+@pytest.mark.parametrize("n_new", [1, 4])
+def test_before_and_after_agree_with_the_coverage_page(bay_frames, n_new):
+    """Covered before = Coverage's distance coverage from the pods; after = Coverage with every pick
+    as a hypothetical hub, read back from the link "Open these picks in Coverage" hands over."""
     from podgeo import access_report as ar
 
     frames = bay_frames
-    result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=1))
+    result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=n_new))
     query = sr.coverage_query(result)
-    hub = ar.Hub.from_query(query["hubs"])
+    linked = ar.hubs_from_query(query["hubs"])
+    assert linked.notice == "" and len(linked.hubs) == len(result.picks) == n_new
+    hub = list(linked.hubs)
     common = dict(sites=["pods"], demand="schools", method="distance", radius_miles=2.0, group="low_income",
                   state="CA")
 
@@ -300,3 +303,5 @@ def test_before_and_after_agree_with_the_coverage_page(bay_frames):
     assert share() == pytest.approx(result.meta["share_before"])
     assert share(hypothetical=hub) == pytest.approx(result.meta["share_after"])
     assert result.meta["share_after"] > result.meta["share_before"]
+    for k in range(1, n_new):  # each row's cumulative share = Coverage with the picks up to it
+        assert share(hypothetical=hub[:k]) == pytest.approx(result.picks["cumulative_share"].iloc[k - 1])

@@ -91,12 +91,28 @@ def test_send_to_coverage_opens_the_picks_as_hypothetical_hubs(page, frames):
     assert [tuple(map(float, h.split(",")[:2])) for h in hubs] == [
         (round(lon, 5), round(lat, 5)) for lon, lat in zip(picks["lon"], picks["lat"])]
     assert at.query_params["method"] == "distance" and at.query_params["radius"] == "2"
+    # Coverage now counts every pick: its low-income share within 2 miles is the siting page's "after"
+    after = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=2))
+    summary = next(d.value for d in at.dataframe if "group" in d.value.columns).set_index("group")
+    share = summary.loc["low_income", next(c for c in summary.columns if c.startswith("mean_access"))] / 100
+    assert share == pytest.approx(after.meta["share_after"]) and after.meta["share_after"] > after.meta["share_before"]
+    assert any("Includes 2 hypothetical hub(s)" in c.value for c in at.caption) and not at.warning
 
 
 def test_error_table_lists_a_refused_upload_by_row_and_column():
     with pytest.raises(siting.CandidateFileError) as err:
         siting.read_candidates_csv(b"name,lat,lon\nA,95,-122\n")
     assert sr.error_table(err.value).to_dict("records") == [{"row": 2, "column": "lat", "problem": "95 is not in -90..90"}]
+
+
+def test_linked_hubs_are_one_numbered_layer():
+    """Coverage draws the hubs a link carries like the picks: numbered 1..n, their seats in the tooltip."""
+    m = maps.base_map((-122.5, 37.6, -122.0, 38.0), tiles=None)
+    siting_map.add_hubs(m, [ar.Hub(-122.27, 37.8, 50), ar.Hub(-122.154, 37.847, 40)])
+    html = m.get_root().render()
+    assert f'{{"lat": 37.8, "lon": -122.27, "n": 1, "tip": "{quote("Hypothetical hub 1: 50 seats", safe="")}"}}' in html
+    assert f'{{"lat": 37.847, "lon": -122.154, "n": 2, "tip": "{quote("Hypothetical hub 2: 40 seats", safe="")}"}}' in html
+    assert html.count("L.featureGroup()") == 1
 
 
 def test_picks_layer_keeps_hostile_names_as_text():
