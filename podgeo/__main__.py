@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active&grades=K-5'")
     e.add_argument("--layer", choices=("base", "secondary", "all"), default="base",
                    help="districts: unified + elementary (base, default), secondary, or all three")
+    e.add_argument("--sites", default="libraries", metavar="KINDS",
+                   help="coverage: hub sites as a comma list of pods, libraries, schools (default libraries, "
+                        "as the Coverage page opens)")
     e.set_defaults(func=_export)
 
     _add_site_parser(sub)
@@ -272,7 +275,8 @@ def _export(args: argparse.Namespace) -> int:
     store = open_store(args.db or default_path())
     try:
         result = exports.export(store, args.what, fmt, state=args.state.upper() if args.state else None,
-                                pod_filter=access_report.pod_filter_from_text(args.pod_filter), layers=layers)
+                                pod_filter=access_report.pod_filter_from_text(args.pod_filter), layers=layers,
+                                sites=tuple(k.strip() for k in args.sites.split(",") if k.strip()))
     finally:
         store.close()
     args.out.write_bytes(result.data)

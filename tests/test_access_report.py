@@ -1,6 +1,8 @@
 """podgeo.access_report: the table the Coverage page shows and `python -m podgeo coverage` writes."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import geopandas as gpd
@@ -292,3 +294,30 @@ def test_headline_figures_carry_their_unit(hand_frames):
     two = _hand(hand_frames)
     assert ar.format_access(0.0066, two.meta) == "0.0066 sites per 1,000 students in reach"
     assert ar.format_access(float("nan"), two.meta) == "no figure"  # unknown is never 0
+
+
+def test_export_coverage_counts_library_outlets_like_the_page(fixture_store, tmp_path):
+    """`python -m podgeo export coverage` opens where the Coverage page does (library outlets), and
+    `--sites pods` still gives the pods' table."""
+    from podgeo import exports
+    from podgeo.store import SqliteStore
+
+    store = SqliteStore(fixture_store)
+    try:
+        frames = ar.load_frames(store, "CA")
+        default = exports.export(store, "coverage", "csv", state="CA")
+    finally:
+        store.close()
+    out = tmp_path / "pods.csv"
+    assert main(["export", "coverage", "--db", str(fixture_store), "--state", "CA", "--sites", "pods",
+                 "--out", str(out)]) == 0
+
+    def access(data: bytes) -> dict:
+        return pd.read_csv(io.BytesIO(data), comment="#", dtype={"leaid": str}).set_index("leaid")[
+            "access"].round(9).to_dict()
+
+    for sites, data in ((["libraries"], default.data), (["pods"], out.read_bytes())):
+        expected = ar.coverage_table(frames, sites=sites, demand="districts", method="ratio", state="CA").table
+        assert access(data) == expected.set_index("leaid")["access"].round(9).to_dict()
+    assert "sites: libraries" in default.description and "pods not counted" in default.description
+    assert access(default.data) != access(out.read_bytes())
