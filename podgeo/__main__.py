@@ -302,6 +302,10 @@ def _add_site_parser(sub) -> None:
     s.add_argument("--cohort", type=int, default=None, help="the area: a saved cohort's districts (by id)")
     s.add_argument("--pod-filter", default="", metavar="QUERY",
                    help="which existing pods count as open, as in the map's URL ('statuses=active')")
+    s.add_argument("--travel-times", type=Path, default=None, metavar="FILE",
+                   help="reach by travel time: origin_id (demand point), destination_id (site), minutes; CSV or "
+                        "Parquet, as `coverage --travel-times` reads it")
+    s.add_argument("--max-minutes", type=float, default=None, help="reach in minutes with --travel-times")
     s.add_argument("--time-limit", type=float, default=60.0, help="seconds CBC may take for each model (default 60)")
     s.add_argument("--out", type=Path, required=True, help="CSV of the picks, in the order of what each adds")
     s.add_argument("--geojson-out", type=Path, default=None, help="also write the picks as GeoJSON")
@@ -310,8 +314,11 @@ def _add_site_parser(sub) -> None:
 
 def _site(args: argparse.Namespace) -> int:
     """Compute with the page's own function, write the picks, print coverage before/after and the solver's word."""
-    from podgeo import access_report, siting, siting_report
+    from podgeo import access_report, siting, siting_report, travel_times
 
+    if (args.travel_times is None) != (args.max_minutes is None):
+        raise ValueError("--travel-times and --max-minutes go together: give both or neither")
+    matrix = travel_times.read_matrix(args.travel_times) if args.travel_times is not None else None
     state = args.state.upper() if args.state else None
     kinds = tuple(k.strip() for k in args.candidates.split(",") if k.strip() and k.strip() != "none")
     bad = [k for k in kinds if k not in siting_report.STORE_KINDS]
@@ -335,7 +342,8 @@ def _site(args: argparse.Namespace) -> int:
         state=state, demand=args.demand, group=args.group or siting_report.GROUPS[args.demand][0],
         candidates=kinds, radius_miles=args.radius_miles, n_new=args.new, leaids=tuple(dict.fromkeys(leaids)) or None,
         time_limit=args.time_limit, pod_filter=access_report.pod_filter_from_text(args.pod_filter))
-    result = siting_report.site_table(frames, siting_report.with_upload(choices, upload))
+    result = siting_report.site_table(frames, siting_report.with_upload(choices, upload), travel_times=matrix,
+                                      max_minutes=args.max_minutes)
     args.out.write_bytes(siting_report.picks_csv(result))
     if args.geojson_out:
         args.geojson_out.write_bytes(siting_report.picks_geojson(result))

@@ -103,11 +103,13 @@ def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFram
     candidates = _candidates(base.sites, c, districts)
     if candidates.empty:
         raise ValueError("no candidate sites in the area: choose libraries, schools, click points or upload a CSV")
+    matched = None
     if travel_times is None:
         reach = [siting.within_radius(points, sites, c.radius_miles) for sites in (candidates, existing)]
-    else:
-        reach = [siting.within_minutes(points["demand_id"], sites["site_id"], travel_times, float(max_minutes))
-                 for sites in (candidates, existing)]
+    else:  # one match over candidates then pods, so the report counts each table id once
+        ids = pd.concat([candidates["site_id"], existing["site_id"]], ignore_index=True)
+        cover, matched = siting.minutes_cover(points["demand_id"], ids, travel_times, float(max_minutes))
+        reach = [cover[:, :len(candidates)].tocsr(), cover[:, len(candidates):].tocsr()]
     instance = siting.Instance(weight, *reach)
     mclp = siting.maximal_cover(instance, c.n_new, time_limit=c.time_limit)
     lscp = siting.set_cover(instance, time_limit=c.time_limit)
@@ -115,8 +117,11 @@ def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFram
     picks = _picks(candidates, districts, mclp)
     meta = _meta(frames, c, base.meta, mclp, lscp, points=len(points), unknown=unknown, candidates=candidates,
                  existing=len(existing))
-    meta["max_minutes"] = None if travel_times is None else float(max_minutes)
-    meta["travel_source"] = None if travel_times is None else str(travel_times.attrs.get("source", "travel-time table"))
+    meta["max_minutes"] = None if matched is None else float(max_minutes)
+    meta["travel_source"] = None if matched is None else matched.source
+    meta["travel_times"] = None if matched is None else {
+        "rows": matched.rows, "unmatched_rows": matched.unmatched_rows, "unmatched_origins": matched.unmatched_origins,
+        "unmatched_destinations": matched.unmatched_destinations, "demand_without_pairs": matched.demand_without_pairs}
     return SitingResult(picks, mclp, lscp, meta, existing)
 
 
@@ -164,7 +169,8 @@ def coverage_query(result: SitingResult, *, seats: float = 50.0) -> dict[str, st
     distance coverage, and every pick as a hypothetical hub (`hubs=lon,lat,seats;...`)."""
     m = result.meta
     hubs = ";".join(ar.Hub(float(r.lon), float(r.lat), float(seats)).to_query() for r in result.picks.itertuples())
-    query = {"supply": "pods", "demand": m["demand"], "method": "distance", "radius": f"{m['radius_miles']:g}",
+    reach = m["max_minutes"] or m["radius_miles"]  # minutes only count once the same table is uploaded there
+    query = {"supply": "pods", "demand": m["demand"], "method": "distance", "radius": f"{reach:g}",
              "group": m["coverage_group"], "hubs": hubs}
     if m["state"]:
         query["state"] = m["state"]
@@ -201,6 +207,8 @@ def summary_lines(result: SitingResult) -> list[str]:
     ]
     if m["unknown_need_points"]:
         lines.append(f"{m['unknown_need_points']:,} demand points have no count of this group and are left out")
+    if m.get("travel_times"):
+        lines.append(f"travel times: {_travel_text(m)}")
     return lines
 
 
@@ -225,8 +233,8 @@ def method_note(meta: dict) -> str:
         f"**Demand:** {meta['demand_label']} in {meta['area']}: {meta['demand_points']:,} points"
         + (f"; {meta['unknown_need_points']:,} without a count of this group left out" if meta['unknown_need_points'] else "")
         + ". Coverage only counts sites and pods loaded for this state, so reach stops at its edge.",
-        (f"**Reach:** {meta['max_minutes']:g} minutes of travel time from {_md(meta['travel_source'])} (pairs it "
-         "does not list are out of reach)." if meta.get("max_minutes") else
+        (f"**Reach:** {meta['max_minutes']:g} minutes of travel time (pairs the table does not list are out of "
+         f"reach). Table {_md(_travel_text(meta))}." if meta.get("max_minutes") else
          f"**Reach:** {meta['radius_miles']:g} straight-line miles (no travel-time table given)."),
     ]
     if meta.get("vintages"):
@@ -238,8 +246,10 @@ def method_note(meta: dict) -> str:
 def cli_command(meta: dict) -> str:
     """The shell command that gives the same picks (`python -m podgeo site ...`)."""
     store_kinds = [k for k in meta["candidates"] if k in STORE_KINDS]
+    reach = (["--travel-times", shlex.quote(str(meta["travel_source"])), "--max-minutes", f"{meta['max_minutes']:g}"]
+             if meta.get("max_minutes") else ["--radius-miles", f"{meta['radius_miles']:g}"])
     parts = ["python -m podgeo site", "--candidates", ",".join(store_kinds) or "none", "--demand", meta["demand"],
-             "--group", meta["group"], "--radius-miles", f"{meta['radius_miles']:g}", "--new", str(meta["n_new"])]
+             "--group", meta["group"], *reach, "--new", str(meta["n_new"])]
     if meta["state"]:
         parts += ["--state", meta["state"]]
     if meta.get("leaids"):
@@ -364,6 +374,17 @@ def _lscp_text(c: siting.SetCover) -> str:
     proof = "" if c.method == siting.OPTIMAL else f" ({c.method}; {c.status})"
     beyond = f"; {c.unreachable_weight:,.0f} are beyond reach of every candidate and pod" if c.unreachable_weight else ""
     return f"{c.count:,} new hub(s){proof}{beyond}"
+
+
+def _travel_text(meta: dict) -> str:
+    """What the travel-time table held and what of it matched nothing (never dropped silently)."""
+    t = meta.get("travel_times") or {}
+    if not t:
+        return str(meta.get("travel_source"))
+    return (f"{meta['travel_source']}: {t['rows']:,} pairs; {t['unmatched_rows']:,} rows left out because their ids "
+            f"match nothing ({t['unmatched_origins']:,} origin ids not among the area's demand points with a count "
+            f"of this group, {t['unmatched_destinations']:,} destination ids not among the candidates or the pods); "
+            f"{t['demand_without_pairs']:,} demand points appear in no pair, so no hub reaches them")
 
 
 def _reach(meta: dict) -> str:
