@@ -20,6 +20,17 @@ PICK_COLOUR = "#CC3311"
 CLICKED_COLOUR = "#0077BB"
 
 
+def picks_map(districts: gpd.GeoDataFrame, area, pods: gpd.GeoDataFrame, picks: gpd.GeoDataFrame,
+              clicked=()) -> folium.Map:
+    """The page's map: the `area` districts (None = all) bold over the rest, the pods kept open, the
+    numbered picks and the clicked candidate points."""
+    from podgeo import maps
+
+    m = maps.district_outlines(districts, chosen=area, label="Area")
+    maps.add_pods(m, pods)
+    return add_picks(m, picks, clicked=clicked)
+
+
 def add_picks(m: folium.Map, picks: gpd.GeoDataFrame, clicked=()) -> folium.Map:
     """Numbered markers for `picks` (columns pick, site, district, newly_covered, lat, lon), plus
     hollow markers for clicked candidate points ((name, lon, lat), ...)."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from podgeo import access_report as ar
-from podgeo import exports, filters, geo, siting
+from podgeo import exports, filters, geo, siting, travel_times
 
 #: Candidate kinds: the store's point layers, plus points a user clicks or uploads.
 CANDIDATE_KINDS = {"libraries": "Public library outlets", "schools": "Public schools",
@@ -157,6 +157,87 @@ def with_upload(choices: Choices, upload: pd.DataFrame | None) -> Choices:
 def area_districts(frames: ar.Frames, state: str | None) -> gpd.GeoDataFrame:
     """The unified and elementary districts (no filler) an area is chosen from: they tile the state."""
     return _base_districts(frames, state)
+
+
+@dataclass(frozen=True)
+class Area:
+    """The area the sidebar chose: districts (None = the whole state), a label, and its URL parameters."""
+
+    leaids: tuple[str, ...] | None = None
+    label: str = ""
+    query: dict = field(default_factory=dict)
+
+    @property
+    def missing(self) -> bool:
+        """Districts or a cohort were asked for, but none of this state's districts are in it."""
+        return self.leaids is not None and not self.leaids
+
+
+def choose_area(area: str, names: dict, *, picked=(), cohort: int | None = None, cohort_name: str = "",
+                members=()) -> Area:
+    """`area` ("state", "districts", "cohort") and the widgets' values -> the districts to site in.
+
+    `names`: leaid -> name of the state's districts; picked districts or a cohort's members outside
+    them are left out (a cohort may span states)."""
+    if area == "districts":
+        leaids = tuple(v for v in picked if v in names)
+        return Area(leaids, "", {"districts": ",".join(leaids)})
+    if area == "cohort":
+        if cohort is None:
+            return Area((), "", {})
+        return Area(tuple(v for v in members if v in names), f"cohort {cohort_name}", {"cohort": str(cohort)})
+    if area != "state":
+        raise ValueError(f"area {area!r} is not one of {list(AREAS)}")
+    return Area(None)
+
+
+def query_index(ids: list, text) -> int:
+    """Position of the URL's id (`?cohort=3`) among `ids`, 0 when it is missing or malformed."""
+    wanted = int(text) if str(text or "").isdigit() else None
+    return ids.index(wanted) if wanted in ids else 0
+
+
+def add_clicked(points: list, point, candidates) -> bool:
+    """Append a map click (lon, lat) to `points` as a named candidate, when clicked points are
+    candidates and fewer than MAX_POINTS are kept; True if it was added."""
+    if not point or "clicked" not in candidates or len(points) >= MAX_POINTS:
+        return False
+    points.append((f"Clicked point {len(points) + 1}", round(point[0], 5), round(point[1], 5)))
+    return True
+
+
+def read_upload(data: bytes | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """An uploaded candidate CSV -> (rows, None), or (None, one row per bad cell) when it is refused."""
+    if data is None:
+        return None, None
+    try:
+        return siting.read_candidates_csv(data), None
+    except siting.CandidateFileError as exc:
+        return None, error_table(exc)
+
+
+def read_travel(name: str | None, data: bytes | None) -> tuple[pd.DataFrame | None, str]:
+    """An uploaded travel-time table (`travel_times.read_matrix`) -> (matrix, ""), or (None, why not)."""
+    if data is None:
+        return None, ""
+    try:
+        return travel_times.read_matrix(name or "travel-times.csv", data), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def headline(result: SitingResult) -> list[tuple[str, str, str | None, str]]:
+    """The page's four figures as (label, value, delta, help): covered now, with the picks, LSCP, solver."""
+    m, s = result.meta, result.mclp
+    return [
+        (f"{m['group_label']} covered now", f"{m['share_before']:.1%}", None, f"within {_reach(m)} of a pod"),
+        (f"With {len(s.chosen)} new hub(s)", f"{m['share_after']:.1%}", f"{m['share_after'] - m['share_before']:+.1%}",
+         f"within {_reach(m)}"),
+        ("Hubs to reach everyone reachable (LSCP)", "—" if result.lscp.count is None else f"{result.lscp.count:,}",
+         None, _lscp_text(result.lscp)),
+        ("Solver", "optimal" if s.method == siting.OPTIMAL else "not proven optimal", None,
+         f"{s.method}; {s.status}; gap {s.gap}"),
+    ]
 
 
 def error_table(exc: siting.CandidateFileError) -> pd.DataFrame:

@@ -174,3 +174,49 @@ def test_an_uploaded_csv_adds_candidates_and_a_bad_one_lists_its_cells(page, fra
     assert errors.to_dict("records") == [{"row": 2, "column": "lat", "problem": "'north' is not a number"},
                                          {"row": 3, "column": "name", "problem": "is empty"}]
     assert [e.value for e in at.error] == ["The candidate file was not used:"]
+
+
+def test_an_uploaded_travel_time_table_sites_by_minutes(page, frames):
+    """Minutes = 2 x straight-line miles: 4 minutes on the page picks what 2 miles picks; ids that match
+    nothing are reported; a bad table is an error naming its row, never an exception."""
+    base = ar.coverage_table(frames, sites=["pods", "libraries"], demand="schools", method="distance", state="CA")
+    dxy, sxy = siting._xy(base.points, "d"), siting._xy(base.sites, "s")
+    miles = ((dxy[:, None, :] - sxy[None, :, :]) ** 2).sum(axis=2) ** 0.5 / siting.METRES_PER_MILE
+    i, j = (miles <= 6).nonzero()  # pairs beyond 12 minutes cannot matter at 4
+    times = pd.DataFrame({"origin_id": base.points["demand_id"].to_numpy()[i],
+                          "destination_id": base.sites["site_id"].to_numpy()[j], "minutes": 2 * miles[i, j]})
+    body = times.to_csv(index=False) + "no-such-school,libraries:nowhere,1\n"
+    at = page(state="CA", demand="schools", group="low_income", candidates="libraries", radius="4", new="3")
+    at.file_uploader(key="siting.travel").set_value(("times.csv", body.encode(), "text/csv")).run()
+    no_errors(at)
+    assert at.sidebar.slider(key="siting.radius").label == "Reach (travel minutes)"
+    by_miles = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=3))
+    assert _table(at)["site_id"].tolist() == by_miles.picks["site_id"].tolist()
+    caption = " ".join(c.value for c in at.caption)
+    assert f"times.csv: {len(times) + 1:,} pairs; 1 rows left out because their ids match nothing" in caption
+    assert "--travel-times times.csv --max-minutes 4" in at.code[0].value
+    at.file_uploader(key="siting.travel").set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
+                                                     "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
+                                "'minutes' is 'soon', expected a number"
+    assert at.sidebar.slider(key="siting.radius").label == "Reach (straight-line miles)"
+
+
+def test_area_choice_click_and_headline_helpers():
+    names = {"0600001": "A", "0600002": "B"}
+    assert sr.choose_area("state", names) == sr.Area(None)
+    picked = sr.choose_area("districts", names, picked=["0600002", "0699999"])
+    assert (picked.leaids, picked.query, picked.missing) == (("0600002",), {"districts": "0600002"}, False)
+    cohort = sr.choose_area("cohort", names, cohort=7, cohort_name="East", members=["0600001", "3600001"])
+    assert (cohort.leaids, cohort.label, cohort.query) == (("0600001",), "cohort East", {"cohort": "7"})
+    assert sr.choose_area("cohort", names).missing and sr.choose_area("districts", names).missing
+    with pytest.raises(ValueError, match="area 'county'"):
+        sr.choose_area("county", names)
+    assert [sr.query_index([3, 7], t) for t in ("7", "x", None, "9", "-7")] == [1, 0, 0, 0, 0]
+    points = []
+    assert sr.add_clicked(points, (-122.123456, 37.5), ("clicked",)) and points == [("Clicked point 1", -122.12346, 37.5)]
+    assert not sr.add_clicked(points, (-122, 37), ("libraries",)) and not sr.add_clicked(points, None, ("clicked",))
+    assert sr.read_upload(None) == (None, None)
+    rows, refused = sr.read_upload(b"name,lat,lon\nA,95,-122\n")
+    assert rows is None and refused.to_dict("records") == [{"row": 2, "column": "lat", "problem": "95 is not in -90..90"}]
