@@ -216,6 +216,9 @@ def coverage_table(
         "max_minutes": cut, "source": matched.source, "rows": matched.rows, "unmatched_rows": matched.unmatched_rows,
         "unmatched_origins": matched.unmatched_origins, "unmatched_destinations": matched.unmatched_destinations,
         "demand_without_pairs": matched.demand_without_pairs}
+    hub_ids = site_frame.loc[site_frame["kind"] == "hypothetical", "site_id"]
+    meta["hubs_without_times"] = 0 if matched is None else int(
+        (~hub_ids.isin(set(map(str, pd.unique(travel_times["destination_id"]))))).sum())
     return Coverage(table, summary, meta, points, site_frame)
 
 
@@ -442,6 +445,10 @@ def method_note(meta: dict) -> str:
         shown = "; ".join(f"{h['lat']:.4f}, {h['lon']:.4f} ({h['seats']:g} seats)" for h in hubs[:10])
         lines.append(f"**What-if:** includes {len(hubs):,} hypothetical hubs: {shown}"
                      + (f"; and {len(hubs) - 10:,} more" if len(hubs) > 10 else "") + ".")
+    if meta.get("hubs_without_times"):
+        lines.append(f"**What-if by travel time:** {meta['hubs_without_times']:,} hypothetical hub(s) have no pairs in "
+                     f"the travel-time table (they would be listed as destination {HUB_ID}, or {HUB_ID}-1, -2, ... "
+                     "for several), so they reach no one; add their minutes to the table to count them.")
     if meta.get("no_pods"):
         lines.append(f"**No pods:** {meta['state'] or 'the store'} has no pods (after the filter), so pods add "
                      "no supply here.")

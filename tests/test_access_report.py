@@ -123,6 +123,20 @@ def test_several_hypothetical_hubs_by_hand(hand_frames):
         _hand(hand_frames, hypothetical=[(-119.85, 37.05, 30)])
 
 
+def test_hypothetical_hubs_by_travel_time_count_only_with_their_minutes(hand_frames):
+    """Under a travel-time table a hub reaches whom the table says: hub 1 is listed (5 min to s3), hub 2 is
+    not, so it reaches no one, and the note and meta say so instead of leaving it silently idle."""
+    hubs = [ar.Hub(-119.85, 37.05, 30), ar.Hub(-119.91, 37.05, 30)]
+    times = pd.DataFrame({"origin_id": ["s1", "s3"], "destination_id": ["L1", "hypothetical-hub-1"],
+                          "minutes": [1.0, 5.0]})
+    result = _hand(hand_frames, method="distance", hypothetical=hubs, travel_times=times, max_minutes=10)
+    points = result.points.set_index("demand_id")["access"]
+    assert points.to_dict() == {"s1": 100.0, "s2": 0.0, "s3": 100.0}  # s2 sits on hub 2, which has no minutes
+    assert result.meta["hubs_without_times"] == 1
+    assert "1 hypothetical hub(s) have no pairs in the travel-time table" in ar.method_note(result.meta)
+    assert _hand(hand_frames, method="distance", hypothetical=hubs).meta["hubs_without_times"] == 0
+
+
 def test_hubs_from_a_link_keep_the_good_and_name_the_rest():
     linked = ar.hubs_from_query("-122.1,37.5,50; garbage ;-122,95,3;1,2,nan;**x**,1,2;-122,37,5,6;;-121,38,0")
     assert linked.hubs == (ar.Hub(-122.1, 37.5, 50.0), ar.Hub(-121.0, 38.0, 0.0))

@@ -57,6 +57,9 @@ unit = meta["access_unit"]
 if meta["no_pods"]:
     st.info(f"{state} has no pods in the store (after the filter), so pods add no supply here. Add library outlets "
             "or schools as candidate sites, or upload pods.")
+if meta["hubs_without_times"]:
+    st.warning(f"{meta['hubs_without_times']:,} hypothetical hub(s) have no travel times in the table, so they "
+               "reach no one (see the method note).")
 everyone = summary.set_index("group").loc["total"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Demand ({meta['demand_noun']})", f"{meta['demand_total']:,.0f}", help=meta["demand_label"])
