@@ -229,6 +229,20 @@ def test_cli_writes_the_table_the_function_returns(frames, fixture_store, tmp_pa
     assert ar.cli_command(result.meta).startswith("python -m podgeo coverage --sites pods,libraries,schools")
 
 
+def test_cli_takes_several_hubs_and_names_a_bad_one(frames, fixture_store, tmp_path, capsys):
+    out = tmp_path / "hubs.csv"
+    args = ["coverage", "--db", str(fixture_store), "--sites", "pods", "--demand", "schools", "--method", "distance",
+            "--radius-miles", "2", "--state", "CA", "--out", str(out)]
+    assert main([*args, "--hub=-122.154,37.847,40", "--hub=-122.27,37.8,50"]) == 0
+    result = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=2, state="CA",
+                               hypothetical=[ar.Hub(-122.154, 37.847, 40), ar.Hub(-122.27, 37.8, 50)])
+    assert out.read_bytes() == ar.to_csv(ar.with_units(result.table, result.meta))
+    assert "includes 2 hypothetical hubs" in capsys.readouterr().out
+    assert ar.cli_command(result.meta).count("--hub ") == 2
+    assert main([*args, "--hub=-122.154,37.847,40", "--hub=north,37.8,50"]) == 2
+    assert "--hub 'north,37.8,50' is not LON,LAT,SEATS" in capsys.readouterr().err
+
+
 def test_cli_errors_are_one_line_and_exit_2(fixture_store, tmp_path, capsys):
     code = main(["coverage", "--db", str(fixture_store), "--sites", "pods", "--demand", "schools",
                  "--method", "gravity", "--out", str(tmp_path / "x.csv")])
