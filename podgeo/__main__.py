@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seats to assume at sites with no capacity (default: count sites instead of seats)")
     c.add_argument("--pod-filter", default="", metavar="QUERY",
                    help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active'")
-    c.add_argument("--hub", default=None, metavar="LON,LAT,SEATS", help="add a hypothetical hub (what-if)")
+    c.add_argument("--hub", action="append", default=None, metavar="LON,LAT,SEATS",
+                   help="add a hypothetical hub (what-if); repeat for several")
     c.add_argument("--out", type=Path, required=True, help="CSV to write (the table the page shows)")
     # equity, sensitivity and travel time (issue 12)
     c.add_argument("--summary-out", type=Path, default=None,
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="pod filters as in the map's URL, e.g. 'modes=in_person&statuses=active&grades=K-5'")
     e.add_argument("--layer", choices=("base", "secondary", "all"), default="base",
                    help="districts: unified + elementary (base, default), secondary, or all three")
+    e.add_argument("--sites", default="libraries", metavar="KINDS",
+                   help="coverage: hub sites as a comma list of pods, libraries, schools (default libraries, "
+                        "as the Coverage page opens)")
     e.set_defaults(func=_export)
 
     _add_site_parser(sub)
@@ -236,11 +240,10 @@ def _coverage(args: argparse.Namespace) -> int:
     from podgeo import access_report, disparity, sensitivity, travel_times
 
     sites = [kind.strip() for value in args.sites for kind in value.split(",") if kind.strip()]
-    hub = None
-    if args.hub is not None:
-        hub = access_report.Hub.from_query(args.hub)
-        if hub is None:
-            raise ValueError(f"--hub {args.hub!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
+    hubs = [access_report.Hub.from_query(text) for text in args.hub or ()]
+    if None in hubs:
+        bad = args.hub[hubs.index(None)]
+        raise ValueError(f"--hub {bad!r} is not LON,LAT,SEATS (e.g. -122.41,37.77,50)")
     if (args.travel_times is None and args.osm_pbf is None) != (args.max_minutes is None):
         raise ValueError("--travel-times (or --osm-pbf) and --max-minutes go together: give both or neither")
     if args.travel_times is not None and args.osm_pbf is not None:
@@ -255,7 +258,7 @@ def _coverage(args: argparse.Namespace) -> int:
         store.close()
     options = dict(sites=sites, demand=args.demand, method=args.method, radius_miles=args.radius_miles,
                    decay=args.decay, group=args.group, state=state,
-                   pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hub,
+                   pod_filter=access_report.pod_filter_from_text(args.pod_filter), hypothetical=hubs,
                    assumed_seats=args.assumed_seats, travel_times=matrix, max_minutes=args.max_minutes)
     if args.osm_pbf is not None:
         options["travel_times"] = _osm_matrix(frames, options, args)
@@ -326,7 +329,8 @@ def _export(args: argparse.Namespace) -> int:
     store = open_store(args.db or default_path())
     try:
         result = exports.export(store, args.what, fmt, state=args.state.upper() if args.state else None,
-                                pod_filter=access_report.pod_filter_from_text(args.pod_filter), layers=layers)
+                                pod_filter=access_report.pod_filter_from_text(args.pod_filter), layers=layers,
+                                sites=tuple(k.strip() for k in args.sites.split(",") if k.strip()))
     finally:
         store.close()
     args.out.write_bytes(result.data)
@@ -356,6 +360,10 @@ def _add_site_parser(sub) -> None:
     s.add_argument("--cohort", type=int, default=None, help="the area: a saved cohort's districts (by id)")
     s.add_argument("--pod-filter", default="", metavar="QUERY",
                    help="which existing pods count as open, as in the map's URL ('statuses=active')")
+    s.add_argument("--travel-times", type=Path, default=None, metavar="FILE",
+                   help="reach by travel time: origin_id (demand point), destination_id (site), minutes; CSV or "
+                        "Parquet, as `coverage --travel-times` reads it")
+    s.add_argument("--max-minutes", type=float, default=None, help="reach in minutes with --travel-times")
     s.add_argument("--time-limit", type=float, default=60.0, help="seconds CBC may take for each model (default 60)")
     s.add_argument("--out", type=Path, required=True, help="CSV of the picks, in the order of what each adds")
     s.add_argument("--geojson-out", type=Path, default=None, help="also write the picks as GeoJSON")
@@ -364,8 +372,11 @@ def _add_site_parser(sub) -> None:
 
 def _site(args: argparse.Namespace) -> int:
     """Compute with the page's own function, write the picks, print coverage before/after and the solver's word."""
-    from podgeo import access_report, siting, siting_report
+    from podgeo import access_report, siting, siting_report, travel_times
 
+    if (args.travel_times is None) != (args.max_minutes is None):
+        raise ValueError("--travel-times and --max-minutes go together: give both or neither")
+    matrix = travel_times.read_matrix(args.travel_times) if args.travel_times is not None else None
     state = args.state.upper() if args.state else None
     kinds = tuple(k.strip() for k in args.candidates.split(",") if k.strip() and k.strip() != "none")
     bad = [k for k in kinds if k not in siting_report.STORE_KINDS]
@@ -389,7 +400,8 @@ def _site(args: argparse.Namespace) -> int:
         state=state, demand=args.demand, group=args.group or siting_report.GROUPS[args.demand][0],
         candidates=kinds, radius_miles=args.radius_miles, n_new=args.new, leaids=tuple(dict.fromkeys(leaids)) or None,
         time_limit=args.time_limit, pod_filter=access_report.pod_filter_from_text(args.pod_filter))
-    result = siting_report.site_table(frames, siting_report.with_upload(choices, upload))
+    result = siting_report.site_table(frames, siting_report.with_upload(choices, upload), travel_times=matrix,
+                                      max_minutes=args.max_minutes)
     args.out.write_bytes(siting_report.picks_csv(result))
     if args.geojson_out:
         args.geojson_out.write_bytes(siting_report.picks_geojson(result))

@@ -45,6 +45,8 @@ NEED_GROUPS = {"schools": ("low_income", "english_learners"),
                "districts": ("poverty", "english_learners", "disability", "of_color")}
 BASE_LAYERS = ("unified", "elementary")
 HUB_ID = "hypothetical-hub"
+#: Hypothetical hubs one link may carry (`?hubs=`): the siting page's most new hubs, no more.
+MAX_HUBS = 100
 _STORE_KIND = {"libraries": "library", "schools": "school"}
 _VINTAGE_SOURCES = {"schools": ("cde_enrollment", "cde_schools"), "tracts": ("mtc_tracts", "udp_tracts"),
                     "districts": ("household_conditions", "household_conditions_csv", "acs_ed_race"),
@@ -99,6 +101,42 @@ class Hub:
             return None
 
 
+@dataclass(frozen=True)
+class LinkedHubs:
+    """Hubs read from a link's `?hubs=`, and what was refused (markdown-safe; empty when all was fine)."""
+
+    hubs: tuple[Hub, ...] = ()
+    notice: str = ""
+
+
+def hubs_from_query(text: str | None, *, limit: int = MAX_HUBS) -> LinkedHubs:
+    """`lon,lat,seats;lon,lat,seats;...` (what the siting page sends) -> the valid hubs, first `limit`.
+
+    A URL is never trusted: a part that is not three numbers, or whose position or seats are out of
+    range, is left out and named in the notice, as is every hub beyond `limit`; nothing raises.
+    """
+    parts = [p.strip() for p in str(text or "").split(";") if p.strip()]
+    hubs, bad = [], []
+    for number, part in enumerate(parts[:limit], start=1):
+        values = part.split(",")
+        try:
+            numbers = [float(v) for v in values] if len(values) == 3 else None
+        except ValueError:
+            numbers = None
+        if numbers is None:
+            bad.append(f"hub {number} ({_md_text(part[:40])}) is not longitude,latitude,seats")
+            continue
+        try:
+            hubs.append(Hub(*numbers))
+        except ValueError as exc:  # out of range, or not finite
+            bad.append(f"hub {number}: {_md_text(str(exc))}")
+    problems = bad[:5] + ([f"and {len(bad) - 5:,} more"] if len(bad) > 5 else [])
+    if len(parts) > limit:
+        problems.append(f"the link lists {len(parts):,} hubs; only the first {limit:,} are used")
+    notice = ("Some hypothetical hubs in the link were not used: " + "; ".join(problems) + ".") if problems else ""
+    return LinkedHubs(tuple(hubs), notice)
+
+
 @dataclass
 class Frames:
     """Everything coverage reads from the store for one state (or all): see `load_frames`."""
@@ -123,7 +161,7 @@ def coverage_table(
     group: str | None = None,
     state: str | None = None,
     pod_filter: filters.PodFilter | None = None,
-    hypothetical: Hub | None = None,
+    hypothetical: Hub | Sequence[Hub] | None = None,
     assumed_seats: float | None = None,
     travel_times: pd.DataFrame | None = None,
     max_minutes: float | None = None,
@@ -134,7 +172,7 @@ def coverage_table(
     districts. `group`: the need measure that ranks the shortfall (default: the first of
     `NEED_GROUPS[demand]`). `state`: postal code, None for every state in `frames`.
     `assumed_seats`: seats to assume at sites with no capacity; None counts sites instead of
-    seats whenever any chosen site lacks one. `hypothetical`: a `Hub` added to the sites.
+    seats whenever any chosen site lacks one. `hypothetical`: a `Hub` (or several) added to the sites.
     `travel_times` (from `podgeo.travel_times.read_matrix`) with `max_minutes`: minutes replace
     straight-line miles for distance coverage, 2SFCA and E2SFCA (`radius_miles` is then unused).
     """
@@ -142,6 +180,7 @@ def coverage_table(
         raise ValueError(f"max_minutes {max_minutes!r} must be a number of minutes above 0 and at most 600 "
                          "when a travel-time table is given")
     sites, group = _check_args(sites, demand, method, radius_miles, decay, group, assumed_seats)
+    hubs = _hub_list(hypothetical)
     pod_filter = pod_filter or filters.PodFilter()
     districts = _base_districts(frames.districts, state)
     points, label, dropped = _demand_points(frames, demand, state, districts)
@@ -149,8 +188,8 @@ def coverage_table(
         raise ValueError(f"group {group!r} has no counts in the {demand} demand points; "
                          f"choose one of {list(NEED_GROUPS[demand])}")
     site_frame, site_notes = _site_frame(frames, sites, state, pod_filter, districts)
-    if hypothetical is not None:
-        site_frame = _add_hub(site_frame, hypothetical, districts)
+    if hubs:
+        site_frame = _add_hubs(site_frame, hubs, districts)
     if assumed_seats is not None:
         site_frame["capacity"] = site_frame["capacity"].fillna(float(assumed_seats))
     seats_known = bool(site_frame["capacity"].notna().all())
@@ -170,13 +209,16 @@ def coverage_table(
     summary = coverage.equity_summary(points, "access", total_col="total")
     summary.insert(1, "label", summary["group"].map(lambda g: group_label(g, demand)))
     meta = _meta(frames, sites=sites, demand=demand, method=method, radius=float(radius_miles), decay=decay,
-                 state=state, pod_filter=pod_filter, hub=hypothetical, assumed_seats=assumed_seats,
+                 state=state, pod_filter=pod_filter, hubs=hubs, assumed_seats=assumed_seats,
                  site_frame=site_frame, site_notes=site_notes, seats_known=seats_known, points=points, label=label,
                  dropped=dropped, group=group, unit=unit, threshold=threshold, table=table)
     meta["travel_times"] = None if matched is None else {
         "max_minutes": cut, "source": matched.source, "rows": matched.rows, "unmatched_rows": matched.unmatched_rows,
         "unmatched_origins": matched.unmatched_origins, "unmatched_destinations": matched.unmatched_destinations,
         "demand_without_pairs": matched.demand_without_pairs}
+    hub_ids = site_frame.loc[site_frame["kind"] == "hypothetical", "site_id"]
+    meta["hubs_without_times"] = 0 if matched is None else int(
+        (~hub_ids.isin(set(map(str, pd.unique(travel_times["destination_id"]))))).sum())
     return Coverage(table, summary, meta, points, site_frame)
 
 
@@ -217,8 +259,7 @@ def cli_command(meta: dict, level: int | None = None) -> str:
         parts += ["--assumed-seats", f"{meta['assumed_seats']:g}"]
     if meta.get("pod_filter_query"):
         parts += ["--pod-filter", shlex.quote(meta["pod_filter_query"])]
-    if meta.get("hypothetical"):
-        h = meta["hypothetical"]
+    for h in meta.get("hypothetical") or ():
         parts += ["--hub", Hub(h["lon"], h["lat"], h["seats"]).to_query()]
     if meta.get("travel_times"):
         t = meta["travel_times"]
@@ -395,10 +436,19 @@ def method_note(meta: dict) -> str:
         f"{_lower_first(meta['group_label'])}. Group figures resting on fewer than {coverage.MIN_CHILDREN} are "
         "suppressed.",
     ]
-    if meta.get("hypothetical"):
-        h = meta["hypothetical"]
+    hubs = meta.get("hypothetical") or []
+    if len(hubs) == 1:
+        h = hubs[0]
         lines.append(f"**What-if:** includes a hypothetical hub at {h['lat']:.4f}, {h['lon']:.4f} "
                      f"with {h['seats']:g} seats.")
+    elif hubs:
+        shown = "; ".join(f"{h['lat']:.4f}, {h['lon']:.4f} ({h['seats']:g} seats)" for h in hubs[:10])
+        lines.append(f"**What-if:** includes {len(hubs):,} hypothetical hubs: {shown}"
+                     + (f"; and {len(hubs) - 10:,} more" if len(hubs) > 10 else "") + ".")
+    if meta.get("hubs_without_times"):
+        lines.append(f"**What-if by travel time:** {meta['hubs_without_times']:,} hypothetical hub(s) have no pairs in "
+                     f"the travel-time table (they would be listed as destination {HUB_ID}, or {HUB_ID}-1, -2, ... "
+                     "for several), so they reach no one; add their minutes to the table to count them.")
     if meta.get("no_pods"):
         lines.append(f"**No pods:** {meta['state'] or 'the store'} has no pods (after the filter), so pods add "
                      "no supply here.")
@@ -507,16 +557,33 @@ def _site_frame(frames, kinds, state, pod_filter, districts):
     return out, {"counts": counts, "unlocated": unlocated}
 
 
-def _add_hub(sites, hub, districts):
-    """The sites plus the hypothetical hub, placed in the base-layer district under it (if any)."""
-    leaid = None
+def _hub_list(hypothetical) -> tuple[Hub, ...]:
+    """None, one Hub or several -> a tuple of Hubs (anything else is refused by name)."""
+    hubs = () if hypothetical is None else (hypothetical,) if isinstance(hypothetical, Hub) else tuple(hypothetical)
+    bad = [h for h in hubs if not isinstance(h, Hub)]
+    if bad:
+        raise ValueError(f"hypothetical {bad[0]!r} is not an access_report.Hub")
+    if len(hubs) > MAX_HUBS:
+        raise ValueError(f"{len(hubs):,} hypothetical hubs: at most {MAX_HUBS}")
+    return hubs
+
+
+def _add_hubs(sites, hubs, districts):
+    """The sites plus the hypothetical hubs, each placed in the base-layer district under it (if any).
+
+    One hub keeps the id `HUB_ID`; several are `HUB_ID-1`, `HUB_ID-2`, ... in the order given."""
+    ids = [HUB_ID] if len(hubs) == 1 else [f"{HUB_ID}-{i}" for i in range(1, len(hubs) + 1)]
+    names = ["Hypothetical hub"] if len(hubs) == 1 else [f"Hypothetical hub {i}" for i in range(1, len(hubs) + 1)]
+    where = {}
     if isinstance(districts, gpd.GeoDataFrame) and districts.geometry.notna().any():
-        hit = geo.assign_points_to_districts(gpd.GeoDataFrame({"id": [HUB_ID]}, geometry=[Point(hub.lon, hub.lat)],
-                                                              crs=4326), districts, id_col="id")
-        leaid = hit["leaid"].iloc[0] if len(hit) else None
-    out = coverage.add_hypothetical_site(sites, hub.lon, hub.lat, hub.seats, site_id=HUB_ID, leaid=leaid)
-    out.loc[out["site_id"] == HUB_ID, ["kind", "name", "lon", "lat"]] = ["hypothetical", "Hypothetical hub",
-                                                                         hub.lon, hub.lat]
+        points = gpd.GeoDataFrame({"id": ids}, geometry=[Point(h.lon, h.lat) for h in hubs], crs=4326)
+        hit = geo.assign_points_to_districts(points, districts, id_col="id")
+        where = hit.drop_duplicates("point_id").set_index("point_id")["leaid"].to_dict() if len(hit) else {}
+    out = sites
+    for hub, site_id, name in zip(hubs, ids, names):
+        out = coverage.add_hypothetical_site(out, hub.lon, hub.lat, hub.seats, site_id=site_id,
+                                             leaid=where.get(site_id))
+        out.loc[out["site_id"] == site_id, ["kind", "name", "lon", "lat"]] = ["hypothetical", name, hub.lon, hub.lat]
     out["leaid"] = out["leaid"].astype(object).where(out["leaid"].notna(), None)
     return out
 
@@ -633,7 +700,7 @@ def _district_table(districts, ratio, per, short, *, method, group, unit):
     return table[order].reset_index(drop=True)
 
 
-def _meta(frames, *, sites, demand, method, radius, decay, state, pod_filter, hub, assumed_seats, site_frame,
+def _meta(frames, *, sites, demand, method, radius, decay, state, pod_filter, hubs, assumed_seats, site_frame,
           site_notes, seats_known, points, label, dropped, group, unit, threshold, table):
     """Parameters, counts, units and data vintages: what the method note and the CLI print."""
     return {
@@ -649,7 +716,7 @@ def _meta(frames, *, sites, demand, method, radius, decay, state, pod_filter, hu
         "demand_points_without_district": int(points["leaid"].isna().sum()),
         "group": group, "group_label": group_label(group, demand), "access_unit": unit,
         "low_access_threshold": threshold, "districts": int(len(table)), "ranked": int(table["rank"].notna().sum()),
-        "hypothetical": None if hub is None else {"lon": hub.lon, "lat": hub.lat, "seats": hub.seats},
+        "hypothetical": [{"lon": h.lon, "lat": h.lat, "seats": h.seats} for h in hubs] or None,
         "vintages": _vintages(frames.provenance, sites, demand),
         "no_pods": ("pods" in sites and site_notes["counts"].get("pods", 0) == 0),
     }

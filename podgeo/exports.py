@@ -220,10 +220,11 @@ class Export:
 
 
 def export(store, kind: str, fmt: str, *, state: str | None = None, pod_filter=None,
-           layers: tuple[str, ...] = ("unified", "elementary")) -> Export:
+           layers: tuple[str, ...] = ("unified", "elementary"), sites: tuple[str, ...] = ("libraries",)) -> Export:
     """What `python -m podgeo export` writes: pods (filtered), districts (every measure, pod counts
     and attribute-layer columns) or coverage (the Coverage page's container-ratio table, with
-    geometry) for one state or all, as csv, geojson or gpkg. Raises ValueError naming a bad choice."""
+    geometry, over `sites`: library outlets by default, as the page opens) for one state or all, as
+    csv, geojson or gpkg. Raises ValueError naming a bad choice."""
     from podgeo import filters
 
     if kind not in EXPORT_KINDS:
@@ -252,11 +253,12 @@ def export(store, kind: str, fmt: str, *, state: str | None = None, pod_filter=N
     from podgeo import access_report
 
     frames = access_report.load_frames(store, state)
-    table = access_report.coverage_table(frames, sites=["pods"], demand="districts", method="ratio", state=state,
+    table = access_report.coverage_table(frames, sites=list(sites), demand="districts", method="ratio", state=state,
                                          pod_filter=pod_filter).table
     frame = access_report.district_shapes(table, frames)
-    description = note(f"coverage: container ratio per district ({where}; unified + elementary)",
-                       filters.describe(pod_filter), data_note)
+    counted = filters.describe(pod_filter) if "pods" in sites else "none (pods not counted)"
+    description = note(f"coverage: container ratio per district ({where}; unified + elementary; sites: "
+                       f"{', '.join(sites)})", counted, data_note)
     return Export(geo_bytes(frame, fmt, description, layer="coverage"), len(frame), description)
 
 

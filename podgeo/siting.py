@@ -34,6 +34,8 @@ import pyproj
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from podgeo import travel_times
+
 EQUAL_AREA_CRS = "EPSG:5070"
 METRES_PER_MILE = 1609.344
 DEFAULT_TIME_LIMIT = 60.0
@@ -134,22 +136,23 @@ def within_minutes(demand_ids, site_ids, times: pd.DataFrame, minutes: float) ->
     minutes; a site id matches with or without its kind prefix ("libraries:12" or "12"). Pairs
     missing from the table are not covered (unknown is never within reach).
     """
+    return minutes_cover(demand_ids, site_ids, times, minutes)[0]
+
+
+def minutes_cover(demand_ids, site_ids, times: pd.DataFrame, minutes: float):
+    """`within_minutes` and `travel_times.match`'s report (rows, ids matching no point or site), so a
+    caller can say what the table left out: the Coverage page's own matcher, not a second one."""
     if not (_is_number(minutes) and minutes > 0):
         raise ValueError(f"minutes {minutes!r} must be a positive number")
-    times = times.rename(columns={"origin_id": "demand_id", "destination_id": "site_id"})
-    missing = [c for c in ("demand_id", "site_id", "minutes") if c not in times.columns]
+    times = times.rename(columns={"demand_id": "origin_id", "site_id": "destination_id"})
+    missing = [c for c in travel_times.REQUIRED if c not in times.columns]
     if missing:
         raise ValueError(f"travel times: missing column(s) {missing}; found {list(times.columns)}")
-    d_index = pd.Index(pd.Series(list(demand_ids), dtype=object).astype(str))
-    s_full = pd.Series(list(site_ids), dtype=object).astype(str)
-    t = pd.to_numeric(times["minutes"], errors="coerce").to_numpy()
-    i = d_index.get_indexer(times["demand_id"].astype(str))
-    j = pd.Index(s_full).get_indexer(times["site_id"].astype(str))
-    bare = pd.Series(np.arange(len(s_full))).groupby(s_full.str.split(":", n=1).str[-1].to_numpy()).first()
-    j = np.where(j >= 0, j, times["site_id"].astype(str).map(bare).fillna(-1).to_numpy(dtype=int))
-    keep = (i >= 0) & (j >= 0) & (t <= minutes)
-    return sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (i[keep], j[keep])),
-                             shape=(len(d_index), len(s_full)))
+    demand_ids, site_ids = list(demand_ids), list(site_ids)
+    matched = travel_times.match(times, demand_ids, site_ids, max_minutes=float(minutes))
+    cover = sparse.csr_matrix((np.ones(len(matched.d_idx), dtype=bool), (matched.d_idx, matched.s_idx)),
+                              shape=(len(demand_ids), len(site_ids)))
+    return cover, matched
 
 
 def maximal_cover(instance: Instance, n_new: int, *, time_limit: float = DEFAULT_TIME_LIMIT,

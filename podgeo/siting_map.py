@@ -20,6 +20,17 @@ PICK_COLOUR = "#CC3311"
 CLICKED_COLOUR = "#0077BB"
 
 
+def picks_map(districts: gpd.GeoDataFrame, area, pods: gpd.GeoDataFrame, picks: gpd.GeoDataFrame,
+              clicked=()) -> folium.Map:
+    """The page's map: the `area` districts (None = all) bold over the rest, the pods kept open, the
+    numbered picks and the clicked candidate points."""
+    from podgeo import maps
+
+    m = maps.district_outlines(districts, chosen=area, label="Area")
+    maps.add_pods(m, pods)
+    return add_picks(m, picks, clicked=clicked)
+
+
 def add_picks(m: folium.Map, picks: gpd.GeoDataFrame, clicked=()) -> folium.Map:
     """Numbered markers for `picks` (columns pick, site, district, newly_covered, lat, lon), plus
     hollow markers for clicked candidate points ((name, lon, lat), ...)."""
@@ -28,6 +39,16 @@ def add_picks(m: folium.Map, picks: gpd.GeoDataFrame, clicked=()) -> folium.Map:
                           f"+{float(r.newly_covered):,.0f}", safe="")} for r in picks.itertuples()]
     points = [{"lat": float(lat), "lon": float(lon), "tip": quote(str(name), safe="")} for name, lon, lat in clicked]
     _Picks(data, points).add_to(m)
+    return assets.localize(m)
+
+
+def add_hubs(m: folium.Map, hubs) -> folium.Map:
+    """Hypothetical hubs (`access_report.Hub`s, e.g. picks opened in Coverage) numbered in the order given,
+    drawn like the picks: one layer, whatever their number."""
+    data = [{"n": n, "lat": float(h.lat), "lon": float(h.lon),
+             "tip": quote(f"Hypothetical hub {n}: {float(h.seats):,.0f} seats", safe="")}
+            for n, h in enumerate(hubs, start=1)]
+    _Picks(data, []).add_to(m)
     return assets.localize(m)
 
 

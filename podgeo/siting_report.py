@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from podgeo import access_report as ar
-from podgeo import exports, filters, geo, siting
+from podgeo import exports, filters, geo, siting, travel_times
 
 #: Candidate kinds: the store's point layers, plus points a user clicks or uploads.
 CANDIDATE_KINDS = {"libraries": "Public library outlets", "schools": "Public schools",
@@ -26,7 +26,7 @@ STORE_KINDS = ("libraries", "schools")
 GROUPS = {kind: (*groups, "total") for kind, groups in ar.NEED_GROUPS.items()}
 AREAS = {"state": "The whole state", "districts": "Chosen districts", "cohort": "A cohort's districts (in this state)"}
 MAX_POINTS = 50  # clicked points kept in a URL
-MAX_NEW = 100
+MAX_NEW = ar.MAX_HUBS  # every pick must fit in Coverage's ?hubs=
 PICK_COLUMNS = ["pick", "site", "kind", "site_id", "district", "leaid", "lat", "lon", "newly_covered",
                 "cumulative_covered", "cumulative_share"]
 
@@ -103,11 +103,13 @@ def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFram
     candidates = _candidates(base.sites, c, districts)
     if candidates.empty:
         raise ValueError("no candidate sites in the area: choose libraries, schools, click points or upload a CSV")
+    matched = None
     if travel_times is None:
         reach = [siting.within_radius(points, sites, c.radius_miles) for sites in (candidates, existing)]
-    else:
-        reach = [siting.within_minutes(points["demand_id"], sites["site_id"], travel_times, float(max_minutes))
-                 for sites in (candidates, existing)]
+    else:  # one match over candidates then pods, so the report counts each table id once
+        ids = pd.concat([candidates["site_id"], existing["site_id"]], ignore_index=True)
+        cover, matched = siting.minutes_cover(points["demand_id"], ids, travel_times, float(max_minutes))
+        reach = [cover[:, :len(candidates)].tocsr(), cover[:, len(candidates):].tocsr()]
     instance = siting.Instance(weight, *reach)
     mclp = siting.maximal_cover(instance, c.n_new, time_limit=c.time_limit)
     lscp = siting.set_cover(instance, time_limit=c.time_limit)
@@ -115,8 +117,11 @@ def site_table(frames: ar.Frames, choices: Choices, *, travel_times: pd.DataFram
     picks = _picks(candidates, districts, mclp)
     meta = _meta(frames, c, base.meta, mclp, lscp, points=len(points), unknown=unknown, candidates=candidates,
                  existing=len(existing))
-    meta["max_minutes"] = None if travel_times is None else float(max_minutes)
-    meta["travel_source"] = None if travel_times is None else str(travel_times.attrs.get("source", "travel-time table"))
+    meta["max_minutes"] = None if matched is None else float(max_minutes)
+    meta["travel_source"] = None if matched is None else matched.source
+    meta["travel_times"] = None if matched is None else {
+        "rows": matched.rows, "unmatched_rows": matched.unmatched_rows, "unmatched_origins": matched.unmatched_origins,
+        "unmatched_destinations": matched.unmatched_destinations, "demand_without_pairs": matched.demand_without_pairs}
     return SitingResult(picks, mclp, lscp, meta, existing)
 
 
@@ -154,6 +159,87 @@ def area_districts(frames: ar.Frames, state: str | None) -> gpd.GeoDataFrame:
     return _base_districts(frames, state)
 
 
+@dataclass(frozen=True)
+class Area:
+    """The area the sidebar chose: districts (None = the whole state), a label, and its URL parameters."""
+
+    leaids: tuple[str, ...] | None = None
+    label: str = ""
+    query: dict = field(default_factory=dict)
+
+    @property
+    def missing(self) -> bool:
+        """Districts or a cohort were asked for, but none of this state's districts are in it."""
+        return self.leaids is not None and not self.leaids
+
+
+def choose_area(area: str, names: dict, *, picked=(), cohort: int | None = None, cohort_name: str = "",
+                members=()) -> Area:
+    """`area` ("state", "districts", "cohort") and the widgets' values -> the districts to site in.
+
+    `names`: leaid -> name of the state's districts; picked districts or a cohort's members outside
+    them are left out (a cohort may span states)."""
+    if area == "districts":
+        leaids = tuple(v for v in picked if v in names)
+        return Area(leaids, "", {"districts": ",".join(leaids)})
+    if area == "cohort":
+        if cohort is None:
+            return Area((), "", {})
+        return Area(tuple(v for v in members if v in names), f"cohort {cohort_name}", {"cohort": str(cohort)})
+    if area != "state":
+        raise ValueError(f"area {area!r} is not one of {list(AREAS)}")
+    return Area(None)
+
+
+def query_index(ids: list, text) -> int:
+    """Position of the URL's id (`?cohort=3`) among `ids`, 0 when it is missing or malformed."""
+    wanted = int(text) if str(text or "").isdigit() else None
+    return ids.index(wanted) if wanted in ids else 0
+
+
+def add_clicked(points: list, point, candidates) -> bool:
+    """Append a map click (lon, lat) to `points` as a named candidate, when clicked points are
+    candidates and fewer than MAX_POINTS are kept; True if it was added."""
+    if not point or "clicked" not in candidates or len(points) >= MAX_POINTS:
+        return False
+    points.append((f"Clicked point {len(points) + 1}", round(point[0], 5), round(point[1], 5)))
+    return True
+
+
+def read_upload(data: bytes | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """An uploaded candidate CSV -> (rows, None), or (None, one row per bad cell) when it is refused."""
+    if data is None:
+        return None, None
+    try:
+        return siting.read_candidates_csv(data), None
+    except siting.CandidateFileError as exc:
+        return None, error_table(exc)
+
+
+def read_travel(name: str | None, data: bytes | None) -> tuple[pd.DataFrame | None, str]:
+    """An uploaded travel-time table (`travel_times.read_matrix`) -> (matrix, ""), or (None, why not)."""
+    if data is None:
+        return None, ""
+    try:
+        return travel_times.read_matrix(name or "travel-times.csv", data), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def headline(result: SitingResult) -> list[tuple[str, str, str | None, str]]:
+    """The page's four figures as (label, value, delta, help): covered now, with the picks, LSCP, solver."""
+    m, s = result.meta, result.mclp
+    return [
+        (f"{m['group_label']} covered now", f"{m['share_before']:.1%}", None, f"within {_reach(m)} of a pod"),
+        (f"With {len(s.chosen)} new hub(s)", f"{m['share_after']:.1%}", f"{m['share_after'] - m['share_before']:+.1%}",
+         f"within {_reach(m)}"),
+        ("Hubs to reach everyone reachable (LSCP)", "—" if result.lscp.count is None else f"{result.lscp.count:,}",
+         None, _lscp_text(result.lscp)),
+        ("Solver", "optimal" if s.method == siting.OPTIMAL else "not proven optimal", None,
+         f"{s.method}; {s.status}; gap {s.gap}"),
+    ]
+
+
 def error_table(exc: siting.CandidateFileError) -> pd.DataFrame:
     """A refused upload's problems, one row per bad cell (row 1 = the header)."""
     return pd.DataFrame(exc.errors, columns=["row", "column", "problem"]).astype({"row": "Int64"})
@@ -164,7 +250,8 @@ def coverage_query(result: SitingResult, *, seats: float = 50.0) -> dict[str, st
     distance coverage, and every pick as a hypothetical hub (`hubs=lon,lat,seats;...`)."""
     m = result.meta
     hubs = ";".join(ar.Hub(float(r.lon), float(r.lat), float(seats)).to_query() for r in result.picks.itertuples())
-    query = {"supply": "pods", "demand": m["demand"], "method": "distance", "radius": f"{m['radius_miles']:g}",
+    reach = m["max_minutes"] or m["radius_miles"]  # minutes only count once the same table is uploaded there
+    query = {"supply": "pods", "demand": m["demand"], "method": "distance", "radius": f"{reach:g}",
              "group": m["coverage_group"], "hubs": hubs}
     if m["state"]:
         query["state"] = m["state"]
@@ -201,6 +288,8 @@ def summary_lines(result: SitingResult) -> list[str]:
     ]
     if m["unknown_need_points"]:
         lines.append(f"{m['unknown_need_points']:,} demand points have no count of this group and are left out")
+    if m.get("travel_times"):
+        lines.append(f"travel times: {_travel_text(m)}")
     return lines
 
 
@@ -225,8 +314,8 @@ def method_note(meta: dict) -> str:
         f"**Demand:** {meta['demand_label']} in {meta['area']}: {meta['demand_points']:,} points"
         + (f"; {meta['unknown_need_points']:,} without a count of this group left out" if meta['unknown_need_points'] else "")
         + ". Coverage only counts sites and pods loaded for this state, so reach stops at its edge.",
-        (f"**Reach:** {meta['max_minutes']:g} minutes of travel time from {_md(meta['travel_source'])} (pairs it "
-         "does not list are out of reach)." if meta.get("max_minutes") else
+        (f"**Reach:** {meta['max_minutes']:g} minutes of travel time (pairs the table does not list are out of "
+         f"reach). Table {_md(_travel_text(meta))}." if meta.get("max_minutes") else
          f"**Reach:** {meta['radius_miles']:g} straight-line miles (no travel-time table given)."),
     ]
     if meta.get("vintages"):
@@ -238,8 +327,10 @@ def method_note(meta: dict) -> str:
 def cli_command(meta: dict) -> str:
     """The shell command that gives the same picks (`python -m podgeo site ...`)."""
     store_kinds = [k for k in meta["candidates"] if k in STORE_KINDS]
+    reach = (["--travel-times", shlex.quote(str(meta["travel_source"])), "--max-minutes", f"{meta['max_minutes']:g}"]
+             if meta.get("max_minutes") else ["--radius-miles", f"{meta['radius_miles']:g}"])
     parts = ["python -m podgeo site", "--candidates", ",".join(store_kinds) or "none", "--demand", meta["demand"],
-             "--group", meta["group"], "--radius-miles", f"{meta['radius_miles']:g}", "--new", str(meta["n_new"])]
+             "--group", meta["group"], *reach, "--new", str(meta["n_new"])]
     if meta["state"]:
         parts += ["--state", meta["state"]]
     if meta.get("leaids"):
@@ -364,6 +455,17 @@ def _lscp_text(c: siting.SetCover) -> str:
     proof = "" if c.method == siting.OPTIMAL else f" ({c.method}; {c.status})"
     beyond = f"; {c.unreachable_weight:,.0f} are beyond reach of every candidate and pod" if c.unreachable_weight else ""
     return f"{c.count:,} new hub(s){proof}{beyond}"
+
+
+def _travel_text(meta: dict) -> str:
+    """What the travel-time table held and what of it matched nothing (never dropped silently)."""
+    t = meta.get("travel_times") or {}
+    if not t:
+        return str(meta.get("travel_source"))
+    return (f"{meta['travel_source']}: {t['rows']:,} pairs; {t['unmatched_rows']:,} rows left out because their ids "
+            f"match nothing ({t['unmatched_origins']:,} origin ids not among the area's demand points with a count "
+            f"of this group, {t['unmatched_destinations']:,} destination ids not among the candidates or the pods); "
+            f"{t['demand_without_pairs']:,} demand points appear in no pair, so no hub reaches them")
 
 
 def _reach(meta: dict) -> str:

@@ -1,6 +1,8 @@
 """podgeo.access_report: the table the Coverage page shows and `python -m podgeo coverage` writes."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import geopandas as gpd
@@ -94,10 +96,58 @@ def test_hypothetical_hub_by_hand(hand_frames):
     t = table.set_index("leaid")
     assert t.loc["0600002", "access"] == pytest.approx(1000 / 200)  # the hub counts as one site: basis is sites
     assert t.loc["0600002", "sites"] == 1  # placed in B by its polygon
-    assert meta["hypothetical"] == {"lon": -119.85, "lat": 37.05, "seats": 30}
+    assert meta["hypothetical"] == [{"lon": -119.85, "lat": 37.05, "seats": 30}]
     seats = _hand(hand_frames, hypothetical=hub, assumed_seats=20).table.set_index("leaid")
     assert seats.loc["0600002", "access"] == pytest.approx(1000 * 30 / 200)  # every site has seats now
     assert seats.loc["0600001", "access"] == pytest.approx(100 * (1000 * 20 / 100) / 150)
+
+
+def test_several_hypothetical_hubs_by_hand(hand_frames):
+    """Hubs at s3 (B) and s2 (A), 30 seats each, library 20 seats, 1 mile: each serves only its own school."""
+    hubs = [ar.Hub(-119.85, 37.05, 30), ar.Hub(-119.91, 37.05, 30)]
+    result = _hand(hand_frames, hypothetical=hubs, assumed_seats=20)
+    t = result.table.set_index("leaid")
+    assert t.loc["0600001", "access"] == pytest.approx((100 * 200 + 50 * 600) / 150)  # s1: 20/100, s2: 30/50
+    assert t.loc["0600002", "access"] == pytest.approx(1000 * 30 / 200)
+    assert t["sites"].to_dict() == {"0600001": 2, "0600002": 1}
+    hub_rows = result.sites[result.sites["kind"] == "hypothetical"]
+    assert hub_rows["site_id"].tolist() == ["hypothetical-hub-1", "hypothetical-hub-2"]
+    assert hub_rows["leaid"].tolist() == ["0600002", "0600001"]
+    assert result.summary.set_index("group").loc["total", "mean_access"] == pytest.approx(80000 / 350)
+    assert len(result.meta["hypothetical"]) == 2
+    assert "includes 2 hypothetical hubs: 37.0500, -119.8500 (30 seats)" in ar.method_note(result.meta)
+    assert ar.cli_command(result.meta).count("--hub ") == 2
+    one = _hand(hand_frames, hypothetical=hubs[:1], assumed_seats=20)
+    assert one.table.equals(_hand(hand_frames, hypothetical=hubs[0], assumed_seats=20).table)
+    with pytest.raises(ValueError, match="is not an access_report.Hub"):
+        _hand(hand_frames, hypothetical=[(-119.85, 37.05, 30)])
+
+
+def test_hypothetical_hubs_by_travel_time_count_only_with_their_minutes(hand_frames):
+    """Under a travel-time table a hub reaches whom the table says: hub 1 is listed (5 min to s3), hub 2 is
+    not, so it reaches no one, and the note and meta say so instead of leaving it silently idle."""
+    hubs = [ar.Hub(-119.85, 37.05, 30), ar.Hub(-119.91, 37.05, 30)]
+    times = pd.DataFrame({"origin_id": ["s1", "s3"], "destination_id": ["L1", "hypothetical-hub-1"],
+                          "minutes": [1.0, 5.0]})
+    result = _hand(hand_frames, method="distance", hypothetical=hubs, travel_times=times, max_minutes=10)
+    points = result.points.set_index("demand_id")["access"]
+    assert points.to_dict() == {"s1": 100.0, "s2": 0.0, "s3": 100.0}  # s2 sits on hub 2, which has no minutes
+    assert result.meta["hubs_without_times"] == 1
+    assert "1 hypothetical hub(s) have no pairs in the travel-time table" in ar.method_note(result.meta)
+    assert _hand(hand_frames, method="distance", hypothetical=hubs).meta["hubs_without_times"] == 0
+
+
+def test_hubs_from_a_link_keep_the_good_and_name_the_rest():
+    linked = ar.hubs_from_query("-122.1,37.5,50; garbage ;-122,95,3;1,2,nan;**x**,1,2;-122,37,5,6;;-121,38,0")
+    assert linked.hubs == (ar.Hub(-122.1, 37.5, 50.0), ar.Hub(-121.0, 38.0, 0.0))
+    for part in ("hub 2 (garbage) is not longitude,latitude,seats", r"hub 3: hub latitude 95.0 is not in \-90..90",
+                 "hub 4: hub seats nan", r"hub 5 (\*\*x\*\*,1,2)", r"hub 6 (\-122,37,5,6)"):
+        assert part in linked.notice
+    assert ar.hubs_from_query(None) == ar.hubs_from_query("") == ar.LinkedHubs()
+    many = ar.hubs_from_query(";".join(["-122,37,5"] * (ar.MAX_HUBS + 20)))
+    assert len(many.hubs) == ar.MAX_HUBS and f"lists {ar.MAX_HUBS + 20:,} hubs; only the first {ar.MAX_HUBS}" in many.notice
+    with pytest.raises(ValueError, match="at most 100"):
+        ar.coverage_table(ar.Frames(*([None] * 5)), hypothetical=[ar.Hub(0, 0, 1)] * 101)
 
 
 @pytest.mark.parametrize("method", list(ar.METHODS))
@@ -179,6 +229,20 @@ def test_cli_writes_the_table_the_function_returns(frames, fixture_store, tmp_pa
     assert ar.cli_command(result.meta).startswith("python -m podgeo coverage --sites pods,libraries,schools")
 
 
+def test_cli_takes_several_hubs_and_names_a_bad_one(frames, fixture_store, tmp_path, capsys):
+    out = tmp_path / "hubs.csv"
+    args = ["coverage", "--db", str(fixture_store), "--sites", "pods", "--demand", "schools", "--method", "distance",
+            "--radius-miles", "2", "--state", "CA", "--out", str(out)]
+    assert main([*args, "--hub=-122.154,37.847,40", "--hub=-122.27,37.8,50"]) == 0
+    result = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=2, state="CA",
+                               hypothetical=[ar.Hub(-122.154, 37.847, 40), ar.Hub(-122.27, 37.8, 50)])
+    assert out.read_bytes() == ar.to_csv(ar.with_units(result.table, result.meta))
+    assert "includes 2 hypothetical hubs" in capsys.readouterr().out
+    assert ar.cli_command(result.meta).count("--hub ") == 2
+    assert main([*args, "--hub=-122.154,37.847,40", "--hub=north,37.8,50"]) == 2
+    assert "--hub 'north,37.8,50' is not LON,LAT,SEATS" in capsys.readouterr().err
+
+
 def test_cli_errors_are_one_line_and_exit_2(fixture_store, tmp_path, capsys):
     code = main(["coverage", "--db", str(fixture_store), "--sites", "pods", "--demand", "schools",
                  "--method", "gravity", "--out", str(tmp_path / "x.csv")])
@@ -258,3 +322,30 @@ def test_headline_figures_carry_their_unit(hand_frames):
     two = _hand(hand_frames)
     assert ar.format_access(0.0066, two.meta) == "0.0066 sites per 1,000 students in reach"
     assert ar.format_access(float("nan"), two.meta) == "no figure"  # unknown is never 0
+
+
+def test_export_coverage_counts_library_outlets_like_the_page(fixture_store, tmp_path):
+    """`python -m podgeo export coverage` opens where the Coverage page does (library outlets), and
+    `--sites pods` still gives the pods' table."""
+    from podgeo import exports
+    from podgeo.store import SqliteStore
+
+    store = SqliteStore(fixture_store)
+    try:
+        frames = ar.load_frames(store, "CA")
+        default = exports.export(store, "coverage", "csv", state="CA")
+    finally:
+        store.close()
+    out = tmp_path / "pods.csv"
+    assert main(["export", "coverage", "--db", str(fixture_store), "--state", "CA", "--sites", "pods",
+                 "--out", str(out)]) == 0
+
+    def access(data: bytes) -> dict:
+        return pd.read_csv(io.BytesIO(data), comment="#", dtype={"leaid": str}).set_index("leaid")[
+            "access"].round(9).to_dict()
+
+    for sites, data in ((["libraries"], default.data), (["pods"], out.read_bytes())):
+        expected = ar.coverage_table(frames, sites=sites, demand="districts", method="ratio", state="CA").table
+        assert access(data) == expected.set_index("leaid")["access"].round(9).to_dict()
+    assert "sites: libraries" in default.description and "pods not counted" in default.description
+    assert access(default.data) != access(out.read_bytes())

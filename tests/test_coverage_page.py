@@ -180,3 +180,38 @@ def test_sensitivity_sweep_is_opt_in_and_shows_ranking_stability(page, frames):
     assert list(stability["radius"]) == [1.0, 2.0, 5.0, 10.0, 15.0, 25.0]
     chosen = stability.set_index("radius").loc[10.0]
     assert chosen["still_top"] == chosen["top_at_chosen"]
+
+
+def test_hubs_from_the_link_update_every_figure_and_garbage_is_a_notice(page, frames):
+    """`?hubs=` (what the siting page sends): the valid hubs join the sites, the rest are named, nothing raises."""
+    good = "-122.154,37.847,40;-122.27,37.8,50"
+    args = dict(supply="pods", method="distance", radius="2", demand="schools", group="low_income")
+    at = page(**args, hubs=good + ";garbage;-122.2,95,5;1,2,3,4")
+    no_errors(at)
+    hubs = [ar.Hub(-122.154, 37.847, 40), ar.Hub(-122.27, 37.8, 50)]
+    expected = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=2.0,
+                                 group="low_income", state="CA", hypothetical=hubs)
+    _same(_table(at), expected)
+    pd.testing.assert_frame_equal(at.dataframe[1].value.reset_index(drop=True),
+                                  ar.with_units(expected.summary, expected.meta).reset_index(drop=True),
+                                  check_dtype=False)
+    plain = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=2.0,
+                              group="low_income", state="CA")
+    share = {r.summary.set_index("group").loc["total", "share_zero_access"] for r in (expected, plain)}
+    assert len(share) == 2  # the hubs changed the figures on screen
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["With zero access"] == f"{100 * expected.summary.set_index('group').loc['total', 'share_zero_access']:.1f} %"
+    warning = " ".join(w.value for w in at.warning)
+    assert "hub 3 (garbage) is not longitude,latitude,seats" in warning and "hub 4: hub latitude 95.0" in warning
+    assert "hub 5 (1,2,3,4)" in warning
+    assert any("Includes 2 hypothetical hub(s) from the link" in c.value for c in at.caption)
+    assert "includes 2 hypothetical hubs" in " ".join(m.value for m in at.markdown)
+    assert at.query_params["hubs"].startswith(good)  # the link is kept as given
+
+    only_garbage = page(**args, hubs="<script>alert(1)</script>;" + ";".join(["x"] * 3))
+    no_errors(only_garbage)
+    _same(_table(only_garbage), plain)
+    assert "\\<script\\>" in " ".join(w.value for w in only_garbage.warning)
+    too_many = page(**args, hubs=";".join(["-122.27,37.8,50"] * (ar.MAX_HUBS + 1)))
+    no_errors(too_many)
+    assert f"lists {ar.MAX_HUBS + 1:,} hubs; only the first {ar.MAX_HUBS:,} are used" in too_many.warning[0].value

@@ -169,9 +169,11 @@ def test_within_minutes_reads_the_travel_time_readers_layout_and_bare_site_ids()
     assert cover.tolist() == [[True, False], [False, True]]
 
 
-def test_travel_times_twice_the_miles_give_the_radius_picks(bay_frames):
-    """Minutes = 2 x straight-line miles for every pair: 2r minutes must pick what r miles picks."""
+def test_travel_times_twice_the_miles_give_the_radius_picks(bay_frames, fixture_store, tmp_path, capsys):
+    """Minutes = 2 x straight-line miles for every pair: 2r minutes must pick what r miles picks, in the
+    library and in `python -m podgeo site --travel-times FILE --max-minutes 2r`, ids matching nothing reported."""
     from podgeo import access_report as ar
+    from podgeo.__main__ import main
 
     frames = bay_frames
     base = ar.coverage_table(frames, sites=["pods", "libraries"], demand="schools", method="distance", state="CA")
@@ -188,6 +190,25 @@ def test_travel_times_twice_the_miles_give_the_radius_picks(bay_frames):
     assert "4 minutes of travel" in sr.method_note(by_minutes.meta)
     with pytest.raises(ValueError, match="max_minutes"):
         sr.site_table(frames, choices, travel_times=times)
+    t = by_minutes.meta["travel_times"]
+    assert t["rows"] == len(times) and t["unmatched_destinations"] == 0 and t["demand_without_pairs"] == 0
+    assert t["unmatched_origins"] == by_minutes.meta["unknown_need_points"]  # points with no count of the group
+
+    table = tmp_path / "times.csv"
+    extra = pd.DataFrame({"origin_id": ["nowhere", base.points["demand_id"].iloc[0]],
+                          "destination_id": [base.sites["site_id"].iloc[0], "libraries:no-such"], "minutes": [1.0, 1.0]})
+    pd.concat([times, extra]).to_csv(table, index=False)
+    args = ["site", "--db", str(fixture_store), "--state", "CA", "--candidates", "libraries", "--new", "3"]
+    assert main([*args, "--radius-miles", "2", "--out", str(tmp_path / "miles.csv")]) == 0
+    capsys.readouterr()
+    assert main([*args, "--travel-times", str(table), "--max-minutes", "4", "--out", str(tmp_path / "min.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert (tmp_path / "min.csv").read_bytes() == (tmp_path / "miles.csv").read_bytes() == sr.picks_csv(by_miles)
+    assert (f"times.csv: {len(times) + 2:,} pairs; 2 rows left out because their ids match nothing "
+            f"({t['unmatched_origins'] + 1:,} origin ids") in printed
+    assert "1 destination ids not among the candidates or the pods" in printed
+    assert main([*args, "--travel-times", str(table), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "--travel-times and --max-minutes go together" in capsys.readouterr().err
 
 
 def test_bad_arguments_name_the_value(line):
@@ -281,15 +302,18 @@ def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_pat
     assert "status: optimal" in printed and "gap: 0.0000%" in printed
 
 
-def test_before_and_after_agree_with_the_coverage_page(bay_frames):
-    """Covered before = Coverage's distance coverage from the pods; after one pick = Coverage with that
-    pick as its hypothetical hub (what "Open these picks in Coverage" hands over)."""
+@pytest.mark.parametrize("n_new", [1, 4])
+def test_before_and_after_agree_with_the_coverage_page(bay_frames, n_new):
+    """Covered before = Coverage's distance coverage from the pods; after = Coverage with every pick
+    as a hypothetical hub, read back from the link "Open these picks in Coverage" hands over."""
     from podgeo import access_report as ar
 
     frames = bay_frames
-    result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=1))
+    result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=n_new))
     query = sr.coverage_query(result)
-    hub = ar.Hub.from_query(query["hubs"])
+    linked = ar.hubs_from_query(query["hubs"])
+    assert linked.notice == "" and len(linked.hubs) == len(result.picks) == n_new
+    hub = list(linked.hubs)
     common = dict(sites=["pods"], demand="schools", method="distance", radius_miles=2.0, group="low_income",
                   state="CA")
 
@@ -300,3 +324,5 @@ def test_before_and_after_agree_with_the_coverage_page(bay_frames):
     assert share() == pytest.approx(result.meta["share_before"])
     assert share(hypothetical=hub) == pytest.approx(result.meta["share_after"])
     assert result.meta["share_after"] > result.meta["share_before"]
+    for k in range(1, n_new):  # each row's cumulative share = Coverage with the picks up to it
+        assert share(hypothetical=hub[:k]) == pytest.approx(result.picks["cumulative_share"].iloc[k - 1])

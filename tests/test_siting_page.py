@@ -91,12 +91,28 @@ def test_send_to_coverage_opens_the_picks_as_hypothetical_hubs(page, frames):
     assert [tuple(map(float, h.split(",")[:2])) for h in hubs] == [
         (round(lon, 5), round(lat, 5)) for lon, lat in zip(picks["lon"], picks["lat"])]
     assert at.query_params["method"] == "distance" and at.query_params["radius"] == "2"
+    # Coverage now counts every pick: its low-income share within 2 miles is the siting page's "after"
+    after = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=2))
+    summary = next(d.value for d in at.dataframe if "group" in d.value.columns).set_index("group")
+    share = summary.loc["low_income", next(c for c in summary.columns if c.startswith("mean_access"))] / 100
+    assert share == pytest.approx(after.meta["share_after"]) and after.meta["share_after"] > after.meta["share_before"]
+    assert any("Includes 2 hypothetical hub(s)" in c.value for c in at.caption) and not at.warning
 
 
 def test_error_table_lists_a_refused_upload_by_row_and_column():
     with pytest.raises(siting.CandidateFileError) as err:
         siting.read_candidates_csv(b"name,lat,lon\nA,95,-122\n")
     assert sr.error_table(err.value).to_dict("records") == [{"row": 2, "column": "lat", "problem": "95 is not in -90..90"}]
+
+
+def test_linked_hubs_are_one_numbered_layer():
+    """Coverage draws the hubs a link carries like the picks: numbered 1..n, their seats in the tooltip."""
+    m = maps.base_map((-122.5, 37.6, -122.0, 38.0), tiles=None)
+    siting_map.add_hubs(m, [ar.Hub(-122.27, 37.8, 50), ar.Hub(-122.154, 37.847, 40)])
+    html = m.get_root().render()
+    assert f'{{"lat": 37.8, "lon": -122.27, "n": 1, "tip": "{quote("Hypothetical hub 1: 50 seats", safe="")}"}}' in html
+    assert f'{{"lat": 37.847, "lon": -122.154, "n": 2, "tip": "{quote("Hypothetical hub 2: 40 seats", safe="")}"}}' in html
+    assert html.count("L.featureGroup()") == 1
 
 
 def test_picks_layer_keeps_hostile_names_as_text():
@@ -158,3 +174,49 @@ def test_an_uploaded_csv_adds_candidates_and_a_bad_one_lists_its_cells(page, fra
     assert errors.to_dict("records") == [{"row": 2, "column": "lat", "problem": "'north' is not a number"},
                                          {"row": 3, "column": "name", "problem": "is empty"}]
     assert [e.value for e in at.error] == ["The candidate file was not used:"]
+
+
+def test_an_uploaded_travel_time_table_sites_by_minutes(page, frames):
+    """Minutes = 2 x straight-line miles: 4 minutes on the page picks what 2 miles picks; ids that match
+    nothing are reported; a bad table is an error naming its row, never an exception."""
+    base = ar.coverage_table(frames, sites=["pods", "libraries"], demand="schools", method="distance", state="CA")
+    dxy, sxy = siting._xy(base.points, "d"), siting._xy(base.sites, "s")
+    miles = ((dxy[:, None, :] - sxy[None, :, :]) ** 2).sum(axis=2) ** 0.5 / siting.METRES_PER_MILE
+    i, j = (miles <= 6).nonzero()  # pairs beyond 12 minutes cannot matter at 4
+    times = pd.DataFrame({"origin_id": base.points["demand_id"].to_numpy()[i],
+                          "destination_id": base.sites["site_id"].to_numpy()[j], "minutes": 2 * miles[i, j]})
+    body = times.to_csv(index=False) + "no-such-school,libraries:nowhere,1\n"
+    at = page(state="CA", demand="schools", group="low_income", candidates="libraries", radius="4", new="3")
+    at.file_uploader(key="siting.travel").set_value(("times.csv", body.encode(), "text/csv")).run()
+    no_errors(at)
+    assert at.sidebar.slider(key="siting.radius").label == "Reach (travel minutes)"
+    by_miles = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=3))
+    assert _table(at)["site_id"].tolist() == by_miles.picks["site_id"].tolist()
+    caption = " ".join(c.value for c in at.caption)
+    assert f"times.csv: {len(times) + 1:,} pairs; 1 rows left out because their ids match nothing" in caption
+    assert "--travel-times times.csv --max-minutes 4" in at.code[0].value
+    at.file_uploader(key="siting.travel").set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
+                                                     "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
+                                "'minutes' is 'soon', expected a number"
+    assert at.sidebar.slider(key="siting.radius").label == "Reach (straight-line miles)"
+
+
+def test_area_choice_click_and_headline_helpers():
+    names = {"0600001": "A", "0600002": "B"}
+    assert sr.choose_area("state", names) == sr.Area(None)
+    picked = sr.choose_area("districts", names, picked=["0600002", "0699999"])
+    assert (picked.leaids, picked.query, picked.missing) == (("0600002",), {"districts": "0600002"}, False)
+    cohort = sr.choose_area("cohort", names, cohort=7, cohort_name="East", members=["0600001", "3600001"])
+    assert (cohort.leaids, cohort.label, cohort.query) == (("0600001",), "cohort East", {"cohort": "7"})
+    assert sr.choose_area("cohort", names).missing and sr.choose_area("districts", names).missing
+    with pytest.raises(ValueError, match="area 'county'"):
+        sr.choose_area("county", names)
+    assert [sr.query_index([3, 7], t) for t in ("7", "x", None, "9", "-7")] == [1, 0, 0, 0, 0]
+    points = []
+    assert sr.add_clicked(points, (-122.123456, 37.5), ("clicked",)) and points == [("Clicked point 1", -122.12346, 37.5)]
+    assert not sr.add_clicked(points, (-122, 37), ("libraries",)) and not sr.add_clicked(points, None, ("clicked",))
+    assert sr.read_upload(None) == (None, None)
+    rows, refused = sr.read_upload(b"name,lat,lon\nA,95,-122\n")
+    assert rows is None and refused.to_dict("records") == [{"row": 2, "column": "lat", "problem": "95 is not in -90..90"}]

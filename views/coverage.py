@@ -3,7 +3,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from podgeo import access_report as ar
-from podgeo import charts, disparity, disparity_map, legend_classes, maps, sensitivity, travel_times, ui
+from podgeo import charts, disparity, disparity_map, legend_classes, maps, sensitivity, siting_map, travel_times, ui
 from podgeo.filters import PodFilter
 
 state = ui.sidebar_state()
@@ -37,11 +37,17 @@ st.caption(f"{ar.DEMAND_KINDS[demand]}, counted in {ar.DEMAND_NOUN[demand]}. "
            + (ui.ILLUSTRATIVE_NOTE if "pods" in sites else ""))
 centre = frames.districts[["lon", "lat"]].mean()
 hub = ui.hub_controls(float(centre["lon"]), float(centre["lat"]))
+linked = ar.hubs_from_query(st.query_params.get("hubs"))  # the siting page's picks; a URL is never trusted
+if linked.notice:
+    st.warning(linked.notice)
+if linked.hubs:
+    st.caption(f"Includes {len(linked.hubs):,} hypothetical hub(s) from the link (`hubs=` in the URL).")
+hubs = [*linked.hubs, *([hub] if hub is not None else [])]
 if not sites:
     st.warning("Choose at least one kind of hub site in the sidebar.")
     st.stop()
 options = dict(sites=sites, demand=demand, method=method, radius_miles=radius, decay=decay, group=group, state=state,
-               pod_filter=pod_filter, hypothetical=hub, assumed_seats=assumed or None, travel_times=matrix,
+               pod_filter=pod_filter, hypothetical=hubs, assumed_seats=assumed or None, travel_times=matrix,
                max_minutes=radius if matrix is not None else None)
 with st.spinner("Computing access…"):
     result = ar.coverage_table(frames, **options)
@@ -51,6 +57,9 @@ unit = meta["access_unit"]
 if meta["no_pods"]:
     st.info(f"{state} has no pods in the store (after the filter), so pods add no supply here. Add library outlets "
             "or schools as candidate sites, or upload pods.")
+if meta["hubs_without_times"]:
+    st.warning(f"{meta['hubs_without_times']:,} hypothetical hub(s) have no travel times in the table, so they "
+               "reach no one (see the method note).")
 everyone = summary.set_index("group").loc["total"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(f"Demand ({meta['demand_noun']})", f"{meta['demand_total']:,.0f}", help=meta["demand_label"])
@@ -71,6 +80,7 @@ if "pods" in sites:
     maps.add_pods(m, ar.chosen_pods(frames, state, pod_filter))
 if hub is not None:
     maps.add_hypothetical_hub(m, hub.lon, hub.lat, hub.seats)
+siting_map.add_hubs(m, linked.hubs)
 st_folium(m, key="coverage.map", height=560, use_container_width=True, returned_objects=["last_clicked"],
           on_change=ui.place_hub_from_click)
 if choice.note:

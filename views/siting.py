@@ -8,16 +8,15 @@ from podgeo import siting_report as sr
 
 
 @st.cache_data(show_spinner="Choosing sites (spopt MCLP and LSCP on CBC)…", max_entries=8)
-def _site(db: str, rev: int, choices: sr.Choices) -> sr.SitingResult:
-    return sr.site_table(ui.coverage_frames(choices.state), choices)  # frames: ui's cached loader
+def _site(db: str, rev: int, choices: sr.Choices, travel_id: str | None, _matrix, minutes) -> sr.SitingResult:
+    """Frames from ui's cached loader; the travel-time table keys the cache by its upload's id (not rehashed)."""
+    return sr.site_table(ui.coverage_frames(choices.state), choices, travel_times=_matrix, max_minutes=minutes)
 
 
 def _add_click() -> None:
     """A map click adds a candidate point (when clicked points are among the candidates)."""
-    point = maps.clicked_point(st.session_state.get("siting.map"))
-    chosen = st.session_state["siting.clicked"]
-    if point and "clicked" in st.session_state.get("siting.candidates", ()) and len(chosen) < sr.MAX_POINTS:
-        chosen.append((f"Clicked point {len(chosen) + 1}", round(point[0], 5), round(point[1], 5)))
+    sr.add_clicked(st.session_state["siting.clicked"], maps.clicked_point(st.session_state.get("siting.map")),
+                   st.session_state.get("siting.candidates", ()))
 
 
 state = ui.sidebar_state()
@@ -30,8 +29,12 @@ group = ui.sidebar_choice("Children in need (the weight)", "siting.group",
                           {g: ar.group_label(g, demand) for g in sr.GROUPS[demand]}, sr.GROUPS[demand][0], param="group")
 candidates = ui.sidebar_multi("Candidate sites", "siting.candidates", sr.CANDIDATE_KINDS, ["libraries"],
                               param="candidates")
-radius = ui.sidebar_number("Reach (straight-line miles)", "siting.radius", 5.0, param="radius", min_value=0.5,
-                           max_value=50.0, step=0.5)
+travel = st.sidebar.file_uploader("Travel times instead of straight lines (CSV or Parquet: origin_id, "
+                                  "destination_id, minutes)", type=["csv", "parquet"], key="siting.travel")
+matrix, travel_error = sr.read_travel(travel.name, travel.getvalue()) if travel is not None else (None, "")
+radius = ui.sidebar_number("Reach (travel minutes)" if matrix is not None else "Reach (straight-line miles)",
+                           "siting.radius", 5.0, param="radius", min_value=0.5,
+                           max_value=90.0 if matrix is not None else 50.0, step=0.5)
 n_new = int(ui.sidebar_number("New hubs to open", "siting.new", 10, param="new", min_value=1, max_value=50, step=1))
 limit = ui.sidebar_number("Solver time limit (seconds)", "siting.time_limit", siting.DEFAULT_TIME_LIMIT, param="limit",
                           min_value=5.0, max_value=600.0, step=5.0)
@@ -39,64 +42,55 @@ pod_filter = ui.sidebar_pod_filter()
 districts = sr.area_districts(frames, state)
 names = dict(zip(districts["leaid"], districts["name"]))
 area = ui.sidebar_choice("Area", "siting.area", sr.AREAS, "districts" if start.leaids else "state", param="area")
-leaids, label = None, ""
+picked, cohort, cohort_names = (), None, {}
 if area == "districts":
-    leaids = tuple(st.sidebar.multiselect("Districts", sorted(names, key=names.get), key="siting.districts",
-                                          default=[v for v in start.leaids or () if v in names], format_func=names.get))
-    st.query_params["districts"] = ",".join(leaids)
+    picked = st.sidebar.multiselect("Districts", sorted(names, key=names.get), key="siting.districts",
+                                    default=[v for v in start.leaids or () if v in names], format_func=names.get)
 elif area == "cohort":
-    cohorts = ui.cohorts()
-    ids = cohorts["cohort_id"].tolist()
-    wanted = int(st.query_params["cohort"]) if st.query_params.get("cohort", "").isdigit() else None
-    cohort = st.sidebar.selectbox("Cohort", ids, key="siting.cohort", index=ids.index(wanted) if wanted in ids else 0,
-                                  format_func=dict(zip(cohorts["cohort_id"], cohorts["name"])).get)
-    if cohort is not None:
-        st.query_params["cohort"] = str(cohort)
-        leaids = tuple(v for v in ui.cohort_members(cohort) if v in names)
-        label = f"cohort {cohorts.set_index('cohort_id').loc[cohort, 'name']}"
-if area != "state" and not leaids:
+    cohort_names = dict(ui.cohorts()[["cohort_id", "name"]].itertuples(index=False))
+    cohort = st.sidebar.selectbox("Cohort", list(cohort_names), key="siting.cohort", format_func=cohort_names.get,
+                                  index=sr.query_index(list(cohort_names), st.query_params.get("cohort")))
+chosen = sr.choose_area(area, names, picked=picked, cohort=cohort, cohort_name=cohort_names.get(cohort, ""),
+                        members=ui.cohort_members(cohort) if cohort is not None else ())
+st.query_params.update(chosen.query)
+if chosen.missing:
     st.info("Choose the districts (or a cohort with members in this state) in the sidebar.")
     st.stop()
 clicked = st.session_state.setdefault("siting.clicked", list(start.points))
-upload = None
-if "upload" in candidates:
-    file = st.sidebar.file_uploader("Candidate CSV (name, lat, lon)", type=["csv"], key="siting.upload")
-    try:
-        upload = siting.read_candidates_csv(file.getvalue()) if file is not None else None
-    except siting.CandidateFileError as exc:
-        st.error("The candidate file was not used:")
-        st.dataframe(sr.error_table(exc), hide_index=True, key="siting.upload_errors")
+file = st.sidebar.file_uploader("Candidate CSV (name, lat, lon)", type=["csv"], key="siting.upload") \
+    if "upload" in candidates else None
+upload, refused = sr.read_upload(file.getvalue() if file is not None else None)
 choices = sr.with_upload(sr.Choices(state=state, demand=demand, group=group, candidates=tuple(candidates),
-                                    radius_miles=radius, n_new=n_new, leaids=leaids, area_label=label,
-                                    pod_filter=pod_filter, time_limit=limit, points=tuple(map(tuple, clicked)),
+                                    radius_miles=radius if matrix is None else start.radius_miles, n_new=n_new,
+                                    leaids=chosen.leaids, area_label=chosen.label, pod_filter=pod_filter,
+                                    time_limit=limit, points=tuple(map(tuple, clicked)),
                                     points_kind=("clicked",) * len(clicked)), upload)
 pts = choices.to_query().get("pts")
 st.query_params.update({"pts": pts}) if pts else st.query_params.pop("pts", None)
 
 st.title(f"Where to add hubs — {state}")
+if refused is not None:
+    st.error("The candidate file was not used:")
+    st.dataframe(refused, hide_index=True, key="siting.upload_errors")
+if travel_error:
+    st.error(f"The travel-time file was not used: {ui.plain(travel_error)}")
 if not candidates:
     st.warning("Choose at least one kind of candidate site in the sidebar.")
     st.stop()
 try:
-    result = _site(ui.store_path(), ui.revision(), choices)
+    result = _site(ui.store_path(), ui.revision(), choices, travel.file_id if matrix is not None else None, matrix,
+                   radius if matrix is not None else None)
 except ValueError as exc:
     st.warning(ui.plain(str(exc)))
     st.stop()
 m, s = result.meta, result.mclp
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(f"{m['group_label']} covered now", f"{m['share_before']:.1%}", help=f"within {radius:g} mi of a pod")
-c2.metric(f"With {len(s.chosen)} new hub(s)", f"{m['share_after']:.1%}", f"{m['share_after'] - m['share_before']:+.1%}")
-c3.metric("Hubs to reach everyone reachable (LSCP)", "—" if result.lscp.count is None else f"{result.lscp.count:,}")
-c4.metric("Solver", "optimal" if s.method == siting.OPTIMAL else "not proven optimal",
-          help=f"{s.method}; {s.status}; gap {s.gap}")
+for column, (label, value, delta, tip) in zip(st.columns(4), sr.headline(result)):
+    column.metric(label, value, delta, help=tip)
 if s.method != siting.OPTIMAL:
     st.warning(f"These picks are {s.method}: {s.status}.")
 st.caption(" · ".join(sr.summary_lines(result)[3:]) + (" · " + ui.ILLUSTRATIVE_NOTE if m["existing_count"] else ""))
 
-shown = districts if leaids is None else districts[districts["leaid"].isin(leaids)]
-fig = maps.district_outlines(districts, chosen=shown["leaid"], label="Area")
-maps.add_pods(fig, ar.chosen_pods(frames, state, pod_filter))
-siting_map.add_picks(fig, result.picks, clicked=clicked)
+fig = siting_map.picks_map(districts, chosen.leaids, ar.chosen_pods(frames, state, pod_filter), result.picks, clicked)
 st_folium(fig, key="siting.map", height=540, use_container_width=True, returned_objects=["last_clicked"],
           on_change=_add_click)
 if "clicked" in candidates:
@@ -109,7 +103,9 @@ left.download_button("Picks (CSV)", sr.picks_csv(result), file_name=f"siting_{st
                      key="siting.csv")
 mid.download_button("Picks (GeoJSON)", sr.picks_geojson(result), file_name=f"siting_{state}.geojson",
                     mime="application/geo+json", key="siting.geojson")
-if right.button("Open these picks in Coverage", key="siting.to_coverage", disabled=result.picks.empty):
+if right.button("Open these picks in Coverage", key="siting.to_coverage", disabled=result.picks.empty,
+                help="Coverage measures straight lines until the same travel-time table is uploaded there"
+                if m["max_minutes"] else None):
     st.switch_page("views/coverage.py", query_params=sr.coverage_query(result))
 with st.expander("Method, solver and parameters", expanded=False):
     st.markdown(sr.method_note({**m, "area": ui.plain(m["area"])}))  # a cohort's name is user text

@@ -162,3 +162,20 @@ def test_the_page_accepts_a_travel_time_table(app_url, offline_page, tmp_path):
     page.wait_for_function(f"JSON.stringify(({VISIBLE_ROWS})().slice(0, {n}).map(r => [r[0], r[1]])) === "
                            f"{_js_rows(expected)}", timeout=60_000)
     assert np.isfinite(straight.table["access"]).any() and page.outside == []
+
+
+def test_hubs_in_the_link_are_drawn_numbered_and_garbage_is_a_notice(app_url, offline_page):
+    """`?hubs=` (the siting page's "Open these picks in Coverage"): each valid hub is a numbered marker on
+    the access map, the bad part is named in a notice, and the page raises nothing."""
+    base, _ = app_url
+    page = offline_page
+    page.goto(f"{base}/coverage?supply=pods&method=distance&radius=2"
+              "&hubs=-122.154,37.847,40;-122.27,37.8,50;%3Cb%3Ebad%3C/b%3E", wait_until="domcontentloaded")
+    page.get_by_text("Coverage — CA").wait_for(timeout=60_000)
+    frame = map_frame(page)
+    frame.wait_for_selector(".podgeo-pick", timeout=60_000)
+    assert frame.eval_on_selector_all(".podgeo-pick", "els => els.map(e => e.textContent)") == ["1", "2"]
+    notice = page.get_by_text("Some hypothetical hubs in the link were not used")
+    notice.wait_for(timeout=30_000)
+    assert "hub 3 (<b>bad</b>) is not longitude,latitude,seats" in notice.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0 and page.outside == []
