@@ -161,3 +161,14 @@ def national_store(shared_data: Path, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("national") / "podgeo.db"
     build(path, sources_root=shared_data)
     return path
+
+
+@pytest.fixture(scope="session")
+def strategy_lab_store(shared_data: Path, tmp_path_factory) -> Path:
+    """PA, NJ and MA built from the real files with every ELSI agency (charter networks without a
+    boundary among them): the states of the Strategy Lab's charter networks. Read-only (copy to write)."""
+    from podgeo.build import build
+
+    path = tmp_path_factory.mktemp("strategy_lab") / "labs.db"
+    build(path, sources_root=shared_data, states=["PA", "NJ", "MA"])
+    return path

@@ -188,11 +188,13 @@ def test_only_staff_delete(db, monkeypatch):
     assert at.selectbox(key="cohorts.pick").value == "new"
 
 
-def test_strategy_lab_cohort_by_name_on_the_real_store(national_store, monkeypatch):
+def test_strategy_lab_cohort_by_name_on_the_real_store(strategy_lab_store, monkeypatch):
     """Issue 14: Mastery Schools (PA and NJ) and Phoenix Charter Academy (MA), kept from ELSI without a
-    boundary, each added by name as one group; the total counts each LEA once and says what it adds."""
-    monkeypatch.setenv("PODGEO_DB", str(national_store))
-    store = SqliteStore(national_store)
+    boundary, each added by name as one group; the total counts each LEA once and says what it adds.
+    (On PA, NJ and MA alone: nationally the name also offers Minnesota's unrelated "Mastery School",
+    which the user unticks in the group's list; see the national-store test below.)"""
+    monkeypatch.setenv("PODGEO_DB", str(strategy_lab_store))
+    store = SqliteStore(strategy_lab_store)
     try:
         table = store.districts(geometry=None)
     finally:
@@ -216,3 +218,19 @@ def test_strategy_lab_cohort_by_name_on_the_real_store(national_store, monkeypat
     assert shown["Children 5-17"].iloc[-1] == "not known" and shown["Pods"].iloc[-1] == "not known"
     assert "No member has a boundary polygon" in " ".join(i.value for i in at.info)
     assert any("19 agency(ies) without a boundary" in c.value for c in at.caption)
+
+
+def test_a_network_name_offers_every_state_it_is_found_in_on_the_national_store(national_store):
+    """Nationally "Mastery Schools" also finds Minnesota's unrelated Mastery School: it is offered with
+    its state for the user to untick, never silently left out or silently kept."""
+    from podgeo import matching
+
+    store = SqliteStore(national_store)
+    try:
+        table = store.districts(geometry=None)
+    finally:
+        store.close()
+    found = matching.members_named("Mastery Schools", table)
+    assert set(found["state"]) == {"PA", "NJ", "MN"}
+    assert found.loc[found["state"] == "MN", "leaid"].tolist() == ["2700373"]
+    assert (found["state"] == "PA").sum() == 15 and (found["state"] == "NJ").sum() == 1
