@@ -78,7 +78,7 @@ def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame
     base = districts[districts["layer"].isin(LAYERS["base"])]
     shaded = geo.inset_composite(rollup.with_pod_counts(base, pods, links))
     m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
-                                 precision=geo.NATIONAL_DECIMALS)
+                                 precision=geo.NATIONAL_DECIMALS, one_canvas=True)
     maps.add_outlines(m, geo.inset_composite(states), name="State outlines")
     maps.frame_national(m)
     maps.add_pods(m, national_points(pods, states), legend_folded=True)
