@@ -8,8 +8,10 @@
 3. Time until the California map is drawn in headless Chromium (Debian's), ours against the
    naive map, both served as pages from 127.0.0.1, and the real app through st_folium.
 4. The national map of every district (issue 14): bytes to the browser and time to draw in
-   headless Chromium, against today's state-level national view in the same run; and the
-   candidate encodings (GeoJSON at 300 m, GeoJSON at 2 km, encoded polylines at 2 km).
+   headless Chromium, on one canvas and as one Leaflet layer per district, against today's
+   state-level national view in the same run; the national geometry read from the store against
+   made at run time; and the candidate encodings (GeoJSON at 300 m, GeoJSON at 2 km, encoded
+   polylines at 2 km).
 
     .venv/bin/python bench/map.py [--db data/podgeo.db] [--repeat 5] [--no-browser] [--only national]
 """
@@ -271,14 +273,21 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
     display = store.districts(layers=["unified", "elementary"])
     t_read = time.perf_counter() - t
     t = time.perf_counter()
-    nat = geo.national_geometry(display)
+    made = geo.national_geometry(display)
     t_geom = time.perf_counter() - t
-    print(f"national display geometry from the stored 300 m display geometry: {t_geom:.1f} s "
-          f"(read {t_read:.1f} s); vertices {int(shapely.get_num_coordinates(display.geometry.values).sum()):,} -> "
-          f"{int(shapely.get_num_coordinates(nat.geometry.values).sum()):,}")
+    t = time.perf_counter()
+    nat = store.national_districts()
+    t_stored = time.perf_counter() - t
+    print(f"national display geometry made at run time from the stored 300 m display geometry: {t_geom:.1f} s "
+          f"(+ read {t_read:.1f} s); read from the store's `national` column (made by the build): {t_stored:.2f} s; "
+          f"vertices {int(shapely.get_num_coordinates(display.geometry.values).sum()):,} -> "
+          f"{int(shapely.get_num_coordinates(made.geometry.values).sum()):,} (stored: "
+          f"{int(shapely.get_num_coordinates(nat.geometry.values).sum()):,})")
     views = {
         "states": lambda: explore.national_view(states, table, pods, links, measure="pct_poverty").map,
         "districts": lambda: explore.national_district_view(nat, states, pods, links, measure="pct_poverty").map,
+        "layers": lambda: explore.national_district_view(nat, states, pods, links, measure="pct_poverty",
+                                                         one_canvas=False).map,
     }
     built = {}
     for name, make in views.items():
@@ -309,7 +318,7 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
             chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for size in ((1400, 900), (390, 844)):
                 results: dict[str, list[float]] = {}
-                for name in ("states", "districts") * repeat:
+                for name in ("states", "districts", "layers") * repeat:
                     page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
                     page.goto(f"{base}/{name}.html")
                     page.wait_for_function("() => window.__drawn_ms !== undefined", timeout=120_000)
@@ -317,9 +326,11 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
                     results.setdefault(name, []).append(page.evaluate("() => window.__drawn_ms") / 1000)
                     page.close()
                 s_states, s_districts = statistics.median(results["states"]), statistics.median(results["districts"])
-                print(f"drawn in Chromium at {size[0]}x{size[1]}: every district {s_districts:.2f} s, states "
-                      f"{s_states:.2f} s (districts / states = {s_districts / s_states:.1f}x; medians of {repeat}, "
-                      f"interleaved; navigation start to painted, by the page's clock)")
+                s_layers = statistics.median(results["layers"])
+                print(f"drawn in Chromium at {size[0]}x{size[1]}: every district on one canvas {s_districts:.2f} s, "
+                      f"one Leaflet layer each {s_layers:.2f} s, states {s_states:.2f} s (districts / states = "
+                      f"{s_districts / s_states:.1f}x, one layer each / states = {s_layers / s_states:.1f}x; "
+                      f"medians of {repeat}, interleaved; navigation start to painted, by the page's clock)")
             chromium.close()
         server.shutdown()
 

@@ -68,17 +68,19 @@ def national_view(states: gpd.GeoDataFrame, district_table: pd.DataFrame, pods: 
 
 
 def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame, pods: gpd.GeoDataFrame,
-                           links: pd.DataFrame, *, measure: str, scheme: str = "quantiles") -> View:
+                           links: pd.DataFrame, *, measure: str, scheme: str = "quantiles",
+                           one_canvas: bool = True) -> View:
     """Every unified + elementary district of the nation shaded by `measure`, state outlines on top
     (a layer that can be turned off), pods on top; the same legend as a state view. `districts`
-    carry national display geometry (`store.districts(geometry="national")`, or
-    `geo.national_geometry`); Alaska, Hawaii and Puerto Rico are insets. A click gives a LEAID
-    (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
+    carry national display geometry (`store.national_districts()`, made by the build);
+    Alaska, Hawaii and Puerto Rico are insets. The districts are one layer on one canvas
+    (`one_canvas`; False draws one Leaflet layer each, as bench/map.py compares). A click gives a
+    LEAID (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
     meta = measures.get(measure)
     base = districts[districts["layer"].isin(LAYERS["base"])]
     shaded = geo.inset_composite(rollup.with_pod_counts(base, pods, links))
     m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
-                                 precision=geo.NATIONAL_DECIMALS, one_canvas=True)
+                                 precision=geo.NATIONAL_DECIMALS, one_canvas=one_canvas)
     maps.add_outlines(m, geo.inset_composite(states), name="State outlines")
     maps.frame_national(m)
     maps.add_pods(m, national_points(pods, states), legend_folded=True)
