@@ -79,6 +79,8 @@ def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame
     LEAID (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
     meta = measures.get(measure)
     base = districts[districts["layer"].isin(LAYERS["base"])]
+    if "state" not in base.columns:  # the store gives it; a frame read from a boundary file may not
+        base = base.assign(state=base["state_fips"].map(dict(zip(states["state_fips"], states["state"]))))
     shaded = geo.inset_composite(rollup.with_pod_counts(base, pods, links))
     m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
                                  precision=geo.NATIONAL_DECIMALS, one_canvas=one_canvas)
@@ -88,6 +90,21 @@ def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame
     return View(m, pd.DataFrame(shaded.drop(columns="geometry")), len(pods),
                 float(pd.to_numeric(pods["capacity"], errors="coerce").sum()), int(pods["lat"].isna().sum()),
                 shaded)
+
+
+#: what the national view shades (`?national=`): states rolled up, or every district
+NATIONAL_SHADES = {"states": "States (rolled up from their districts)",
+                   "districts": "Every district (unified + elementary)"}
+
+
+def national_district_click(view: View, click) -> tuple[str, str] | None:
+    """(state postal code, LEAID) of the district clicked on `national_district_view`'s map (what
+    st_folium returned), so the page can open that state with the district chosen; None if no
+    district was clicked. Alaska, Hawaii and Puerto Rico are found where their insets are drawn."""
+    leaid = maps.district_at(click, view.shapes)
+    if leaid is None:
+        return None
+    return str(view.shaded.set_index("leaid").at[leaid, "state"]), leaid
 
 
 def state_label(meta: measures.Measure) -> str:

@@ -502,6 +502,12 @@ def test_national_district_view_shades_every_district_with_state_outlines(fixtur
     assert '"State outlines": geo_json_layer_' in html
     click = {"last_active_drawing": {"properties": {"leaid": base["leaid"].iloc[3]}}}
     assert maps.district_at(click, view.shapes) == base["leaid"].iloc[3]
+    assert explore.national_district_click(view, click) == ("CA", base["leaid"].iloc[3])
+    inside = view.shapes.geometry.iloc[5].representative_point()
+    assert explore.national_district_click(view, {"last_clicked": {"lat": inside.y, "lng": inside.x}}) == (
+        "CA", view.shapes["leaid"].iloc[5])
+    assert explore.national_district_click(view, {"last_clicked": {"lat": 0.0, "lng": 0.0}}) is None
+    assert explore.national_district_click(view, None) is None
 
 
 def _canvas_data(html: str) -> dict:
