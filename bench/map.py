@@ -168,10 +168,12 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
             print(f"plain HTML page (no Streamlit): ours {ours_s:.2f} s, ours on one canvas {canvas_s:.2f} s, "
                   f"naive raw polygons {naive_s:.2f} s (naive / ours = {naive_s / ours_s:.1f}x, naive / one canvas "
                   f"= {naive_s / canvas_s:.1f}x; medians of {repeat})")
-            times = {k: statistics.median(v) for k, v in _app_draw_times(browser, root / "compare.py", db, repeat).items()}
+            runs = _app_draw_times(browser, root / "compare.py", db, repeat)
+            times = {k: statistics.median(v) for k, v in runs.items()}
             print(f"through Streamlit + st_folium (warm server): ours {times['ours']:.2f} s, ours on one canvas "
                   f"{times['canvas']:.2f} s, naive {times['naive']:.2f} s (naive / ours = "
-                  f"{times['naive'] / times['ours']:.1f}x, naive / one canvas = {times['naive'] / times['canvas']:.1f}x), "
+                  f"{times['naive'] / times['ours']:.1f}x, naive / one canvas = "
+                  f"{times['naive'] / times['canvas']:.1f}x), "
                   f"the real app page {times['app']:.2f} s; navigation to inked canvas")
             browser.close()
         server.shutdown()

@@ -626,13 +626,41 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
         _updatePaths: function () { this._paint(); },
         _draw: function () { this._paint(); },
         _redraw: function () { this._paint(); },
-        _requestPaint: function () {
+        _requestPaint: function () {  // the hover outline: the districts as painted last, the outline on top
             var self = this;
             if (!this._paintRequest) {
-                this._paintRequest = L.Util.requestAnimFrame(function () { self._paintRequest = null; self._paint(); });
+                this._paintRequest = L.Util.requestAnimFrame(function () {
+                    self._paintRequest = null;
+                    var ctx = self._ctx, painted = self._painted;
+                    if (!ctx) return;
+                    if (!painted) {  // first hover since the view changed: keep a copy of the districts alone
+                        self._paintDistricts();
+                        painted = self._painted = document.createElement("canvas");
+                        painted.width = self._container.width; painted.height = self._container.height;
+                        painted.getContext("2d").drawImage(self._container, 0, 0);
+                    } else {
+                        ctx.save(); ctx.setTransform(1, 0, 0, 1, 0, 0);
+                        ctx.clearRect(0, 0, painted.width, painted.height); ctx.drawImage(painted, 0, 0);
+                        ctx.restore();
+                    }
+                    self._outline();
+                });
             }
         },
+        _outline: function () {
+            var map = this._map, ctx = this._ctx;
+            if (this._hover < 0 || !map || !ctx) return;
+            var s = map.options.crs.scale(map.getZoom()), org = map.getPixelOrigin(), hp = new Path2D();
+            tracePath(hp, this._hover, s, org.x, org.y);
+            ctx.globalAlpha = 1; ctx.strokeStyle = "#000000"; ctx.lineWidth = 2.5; ctx.setLineDash([]);
+            ctx.stroke(hp);
+        },
         _paint: function () {
+            this._painted = null;
+            this._paintDistricts();
+            this._outline();
+        },
+        _paintDistricts: function () {
             var map = this._map, ctx = this._ctx, b = this._bounds;
             if (!map || !ctx || !b) return;
             var s = map.options.crs.scale(map.getZoom()), org = map.getPixelOrigin(), ox = org.x, oy = org.y;
@@ -656,12 +684,6 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
                 ctx.globalAlpha = st.opacity; ctx.strokeStyle = st.color; ctx.lineWidth = st.weight;
                 ctx.setLineDash(c < 0 ? st.dashArray.split(" ").map(Number) : []);
                 ctx.stroke(paths[c]);
-            }
-            if (this._hover >= 0) {
-                var hp = new Path2D();
-                tracePath(hp, this._hover, s, ox, oy);
-                ctx.globalAlpha = 1; ctx.strokeStyle = "#000000"; ctx.lineWidth = 2.5; ctx.setLineDash([]);
-                ctx.stroke(hp);
             }
             ctx.globalAlpha = 1;
         },
@@ -701,7 +723,8 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
             if (!e.latlng || this._coveredByAnother(e)) return;
             var f = at(e.latlng);
             if (f < 0) return;
-            var props = {leaid: data.leaid[f], name: data.name[f], value: data.value[f], shown: data.shown[f], c: data.c[f]};
+            var props = {leaid: data.leaid[f], name: data.name[f], value: data.value[f], shown: data.shown[f],
+                         c: data.c[f]};
             var feature = {type: "Feature", properties: props, geometry: null};
             this.fire("click", {latlng: e.latlng, layerPoint: e.layerPoint, containerPoint: e.containerPoint,
                                 originalEvent: e.originalEvent,

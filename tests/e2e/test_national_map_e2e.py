@@ -91,7 +91,8 @@ _CANVAS_JS = """(points) => {
     const c = layer._container, px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     let inked = 0;
     for (let i = 3; i < px.length; i += 16) if (px[i] > 0) inked++;
-    return {inked, polygons: Object.values(map._layers).filter((l) => l instanceof L.Polygon && l.feature.properties.leaid).length,
+    const polygons = Object.values(map._layers).filter((l) => l instanceof L.Polygon && l.feature.properties.leaid);
+    return {inked, polygons: polygons.length,
             found: points.map(([lat, lng]) => layer.districtAt(L.latLng(lat, lng))),
             xy: points.map(([lat, lng]) => map.latLngToContainerPoint([lat, lng]))};
 }"""
