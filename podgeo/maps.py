@@ -601,7 +601,8 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
                 if (i === 0) { path.moveTo(x, y); } else if (x !== px || y !== py) { path.lineTo(x, y); }
                 px = x; py = y;
             }
-            path.closePath();
+            // no closePath: rings end on their first vertex already, and Skia's closePath walks the
+            // whole Path2D back to its last moveTo (a second nationally, in a profile)
         });
     }
     var Layer = L.Canvas.extend({
