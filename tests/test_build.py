@@ -143,9 +143,9 @@ def test_secondary_layer_overlays_elementary_so_a_school_can_sit_in_two(ca_store
 # -- the national store ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def us_store(tmp_path_factory, shared_data):
-    report = build(tmp_path_factory.mktemp("us") / "us.db", sources_root=shared_data, pods_file=None)
-    return SqliteStore(report.path)
+def us_store(national_store):
+    """The national store the whole run shares (built once, in conftest.py); read-only."""
+    return SqliteStore(national_store)
 
 
 def _elsi_by_hand(shared_data) -> pd.DataFrame:
