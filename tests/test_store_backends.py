@@ -514,12 +514,12 @@ def test_postgis_two_processes_upload_at_once_and_both_land(postgis_backend, tmp
     stop.touch()
     code, out, err = reader.wait(timeout=60), *reader.communicate()
     for rc, wout, werr in results:
-        assert rc == 0 and "committed batch" in wout, werr
+        assert rc == 0 and "Committed batch" in wout, werr
     assert code == 0, err
     store = postgis_backend.open()
     assert len(store.pods()) == 2540
     assert sorted(store.batches()["batch_id"]) == [1, 2] and store.revision() == 3
-    assert sorted(w.split("committed batch ")[1].split(":")[0] for _, w, _ in results) == ["1", "2"]
+    assert sorted(w.split("Committed batch ")[1].split(":")[0] for _, w, _ in results) == ["1", "2"]
 
 
 def test_postgis_sigkill_mid_commit_leaves_nothing_and_frees_the_lock(postgis_backend, tmp_path):
@@ -601,9 +601,14 @@ def test_two_processes_importing_the_same_new_pods_at_once_do_not_both_count_the
     file = tmp_path / "same.csv"
     file.write_bytes(_csv(*rows))
     writers = [_import(file, store_backend, pause="3") for _ in range(2)]  # both plan before either commits
+    committed = []
     for w in writers:
         out, err = w.communicate(timeout=300)
         assert w.returncode == 0 and "300 new" in out, err  # each plan's guess, printed before committing
+        committed += [line for line in out.splitlines() if line.startswith("Committed batch")]
+    # and each process then prints what its own transaction did, not the plan's guess
+    assert sorted(line.split(": ", 1)[1].split(" pods,")[0] for line in committed) == ["0 new and 300 updated",
+                                                                                       "300 new and 0 updated"]
     counts = store_backend.open().batches().sort_values("batch_id")["counts"].tolist()
     assert [(c["inserts"], c["updates"]) for c in counts] == [(300, 0), (0, 300)]
     assert counts[1]["planned"] == {"inserts": 300, "updates": 0}
