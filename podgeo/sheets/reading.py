@@ -71,7 +71,7 @@ def _read_csv(data: bytes, name: str, encoding: str | None, limits: Limits) -> R
     records = _csv_records(text, name, delimiter, limits)
     label = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
     raw = _build(name, records, merged=set(), sheet=None, sheet_names=(), encoding=decoded.encoding,
-                 delimiter=delimiter, notes=[f"read as {decoded.encoding} text, {label}-separated", *decoded.notes])
+                 delimiter=delimiter, may_hold_formulas="=" in text, notes=[f"read as {decoded.encoding} text, {label}-separated", *decoded.notes])
     return replace(raw, encoding_choices=decoded.choices)
 
 
@@ -408,7 +408,7 @@ def _cell_text(cell) -> str:
 
 
 def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int], sheet, sheet_names, encoding,
-           delimiter, notes: list[str]) -> RawSheet:
+           delimiter, notes: list[str], may_hold_formulas: bool = True) -> RawSheet:
     """Find the header, name the columns, drop blank/title/help rows (recording which) and pad cells."""
     nonblank = [(n, cells) for n, cells in records if "".join(cells).strip()]
     if not nonblank:
@@ -438,7 +438,8 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
         notes.append(f"merged title/section rows skipped: {_ranges(merged_rows)}")
     if help_rows:
         notes.append(f"template help row skipped: {_ranges(help_rows)}")
-    formulas = sum(1 for c in chain.from_iterable(rows) if c[:1] == "=")
+    # a CSV without "=" anywhere holds no formula: its 3.6 million cells need not be looked at
+    formulas = sum(1 for c in chain.from_iterable(rows) if c[:1] == "=") if may_hold_formulas else 0
     if formulas:
         notes.append(f"{formulas} cells hold formulas or start with '='; they are not evaluated and are "
                      "rejected where they feed a pod column")
