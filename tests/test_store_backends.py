@@ -115,6 +115,21 @@ def test_commit_writes_pods_links_batch_and_rejects(store_backend):
         store.batch_file(7)
 
 
+def test_a_large_upload_file_is_stored_whole_and_its_pods_are_the_same(store_backend):
+    """The upload's file (1.6 MB here) is kept byte for byte by both stores' bulk insert, with every pod."""
+    long = " of the Oakland hills learning cooperative, open weekdays" * 2  # names long enough to pass 1 MB
+    rows = [[f"big-{i}", f"Pod {i}{long}", "parent-led", str(i % 30), "", "", "CA", "",
+             f"{37.70 + (i % 100) / 500:.4f}", f"{-122.45 + (i // 100) / 100:.4f}"] for i in range(10_000)]
+    data = _csv(*rows)
+    store = store_backend.open()
+    batch_id = _upload(store, data)
+    assert len(data) > 1.5 * 2**20 and store.batch_file(batch_id) == ("pods.csv", data)
+    assert store.batches().set_index("batch_id").loc[batch_id, "sha256"] == hashlib.sha256(data).hexdigest()
+    got = store.pods().set_index("pod_id").loc[[f"big-{i}" for i in (0, 1234, 9999)], ["name", "capacity", "batch_id"]]
+    assert got.values.tolist() == [[f"Pod 0{long}", 0, batch_id], [f"Pod 1234{long}", 4, batch_id],
+                                   [f"Pod 9999{long}", 9, batch_id]]
+
+
 def test_reupload_updates_by_stable_key_and_moves_links(store_backend):
     store = store_backend.open()
     first = _upload(store, FIRST)
