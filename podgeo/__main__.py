@@ -190,9 +190,7 @@ def _import(args: argparse.Namespace) -> int:
         return 0
     user = args.user or getpass.getuser()
     batch_id = pods.commit_upload(store, plan, user=user, use_geocoder=not args.no_geocode)
-    batch = store.batches().set_index("batch_id").loc[batch_id]
-    print(f"committed batch {batch_id}: {batch['counts'].get('placed', 0):,} pods placed in districts, "
-          f"{batch['counts'].get('not_geocoded', 0):,} without coordinates")
+    print(pods.batch_summary(store, batch_id))  # what the transaction did (the plan's guess was printed above)
     if args.save_mapping:
         saved = pods.remember_mapping(store, plan, name=args.save_mapping, user=user)
         print(f"mapping saved as {saved['name']!r}: sheets with these headers will map themselves")

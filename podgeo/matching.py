@@ -90,13 +90,13 @@ def match_districts(names_states: Iterable[tuple[str, str | None]] | pd.DataFram
         if not name:
             unmatched.append({**base, "reason": "no district name"})
             continue
-        verdict, found = _verdict(index.candidates(name, code))
+        verdict, found = _verdict_rows(index.candidate_rows(name, code))  # plain rows: no frame per name
         if verdict == "matched":
-            best = found.iloc[0]
-            matched.append({**base, "leaid": best["leaid"], "district_name": best["name"],
-                            "district_state": best["state"], "score": float(best["score"]), "why": best["why"]})
+            i, score, _, why, _ = found[0]
+            matched.append({**base, "leaid": index.leaids[i], "district_name": index.names[i],
+                            "district_state": index.states[i], "score": float(score), "why": why})
         elif verdict == "ambiguous":
-            ambiguous.append({**base, "candidates": found[_OUT].head(10).reset_index(drop=True)})
+            ambiguous.append({**base, "candidates": index._frame(found[:10])[_OUT]})
         else:
             unmatched.append({**base, "reason": _unmatched_reason(name, code)})
     return Matches(
@@ -233,6 +233,9 @@ class _Index:
         self.by_core: dict[str, list[int]] = {}
         self.by_state: dict[str | None, list[int]] = {None: list(range(len(self.leaids)))}
         self.by_word: dict[str, set[int]] = {}
+        self.by_leaid_text: dict[str, list[int]] = {}
+        for i, leaid in enumerate(self.leaids):
+            self.by_leaid_text.setdefault(leaid, []).append(i)
         for i, (core, state) in enumerate(zip(self.cores, self.states)):
             self.by_core.setdefault(core, []).append(i)
             self.by_state.setdefault(state, []).append(i)
@@ -254,21 +257,29 @@ class _Index:
         return self.lookup.get(text.upper()) or self.lookup.get(text.zfill(2) if text.isdigit() else text)
 
     def by_leaid(self, leaid: str) -> pd.DataFrame:
-        return self._frame([(i, 100.0, 3, f"LEAID {leaid}", True) for i, v in enumerate(self.leaids) if v == leaid])
+        return self._frame(self._leaid_rows(leaid))
+
+    def _leaid_rows(self, leaid: str, state: str | None = None) -> list[tuple[int, float, int, str, bool]]:
+        return [(i, 100.0, 3, f"LEAID {leaid}", True) for i in self.by_leaid_text.get(leaid, ())
+                if state is None or self.states[i] == state]
 
     def candidates(self, name: str, state: str | None) -> pd.DataFrame:
         """Districts whose place words are the query's (up to spelling slips), best first, with
         `kind` (3 same normalised name, 2 same place words and the query's type words and numbers,
         1 the same up to spelling, 0 same place but another type word or number: never matched
         without asking), `score` (ratio of the normalised names) and `why`."""
+        return self._frame(self.candidate_rows(name, state))
+
+    def candidate_rows(self, name: str, state: str | None) -> list[tuple[int, float, int, str, bool]]:
+        """`candidates` as (district index, score, kind, why, same type words) tuples, best first:
+        what a sheet of names is matched on, without building a frame for each name."""
         leaid = clean_leaid(name)
         if leaid is not None:
-            hit = self.by_leaid(leaid)
-            return hit if state is None else hit[hit["state"] == state].reset_index(drop=True)
+            return self._leaid_rows(leaid, state)
         norm, core, types, nums = _parse(name)
         pool = self.by_state.get(state, [])
         if not core or not pool:
-            return self._frame([])
+            return []
         words = tuple(core.split())
         seen: dict[int, tuple[str, str]] = {}
         for i in self.by_core.get(core, []):
@@ -300,7 +311,7 @@ class _Index:
             else:
                 rows.append((i, score, 2, f"same place ('{self.cores[i]}')" + _extra(types, nums, self, i), same))
         rows.sort(key=lambda r: (-r[2], -r[1], self.states[r[0]], self.names[r[0]], self.leaids[r[0]]))
-        return self._frame(rows)
+        return rows
 
     def containing(self, name: str, state: str | None, *, exclude: set[str], limit: int | None = 20) -> pd.DataFrame:
         """Districts whose name holds every word of `name` (the last may be the start of a word,
@@ -401,6 +412,23 @@ def _verdict(found: pd.DataFrame) -> tuple[str, pd.DataFrame]:
         rivals = found[(found["kind"] == 2) & found["same_types"]] if top == 3 else found.iloc[0:0]
         if len(rivals):
             return "ambiguous", pd.concat([best, rivals])
+        return "matched", best
+    return "ambiguous", best
+
+
+def _verdict_rows(rows: list[tuple[int, float, int, str, bool]]) -> tuple[str, list[tuple]]:
+    """`_verdict` on `_Index.candidate_rows` (index, score, kind, why, same type words): the same rules, no frames."""
+    found = [r for r in rows if r[2] >= 0]
+    if not found:
+        return "unmatched", found
+    top = max(r[2] for r in found)
+    best = [r for r in found if r[2] == top]
+    if top == 0:
+        return "ambiguous", found
+    if len(best) == 1:
+        rivals = [r for r in found if r[2] == 2 and r[4]] if top == 3 else []
+        if rivals:
+            return "ambiguous", best + rivals
         return "matched", best
     return "ambiguous", best
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -206,6 +207,21 @@ def json_column(frame: pd.DataFrame, column: str, empty) -> None:
     frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) and v else type(empty)())
 
 
+def _json_lists(values: list) -> list:
+    """A column's lists and tuples as JSON text; the same list (a sheet's usual ["English"]) encoded once."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            key = tuple(v)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = json.dumps(v)
+            v = text
+        out.append(v)
+    return out
+
+
 def chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -334,9 +350,15 @@ class StoreContract:
     def _insert_rows(self, table: str, columns: list[str], rows: Iterable[list]) -> None:
         raise NotImplementedError
 
-    def _upsert_rows(self, table: str, rows: list[dict], key: list[str]) -> None:
-        """Insert rows, replacing the columns they give on rows whose key exists."""
+    def _upsert_values(self, table: str, columns: list[str], values: Iterable[list], key: list[str]) -> None:
+        """Insert rows of `columns`' values, replacing those columns on rows whose key exists."""
         raise NotImplementedError
+
+    def _upsert_rows(self, table: str, rows: list[dict], key: list[str]) -> None:
+        """Insert rows, replacing the columns they give on rows whose key exists (a key a row lacks is None)."""
+        if rows:
+            columns = list(dict.fromkeys(k for r in rows for k in r))
+            self._upsert_values(table, columns, ([r.get(c) for c in columns] for r in rows), key)
 
     def _in(self, column: str, values: list) -> tuple[str, list]:
         """(condition, params) for `column in values`, in the backend's style (values non-empty)."""
@@ -471,7 +493,7 @@ class StoreContract:
             counts = _actual_counts(batch.get("counts"), len(ids), self._existing("pods", "pod_id", ids))
             batch_id = self._insert_batch({**batch, "counts": counts, "kind": "upload"})
             self._snapshot(batch_id, ids)
-            self._put_pods([{**r, "batch_id": batch_id} for r in rows], links)
+            self._put_pods(rows, links, batch_id=batch_id)
             if rejected:
                 self._insert_rows("rejected_rows", ["batch_id", "row", "row_values", "errors"],
                                   [[batch_id, r["row"], json.dumps(r["row_values"]), json.dumps(r["errors"])]
@@ -547,16 +569,24 @@ class StoreContract:
         if records_:
             self._insert_rows("pod_history", ["batch_id", "pod_id", "before", "before_links"], records_)
 
-    def _put_pods(self, rows: list[dict], links: pd.DataFrame) -> None:
-        rows = [{k: (json.dumps(v) if isinstance(v, (list, tuple)) else v) for k, v in r.items() if k in PODS}
-                for r in rows]
-        rows = list({r["pod_id"]: r for r in rows}.values())  # one row per pod: the last one wins
-        if rows:
-            self._upsert_rows("pods", rows, ["pod_id"])
-            self._delete_in("pod_districts", "pod_id", [r["pod_id"] for r in rows])
+    def _put_pods(self, pods: list[dict], links: pd.DataFrame, *, batch_id: int | None = None) -> None:
+        """Upsert the pods (their PODS keys; `batch_id` on every row when given) and replace their links.
+
+        Values go as lists, one per row, without a dict per row (a 100,000-pod upload holds its rows once).
+        """
+        latest = list({r["pod_id"]: r for r in pods}.values())  # one row per pod: the last one wins
+        if latest:
+            given = set().union(*latest)
+            columns = [c for c in PODS if c in given and not (batch_id is not None and c == "batch_id")]
+            data = [[r.get(c) for r in latest] for c in columns]  # column by column: types checked in C
+            data = [_json_lists(values) if {list, tuple} & set(map(type, values)) else values for values in data]
+            if batch_id is not None:
+                columns.append("batch_id")
+                data.append(itertools.repeat(batch_id, len(latest)))
+            self._upsert_values("pods", columns, zip(*data), ["pod_id"])
+            self._delete_in("pod_districts", "pod_id", [r["pod_id"] for r in latest])
         if len(links):
-            self._insert_rows("pod_districts", list(PLACE_KEYS),
-                              [list(r.values()) for r in records(links[list(PLACE_KEYS)])])
+            self._insert_rows("pod_districts", list(PLACE_KEYS), rows(links[list(PLACE_KEYS)]))
 
     # upload batches ------------------------------------------------------------------------------
 

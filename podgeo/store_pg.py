@@ -223,9 +223,9 @@ class PostgisStore(StoreContract):
         with self._conn() as conn:
             _copy(conn, table, columns, rows, self._table_columns(conn, table))
 
-    def _upsert_rows(self, table: str, rows: list[dict], key: list[str]) -> None:
+    def _upsert_values(self, table: str, columns: list[str], values: Iterable[list], key: list[str]) -> None:
         with self._conn() as conn:
-            _upsert(conn, table, rows, key, self._table_columns(conn, table))
+            _upsert(conn, table, columns, values, key, self._table_columns(conn, table))
 
     def _in(self, column: str, values: list) -> tuple[str, list]:
         return f"{column} = any(%s)", [list(values)]
@@ -580,11 +580,9 @@ def _copy(conn, table: str, columns: list[str], rows: Iterable[list], table_colu
             copy.write_row([v if v is None or type(v) in t else f(v) for t, f, v in zip(native, convert, row)])
 
 
-def _upsert(conn, table: str, rows: list[dict], key: list[str], table_columns: list[tuple[str, str]]) -> None:
-    """Insert rows, replacing the columns they give on rows whose key exists (sqlite-utils' upsert)."""
-    if not rows:
-        return
-    columns = list(dict.fromkeys(k for r in rows for k in r))
+def _upsert(conn, table: str, columns: list[str], values: Iterable[list], key: list[str],
+            table_columns: list[tuple[str, str]]) -> None:
+    """Insert rows of `columns`' values, replacing those columns on rows whose key exists (as SQLite's upsert)."""
     temp = sql.Identifier(f"_in_{table}")
     rest = [c for c in columns if c not in key]
     action = sql.SQL("do update set {}").format(sql.SQL(", ").join(
@@ -594,8 +592,7 @@ def _upsert(conn, table: str, rows: list[dict], key: list[str], table_columns: l
         conn.execute(sql.SQL("create temp table if not exists {} (like {}) on commit drop").format(
             temp, sql.Identifier(table)))
         conn.execute(sql.SQL("truncate {}").format(temp))
-        _copy(conn, temp.as_string(), columns, ([r.get(c) for c in columns] for r in rows), table_columns,
-              quoted=True)
+        _copy(conn, temp.as_string(), columns, values, table_columns, quoted=True)
         conn.execute(sql.SQL("insert into {} ({}) select {} from {} on conflict ({}) {}").format(
             sql.Identifier(table), names, names, temp, sql.SQL(", ").join(map(sql.Identifier, key)), action))
         conn.execute(sql.SQL("truncate {}").format(temp))

@@ -59,6 +59,15 @@ def test_csv_encodings_and_delimiters_read_the_same_cells(encoding, delimiter):
     assert raw.encoding == {"utf-8-sig": "utf-8"}.get(encoding, encoding)
 
 
+def test_equal_csv_cells_share_one_str_and_read_the_same():
+    text = "name,state,city\r\n" + "".join(f"Hub {i},CA,{'Oakland' if i % 2 else 'San José'}\r\n" for i in range(50))
+    raw = read_sheet(text.encode("utf-8"), "p.csv")
+    assert raw.rows == tuple(tuple(r) for r in csv.reader(io.StringIO(text, newline="")))[1:]
+    states, cities = [r[1] for r in raw.rows], [r[2] for r in raw.rows]
+    assert all(s is states[0] for s in states) and cities[0] is cities[2] and cities[1] is cities[3]
+    assert len({id(r[0]) for r in raw.rows}) == 50
+
+
 def test_a_lone_byte_no_encoding_explains_is_read_but_marked_unsure():
     raw = read_sheet(b"name,notes\nHub,odd \x81 byte\n", "pods.csv")
     assert raw.row_numbers == (2,) and raw.rows[0][0] == "Hub" and len(raw.rows[0][1]) == len("odd ? byte")
@@ -451,6 +460,9 @@ def test_imls_library_outlets(shared_data):
     raw = read_sheet(path.read_bytes(), path.name)
     assert raw.encoding == "cp1252" and raw.delimiter == "," and len(raw.rows) == 17_478
     assert "DELTA CO PLD – DELTA PUBLIC LIBRARY" in {r[raw.columns.index("LIBNAME")] for r in raw.rows}
+    # equal cells are held once (the sheet's text, ~4x less of it): one str object per distinct value
+    cells = [c for r in raw.rows for c in r]
+    assert len(cells) == 17_478 * len(raw.columns) and len({id(c) for c in cells}) == len(set(cells)) < len(cells) / 4
     mapping = suggest_mapping(raw.columns)
     assert {c: t for c, t in mapping.items() if t} == {
         "LIBNAME": "name", "ADDRESS": "address", "CITY": "city", "STABR": "state", "ZIP": "zip",

@@ -203,6 +203,61 @@ def test_text_in_each_encoding_decodes_to_the_same_cells(encoding):
     assert codecs.lookup(raw.encoding).name == codecs.lookup(superset).name
 
 
+def _ascii_rows(n: int) -> list[tuple[str, str]]:
+    return [(f"Hub {i}", "open weekdays") for i in range(n)]
+
+
+def test_a_large_file_is_detected_from_non_ascii_lines_sampled_across_it():
+    from podgeo.sheets import encoding
+
+    # 2.4 MB of ASCII, then the only accented rows at the very end: a sample of the start would see none
+    rows = _ascii_rows(100_000) + [("Niños Unidos", "sí"), ("Café Olé – Hub", "año")]
+    data = _text_csv(rows).encode("cp1252")
+    assert len(data) > 4 * encoding.SAMPLE_BYTES
+    sample = encoding._spread_sample(data)
+    assert sample == "Niños Unidos,sí\nCafé Olé – Hub,año".encode("cp1252")
+    raw = read_sheet(data, "big.csv")
+    assert raw.encoding == "cp1252" and raw.encoding_choices == () and raw.rows[-2:] == tuple(rows[-2:])
+    assert len(raw.rows) == len(rows)
+    # many non-ASCII lines: the sample keeps to its size and takes lines from every part of the file
+    data = _text_csv([(f"Niño {i}", "sí") if i % 3 == 0 else (f"Hub {i}", "x") for i in range(200_000)]
+                     ).encode("cp1252")
+    sample = encoding._spread_sample(data)
+    assert len(sample) <= encoding.SAMPLE_BYTES + 200 * encoding._PIECES
+    numbers = [int(line.split(b",")[0].split()[1]) for line in sample.split(b"\n")]
+    assert numbers == sorted(numbers) and numbers[0] == 0 and numbers[-1] > 190_000 and all(n % 3 == 0 for n in numbers)
+
+
+def test_a_large_file_the_sampled_guess_cannot_decode_is_detected_whole(monkeypatch):
+    from podgeo.sheets import encoding
+
+    # the last part of the file has more accented lines than its share of the sample, so the sample
+    # misses the last row's byte 0x81 (undefined in cp1252) and guesses cp1252; decoding the whole
+    # file strictly finds that byte, and the whole file is detected as it was before sampling
+    rows = [(f"Niño {i}", "sí") for i in range(45_000)]
+    data = _text_csv(rows).encode("cp1252")
+    data = data[:data.rindex(b"\xf1")] + b"\x81" + data[data.rindex(b"\xf1") + 1:]
+    assert len(data) > encoding.SAMPLE_BYTES and b"\x81" not in encoding._spread_sample(data)
+    assert encoding._detect_in(encoding._spread_sample(data))[0] == "cp1252"
+    whole = encoding._detect_in(data)
+    seen, detect_in = [], encoding._detect_in
+    monkeypatch.setattr(encoding, "_detect_in", lambda b: seen.append(len(b)) or detect_in(b))
+    assert encoding._detect(data) == whole and seen == [len(encoding._spread_sample(data)), len(data)]
+    monkeypatch.undo()
+    raw = read_sheet(data, "odd.csv")
+    assert raw.encoding == whole[0] and len(raw.rows) == len(rows) and raw.rows[-2] == rows[-2]
+    assert raw.rows[-1] == (data.rsplit(b"\n", 2)[1].decode(whole[0], errors="replace").split(",")[0], "sí")
+    assert any(n.startswith(f"lines {len(rows) + 1} have bytes") for n in raw.notes)
+
+
+def test_imls_outlets_sampled_detection_names_what_the_whole_file_does(shared_data):
+    from podgeo.sheets import encoding
+
+    data = (shared_data / "hub_sites" / "imls_pls_fy2018_outlets.csv").read_bytes()
+    assert len(data) > encoding.SAMPLE_BYTES
+    assert encoding._detect(data) == encoding._detect_in(data) == ("cp1252", ())
+
+
 def test_a_cp1252_file_with_one_utf8_row_commits_no_mojibake():
     data = (_text_csv([("Niños Unidos", "abierto")]).encode("cp1252") + "Café Familia Pod,ok\n".encode("utf-8")
             + "El Pequeño,sí\n".encode("cp1252"))

@@ -142,6 +142,21 @@ def test_commit_writes_pods_links_batch_and_rejects(store_backend):
         store.batch_file(7)
 
 
+def test_a_large_upload_file_is_stored_whole_and_its_pods_are_the_same(store_backend):
+    """The upload's file (1.6 MB here) is kept byte for byte by both stores' bulk insert, with every pod."""
+    long = " of the Oakland hills learning cooperative, open weekdays" * 2  # names long enough to pass 1 MB
+    rows = [[f"big-{i}", f"Pod {i}{long}", "parent-led", str(i % 30), "", "", "CA", "",
+             f"{37.70 + (i % 100) / 500:.4f}", f"{-122.45 + (i // 100) / 100:.4f}"] for i in range(10_000)]
+    data = _csv(*rows)
+    store = store_backend.open()
+    batch_id = _upload(store, data)
+    assert len(data) > 1.5 * 2**20 and store.batch_file(batch_id) == ("pods.csv", data)
+    assert store.batches().set_index("batch_id").loc[batch_id, "sha256"] == hashlib.sha256(data).hexdigest()
+    got = store.pods().set_index("pod_id").loc[[f"big-{i}" for i in (0, 1234, 9999)], ["name", "capacity", "batch_id"]]
+    assert got.values.tolist() == [[f"Pod 0{long}", 0, batch_id], [f"Pod 1234{long}", 4, batch_id],
+                                   [f"Pod 9999{long}", 9, batch_id]]
+
+
 def test_reupload_updates_by_stable_key_and_moves_links(store_backend):
     store = store_backend.open()
     first = _upload(store, FIRST)
@@ -542,12 +557,12 @@ def test_postgis_two_processes_upload_at_once_and_both_land(postgis_backend, tmp
     stop.touch()
     code, out, err = reader.wait(timeout=60), *reader.communicate()
     for rc, wout, werr in results:
-        assert rc == 0 and "committed batch" in wout, werr
+        assert rc == 0 and "Committed batch" in wout, werr
     assert code == 0, err
     store = postgis_backend.open()
     assert len(store.pods()) == 2540
     assert sorted(store.batches()["batch_id"]) == [1, 2] and store.revision() == 3
-    assert sorted(w.split("committed batch ")[1].split(":")[0] for _, w, _ in results) == ["1", "2"]
+    assert sorted(w.split("Committed batch ")[1].split(":")[0] for _, w, _ in results) == ["1", "2"]
 
 
 def test_postgis_sigkill_mid_commit_leaves_nothing_and_frees_the_lock(postgis_backend, tmp_path):
@@ -629,9 +644,14 @@ def test_two_processes_importing_the_same_new_pods_at_once_do_not_both_count_the
     file = tmp_path / "same.csv"
     file.write_bytes(_csv(*rows))
     writers = [_import(file, store_backend, pause="3") for _ in range(2)]  # both plan before either commits
+    committed = []
     for w in writers:
         out, err = w.communicate(timeout=300)
         assert w.returncode == 0 and "300 new" in out, err  # each plan's guess, printed before committing
+        committed += [line for line in out.splitlines() if line.startswith("Committed batch")]
+    # and each process then prints what its own transaction did, not the plan's guess
+    assert sorted(line.split(": ", 1)[1].split(" pods,")[0] for line in committed) == ["0 new and 300 updated",
+                                                                                       "300 new and 0 updated"]
     counts = store_backend.open().batches().sort_values("batch_id")["counts"].tolist()
     assert [(c["inserts"], c["updates"]) for c in counts] == [(300, 0), (0, 300)]
     assert counts[1]["planned"] == {"inserts": 300, "updates": 0}

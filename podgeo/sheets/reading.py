@@ -71,7 +71,7 @@ def _read_csv(data: bytes, name: str, encoding: str | None, limits: Limits) -> R
     records = _csv_records(text, name, delimiter, limits)
     label = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
     raw = _build(name, records, merged=set(), sheet=None, sheet_names=(), encoding=decoded.encoding,
-                 delimiter=delimiter, notes=[f"read as {decoded.encoding} text, {label}-separated", *decoded.notes])
+                 delimiter=delimiter, may_hold_formulas="=" in text, notes=[f"read as {decoded.encoding} text, {label}-separated", *decoded.notes])
     return replace(raw, encoding_choices=decoded.choices)
 
 
@@ -79,6 +79,10 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
     """(row number, cells) for every CSV row, refusing at the first row over a limit or swallowed by a quote."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
+    # equal cells share one str, as each row is read: a partner sheet repeats its states, cities, types
+    # and codes down every column (the IMLS outlets: 646,686 cells, 156,930 distinct), and 100,000
+    # rows x 36 columns of separate strs took ~200 MB
+    share = {}.setdefault
     width = header_width = 0
     end = 0  # the physical line the previous row ended on
     try:
@@ -102,7 +106,7 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
                 _check_quotes(name, row, number, start, delimiter, header_width or len(row))
             if not header_width and any(c.strip() for c in row):
                 header_width = len(row)
-            records.append((number, row))
+            records.append((number, list(map(share, row, row))))
     except csv.Error as exc:
         number = len(records) + 1
         raise SheetError(f"{name}: row {number:,} (from line {end + 1:,}) is not readable as CSV ({exc}); a quote "
@@ -404,7 +408,7 @@ def _cell_text(cell) -> str:
 
 
 def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int], sheet, sheet_names, encoding,
-           delimiter, notes: list[str]) -> RawSheet:
+           delimiter, notes: list[str], may_hold_formulas: bool = True) -> RawSheet:
     """Find the header, name the columns, drop blank/title/help rows (recording which) and pad cells."""
     nonblank = [(n, cells) for n, cells in records if "".join(cells).strip()]
     if not nonblank:
@@ -434,7 +438,8 @@ def _build(name: str, records: list[tuple[int, list[str]]], *, merged: set[int],
         notes.append(f"merged title/section rows skipped: {_ranges(merged_rows)}")
     if help_rows:
         notes.append(f"template help row skipped: {_ranges(help_rows)}")
-    formulas = sum(1 for c in chain.from_iterable(rows) if c[:1] == "=")
+    # a CSV without "=" anywhere holds no formula: its 3.6 million cells need not be looked at
+    formulas = sum(1 for c in chain.from_iterable(rows) if c[:1] == "=") if may_hold_formulas else 0
     if formulas:
         notes.append(f"{formulas} cells hold formulas or start with '='; they are not evaluated and are "
                      "rejected where they feed a pod column")

@@ -61,8 +61,9 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     rejected: list[RejectedRow] = []
     fixes: list[Fix] = []
     inside = _points_inside(cells, plan, default_state)
-    for i, number in enumerate(raw.row_numbers):
-        row = {target: column[i] for target, column in cells.items()}
+    targets = tuple(cells)
+    for i, (number, *parsed) in enumerate(zip(raw.row_numbers, *cells.values())):
+        row = dict(zip(targets, parsed))
         pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
         if not errors:
             pod_id = pod["pod_id"]
