@@ -350,6 +350,18 @@ def format_access(value: float, meta: dict, *, short: bool = False) -> str:
     return f"{value:,.3g}" if short else f"{value:,.3g} {unit}"
 
 
+def headline(summary: pd.DataFrame, meta: dict) -> list[tuple[str, str, str | None, str | None]]:
+    """The Coverage page's four figures as (label, value, delta, help): demand, mean access, the share with
+    zero access, and how many districts the shortfall ranks."""
+    everyone = summary.set_index("group").loc["total"]
+    return [
+        (f"Demand ({meta['demand_noun']})", f"{meta['demand_total']:,.0f}", None, meta["demand_label"]),
+        ("Mean access", format_access(everyone["mean_access"], meta, short=True), None, meta["access_unit"]),
+        ("With zero access", f"{100 * everyone['share_zero_access']:.1f} %", None, None),
+        ("Low-access districts ranked", f"{meta['ranked']:,} of {meta['districts']:,}", None, None),
+    ]
+
+
 def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
     """A table, group summary or points frame for a file: units in the headers, shares as percents.
 
