@@ -797,3 +797,292 @@ def steady_map(m):
     element._template = branca.element.Template(_STEADY_JS)
     element.add_to(m)
     return m
+
+
+# -- Coverage and siting pages: the sidebar controls they share -----------------------------------
+
+def sidebar_demand(frames, key: str, default: str | None = None) -> str:
+    """"Where the children are", among the demand kinds this state's frames hold, mirrored in `?demand=`."""
+    from podgeo import access_report as ar
+
+    kinds = ar.available_demand(frames)
+    return sidebar_choice("Demand: where the children are", key, {k: ar.DEMAND_KINDS[k] for k in kinds},
+                          default if default in kinds else kinds[0], param="demand")
+
+
+def sidebar_group(label: str, key: str, demand: str, groups) -> str:
+    """The need group (`?group=`), named as the chosen demand source counts it; the first is the default."""
+    from podgeo import access_report as ar
+
+    return sidebar_choice(label, key, {g: ar.group_label(g, demand) for g in groups}, groups[0], param="group")
+
+
+@dataclass(frozen=True, eq=False)
+class Travel:
+    """A travel-time upload (None without one, or when it could not be read: `error` says why) and the
+    reach slider it relabels: minutes with a table, straight-line miles without."""
+
+    matrix: pd.DataFrame | None
+    error: str
+    file_id: str | None
+    radius: float
+
+    @property
+    def minutes(self) -> float | None:
+        return self.radius if self.matrix is not None else None
+
+
+def sidebar_travel(key: str, radius_key: str, default: float, *, minutes_label: str, miles_label: str) -> Travel:
+    """The travel-time file uploader and the reach slider (`?radius=`); a bad file is named, never raised."""
+    from podgeo import siting_report
+
+    upload = st.sidebar.file_uploader("Travel times instead of straight lines (CSV or Parquet: origin_id, "
+                                      "destination_id, minutes)", type=["csv", "parquet"], key=key)
+    matrix, error = siting_report.read_travel(upload.name, upload.getvalue()) if upload is not None else (None, "")
+    radius = sidebar_number(minutes_label if matrix is not None else miles_label, radius_key, default, param="radius",
+                            min_value=0.5, max_value=90.0 if matrix is not None else 50.0, step=0.5)
+    return Travel(matrix, error, upload.file_id if matrix is not None else None, radius)
+
+
+def metric_row(figures) -> None:
+    """Headline figures side by side: (label, value, delta, help) each, as the report modules give them."""
+    for column, (label, value, delta, tip) in zip(st.columns(len(figures)), figures):
+        column.metric(label, value, delta, help=tip)
+
+
+# -- Coverage page ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CoverageChoice:
+    """Everything the Coverage sidebar chose; `options` turns it into `access_report.coverage_table`'s arguments."""
+
+    sites: list
+    pod_filter: PodFilter
+    demand: str
+    method: str
+    decay: str
+    travel: Travel
+    group: str
+    assumed: float
+    level: int
+    points: bool
+
+    def options(self, state: str, hubs) -> dict:
+        return dict(sites=self.sites, demand=self.demand, method=self.method, radius_miles=self.travel.radius,
+                    decay=self.decay, group=self.group, state=state, pod_filter=self.pod_filter, hypothetical=hubs,
+                    assumed_seats=self.assumed or None, travel_times=self.travel.matrix,
+                    max_minutes=self.travel.minutes)
+
+
+def sidebar_coverage(frames) -> CoverageChoice:
+    """The Coverage sidebar, top to bottom: sites, pod filter, demand, method, decay, travel times and radius,
+    need group, assumed seats, confidence level, demand points; every choice in the URL."""
+    from podgeo import access_report as ar
+
+    sites = sidebar_multi("Hub sites (pods: filtered as on the map)", "coverage.sites", ar.SITE_KINDS, ["libraries"],
+                          param="supply")
+    pod_filter = sidebar_pod_filter() if "pods" in sites else PodFilter()
+    demand = sidebar_demand(frames, "coverage.demand")
+    method = sidebar_choice("Method", "coverage.method", ar.METHODS, "2sfca", param="method")
+    decay = sidebar_choice("Distance decay", "coverage.decay", ar.DECAYS, "step", param="decay") \
+        if method == "e2sfca" else "step"
+    travel = sidebar_travel("coverage.travel", "coverage.radius", 10.0, minutes_label="Travel time (minutes)",
+                            miles_label="Radius (miles)")
+    group = sidebar_group("Children in need (ranks the shortfall)", "coverage.group", demand, ar.NEED_GROUPS[demand])
+    assumed = sidebar_number("Seats to assume where a site's capacity is unknown (0 = count sites)",
+                             "coverage.assumed_seats", 0.0, param="assumed_seats", min_value=0.0, max_value=200.0,
+                             step=5.0)
+    level = int(sidebar_choice("Confidence level of the disparity intervals", "coverage.level",
+                               {"90": "90 % (ACS convention)", "95": "95 %"}, "90", param="level"))
+    points = demand != "districts" and st.sidebar.checkbox("Show demand points on the map", key="coverage.points")
+    return CoverageChoice(sites, pod_filter, demand, method, decay, travel, group, assumed, level, points)
+
+
+def coverage_hubs(frames):
+    """The what-if hub (None when off) and the link's `?hubs=` (the siting picks; a URL is never trusted,
+    so what cannot be used is named in a notice)."""
+    from podgeo import access_report as ar
+
+    centre = frames.districts[["lon", "lat"]].mean()
+    hub = hub_controls(float(centre["lon"]), float(centre["lat"]))
+    linked = ar.hubs_from_query(st.query_params.get("hubs"))
+    if linked.notice:
+        st.warning(linked.notice)
+    if linked.hubs:
+        st.caption(f"Includes {len(linked.hubs):,} hypothetical hub(s) from the link (`hubs=` in the URL).")
+    return hub, linked.hubs
+
+
+def coverage_notices(meta: dict, state: str) -> None:
+    """What the figures cannot show: a state without pods, hypothetical hubs the travel-time table lacks."""
+    if meta["no_pods"]:
+        st.info(f"{state} has no pods in the store (after the filter), so pods add no supply here. Add library "
+                "outlets or schools as candidate sites, or upload pods.")
+    if meta["hubs_without_times"]:
+        st.warning(f"{meta['hubs_without_times']:,} hypothetical hub(s) have no travel times in the table, so they "
+                   "reach no one (see the method note).")
+
+
+def coverage_tables(table: pd.DataFrame, summary: pd.DataFrame, meta: dict, name: str) -> None:
+    """The ranked district table (the access map's table alternative: every district, downloadable) and the
+    equity-by-group table, both with units in their headers."""
+    from podgeo import access_report as ar
+
+    st.header(f"Shortfall: low-access districts, ranked by {meta['group_label']}")
+    st.dataframe(ar.with_units(table, meta), hide_index=True, width="stretch", key="coverage.table")
+    st.download_button("Download the table (CSV)", ar.to_csv(ar.with_units(table, meta)), file_name=f"coverage_{name}.csv",
+                       mime="text/csv", key="coverage.download")
+    st.header("Equity by group")
+    st.dataframe(ar.with_units(summary, meta), hide_index=True, width="stretch", key="coverage.summary",
+                 column_config={"children": st.column_config.NumberColumn("children", format="localized", step=1)})
+
+
+def disparity_section(scores, frames, level: int, name: str) -> None:
+    """"Is the gap real?": the sentence, the finding map with its table, the group chart and the download."""
+    from streamlit_folium import st_folium
+
+    from podgeo import access_report as ar
+    from podgeo import charts, disparity, disparity_map
+
+    st.header("Is the gap real? Disparity scores with intervals")
+    st.markdown(scores.sentence)
+    if len(scores.geographic):
+        baselines = dict(zip(scores.geographic["baseline"], scores.geographic["label"]))
+        base = st.radio("Districts' share of access against their share of", list(baselines),
+                        format_func=baselines.get, key="coverage.baseline", horizontal=True)
+        shown = ar.district_shapes(scores.geographic.loc[scores.geographic["baseline"] == base,
+                                                         ["leaid", "name", "finding"]], frames)
+        st_folium(steady_map(disparity_map.finding_map(shown, title=f"Shortfall or surplus at {level} %")),
+                  key="coverage.disparity_map", height=460, use_container_width=True, returned_objects=[])
+        map_table(shown, {"leaid": "LEAID", "name": "District"}, "finding", f"Finding at {level} %",
+                  key="coverage.disparity_table", file_name=f"findings_{name}.csv")
+    st.altair_chart(charts.disparity_by_group(scores.demographic), width="stretch")
+    st.download_button("Download the disparity scores (CSV)", ar.to_csv(disparity.summary_frame(scores)),
+                       file_name=f"disparity_{name}.csv", mime="text/csv", key="coverage.download_disparity")
+    st.caption(scores.note)
+
+
+def sensitivity_section(frames, options: dict, choice: CoverageChoice, state: str) -> None:
+    """The opt-in sweep: access and every group gap across radii, and how stable the shortfall ranking is."""
+    from podgeo import access_report as ar
+    from podgeo import charts, sensitivity
+
+    with st.expander("Sensitivity: every figure across radii", expanded=False):
+        if st.toggle("Compute at 1, 2, 5, 10, 15 and 25 " + ("minutes" if choice.travel.matrix is not None else "miles"),
+                     key="coverage.sweep"):
+            swept = sensitivity.sweep(frames, [1, 2, 5, 10, 15, 25], chosen=choice.travel.radius, level=choice.level,
+                                      **options)
+            a, b = st.columns(2)
+            a.altair_chart(charts.sensitivity_access(swept.groups, swept.unit), width="stretch")
+            b.altair_chart(charts.sensitivity_gap(swept.groups, swept.unit), width="stretch")
+            st.dataframe(swept.stability, hide_index=True, width="stretch", key="coverage.stability")
+            st.download_button("Download the sweep (CSV)", ar.to_csv(swept.groups), file_name=f"sweep_{state}.csv",
+                               mime="text/csv", key="coverage.download_sweep")
+
+
+# -- Siting page ("Where to add hubs") -------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SitingChoice:
+    """What the siting sidebar chose: the solver's `choices`, the travel-time upload, a refused candidate
+    file (its error table), the clicked points, and the area's districts."""
+
+    choices: object
+    travel: Travel
+    refused: pd.DataFrame | None
+    clicked: list
+    districts: gpd.GeoDataFrame
+    area: object
+
+
+def sidebar_siting(frames, state: str) -> SitingChoice:
+    """The siting sidebar, top to bottom (demand, group, candidates, travel times and reach, new hubs, time
+    limit, pod filter, area, candidate file); every choice and every clicked point in the URL."""
+    from podgeo import siting
+    from podgeo import siting_report as sr
+
+    start = sr.choices_from_query(st.query_params.to_dict(), state=state)
+    demand = sidebar_demand(frames, "siting.demand", start.demand)
+    group = sidebar_group("Children in need (the weight)", "siting.group", demand, sr.GROUPS[demand])
+    candidates = sidebar_multi("Candidate sites", "siting.candidates", sr.CANDIDATE_KINDS, ["libraries"],
+                               param="candidates")
+    travel = sidebar_travel("siting.travel", "siting.radius", 5.0, minutes_label="Reach (travel minutes)",
+                            miles_label="Reach (straight-line miles)")
+    n_new = int(sidebar_number("New hubs to open", "siting.new", 10, param="new", min_value=1, max_value=50, step=1))
+    limit = sidebar_number("Solver time limit (seconds)", "siting.time_limit", siting.DEFAULT_TIME_LIMIT,
+                           param="limit", min_value=5.0, max_value=600.0, step=5.0)
+    pod_filter = sidebar_pod_filter()
+    districts = sr.area_districts(frames, state)
+    area = sidebar_area(districts, start)
+    clicked = st.session_state.setdefault("siting.clicked", list(start.points))
+    file = st.sidebar.file_uploader("Candidate CSV (name, lat, lon)", type=["csv"], key="siting.upload") \
+        if "upload" in candidates else None
+    upload, refused = sr.read_upload(file.getvalue() if file is not None else None)
+    choices = sr.with_upload(sr.Choices(
+        state=state, demand=demand, group=group, candidates=tuple(candidates),
+        radius_miles=travel.radius if travel.matrix is None else start.radius_miles, n_new=n_new,
+        leaids=area.leaids, area_label=area.label, pod_filter=pod_filter, time_limit=limit,
+        points=tuple(map(tuple, clicked)), points_kind=("clicked",) * len(clicked)), upload)
+    pts = choices.to_query().get("pts")
+    st.query_params.update({"pts": pts}) if pts else st.query_params.pop("pts", None)
+    return SitingChoice(choices, travel, refused, clicked, districts, area)
+
+
+def sidebar_area(districts: pd.DataFrame, start) -> object:
+    """The area to site in (`?area=`): the whole state, districts picked in it, or a saved cohort's members
+    in it; returns `siting_report.Area`, or stops the page with a hint while the area is empty."""
+    from podgeo import siting_report as sr
+
+    names = dict(zip(districts["leaid"], districts["name"]))
+    area = sidebar_choice("Area", "siting.area", sr.AREAS, "districts" if start.leaids else "state", param="area")
+    picked, cohort, cohort_names = (), None, {}
+    if area == "districts":
+        picked = st.sidebar.multiselect("Districts", sorted(names, key=names.get), key="siting.districts",
+                                        default=[v for v in start.leaids or () if v in names], format_func=names.get)
+    elif area == "cohort":
+        cohort_names = dict(cohorts()[["cohort_id", "name"]].itertuples(index=False))
+        cohort = st.sidebar.selectbox("Cohort", list(cohort_names), key="siting.cohort", format_func=cohort_names.get,
+                                      index=sr.query_index(list(cohort_names), st.query_params.get("cohort")))
+    chosen = sr.choose_area(area, names, picked=picked, cohort=cohort, cohort_name=cohort_names.get(cohort, ""),
+                            members=cohort_members(cohort) if cohort is not None else ())
+    st.query_params.update(chosen.query)
+    if chosen.missing:
+        st.info("Choose the districts (or a cohort with members in this state) in the sidebar.")
+        st.stop()
+    return chosen
+
+
+@st.cache_data(show_spinner="Choosing sites (spopt MCLP and LSCP on CBC)…", max_entries=8)
+def _site(db: str, rev: int, choices, travel_id: str | None, _matrix, minutes):
+    """Frames from the cached loader; the travel-time table keys the cache by its upload's id (not rehashed)."""
+    from podgeo import siting_report as sr
+
+    return sr.site_table(coverage_frames(choices.state), choices, travel_times=_matrix, max_minutes=minutes)
+
+
+def site(choices, travel: Travel):
+    """`siting_report.site_table` for these choices, cached per store revision and travel-time upload."""
+    return _site(store_path(), revision(), choices, travel.file_id, travel.matrix, travel.minutes)
+
+
+def add_siting_click() -> None:
+    """st_folium on_change callback: a map click adds a candidate point (when clicked points are candidates)."""
+    from podgeo import siting_report as sr
+
+    sr.add_clicked(st.session_state["siting.clicked"], maps.clicked_point(st.session_state.get("siting.map")),
+                   st.session_state.get("siting.candidates", ()))
+
+
+def siting_downloads(result, state: str) -> None:
+    """The picks as CSV and GeoJSON, and the button that opens them in Coverage as hypothetical hubs."""
+    from podgeo import siting_report as sr
+
+    left, mid, right = st.columns(3)
+    left.download_button("Picks (CSV)", sr.picks_csv(result), file_name=f"siting_{state}.csv", mime="text/csv",
+                         key="siting.csv")
+    mid.download_button("Picks (GeoJSON)", sr.picks_geojson(result), file_name=f"siting_{state}.geojson",
+                        mime="application/geo+json", key="siting.geojson")
+    if right.button("Open these picks in Coverage", key="siting.to_coverage", disabled=result.picks.empty,
+                    help="Coverage measures straight lines until the same travel-time table is uploaded there"
+                    if result.meta["max_minutes"] else None):
+        st.switch_page("views/coverage.py", query_params=sr.coverage_query(result))
