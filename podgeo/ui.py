@@ -1086,3 +1086,247 @@ def siting_downloads(result, state: str) -> None:
                     help="Coverage measures straight lines until the same travel-time table is uploaded there"
                     if result.meta["max_minutes"] else None):
         st.switch_page("views/coverage.py", query_params=sr.coverage_query(result))
+
+
+# -- Cohorts page ----------------------------------------------------------------------------------
+
+def flash(key: str) -> None:
+    """Show (once) the messages a previous run left under `key` before it reran: [(kind, text)]."""
+    for kind, message in st.session_state.pop(key, []):
+        (st.success if kind == "ok" else st.error)(message)
+
+
+def cohort_pick(saved: pd.DataFrame) -> tuple[str, dict[str, str]]:
+    """The cohort picker ("new" = the link's cohort, else a saved cohort's id), mirrored in `?cohort=`; a
+    cohort just saved or deleted opens (set before the picker is drawn). Returns (pick, id -> label)."""
+    if "cohorts.open" in st.session_state:
+        st.session_state["cohorts.pick"] = st.session_state.pop("cohorts.open")
+    names = {"new": "This link's cohort…",
+             **{str(r.cohort_id): f"{r.name} ({r.members} districts)" for r in saved.itertuples()}}
+    pick = st.selectbox("Cohort", list(names), key="cohorts.pick", format_func=names.get,
+                        index=list(names).index(query_default("cohort", "new", list(names))))
+    return pick, names
+
+
+def _open_link_cohort(cohort) -> None:
+    """Put the cohort in the link and draw the page again (the link is the viewer's cohort)."""
+    for param in ("members", "groups"):
+        st.query_params.pop(param, None)
+    st.query_params.update(cohort.query())
+    st.rerun()
+
+
+def link_cohort(table: pd.DataFrame, labels: dict[str, str]) -> tuple[list[str], dict]:
+    """The link's cohort (`?members=`, `?groups=`) and every way to change it: add a district by name, a charter
+    network as one group, the districts a sheet lists; remove one; save it for everyone (staff)."""
+    from podgeo import cohorts
+
+    st.query_params.pop("cohort", None)
+    link = cohorts.from_link(st.query_params.get("members"), st.query_params.get("groups"), table["leaid"])
+    for notice in link.notices:
+        st.warning(plain(notice))
+    n = len(link.members)
+    add, network = st.columns(2)
+    _cohort_by_name(add, link, table, labels, n)
+    _cohort_network(network, link, table, n)
+    _cohort_sheet(link, table)
+    chosen = list(link.members)
+    if chosen:
+        gone = st.selectbox("Remove a member", [""] + chosen, format_func=lambda v: labels.get(v, "—"),
+                            key=f"cohorts.remove_pick.{n}")
+        if gone and st.button("Remove", key="cohorts.remove"):
+            _open_link_cohort(link.remove(gone))
+        st.caption("This cohort lives in the page's link: copy the address to share it.")
+        _save_cohort(chosen)
+    return chosen, link.groups
+
+
+def _cohort_by_name(box, link, table: pd.DataFrame, labels: dict[str, str], n: int) -> None:
+    """Type a name or LEAID, choose among the ranked candidates (never Enter's "select all matches")."""
+    from podgeo import matching
+
+    query = box.text_input("Add a district or agency: type its name or LEAID", key=f"cohorts.query.{n}")
+    found = matching.search(query, table).candidates if query.strip() else None
+    if found is not None and found.empty:
+        box.info("No district or agency has a name like that.")
+    elif found is not None:
+        one = box.selectbox("Best first, with their states", list(found["leaid"]), index=None, format_func=labels.get,
+                            key=f"cohorts.candidate.{n}", placeholder="Choose one")
+        if box.button("Add to the cohort", key="cohorts.add", disabled=one is None):
+            _open_link_cohort(link.add([one]))
+
+
+def _cohort_network(box, link, table: pd.DataFrame, n: int) -> None:
+    """A charter network's LEAs by name, each kept or dropped, added as one group."""
+    from podgeo import matching
+
+    group = box.text_input("…or a charter network as one group: its name", key=f"cohorts.network.{n}")
+    if group.strip():
+        leas = matching.members_named(group, table)
+        keep = box.data_editor(leas.assign(keep=True)[["keep", "name", "state", "leaid"]], hide_index=True,
+                               disabled=["name", "state", "leaid"], key=f"cohorts.network_pick.{n}")
+        chosen_ids = list(keep.loc[keep["keep"], "leaid"])
+        if box.button(f"Add group of {len(chosen_ids)} LEA(s)", key="cohorts.add_group", disabled=not chosen_ids):
+            _open_link_cohort(link.add(chosen_ids, group=group))
+
+
+def _cohort_sheet(link, table: pd.DataFrame) -> None:
+    """The districts a sheet lists: matched ones shown with why, unmatched listed, ambiguous ones settled."""
+    from podgeo import cohorts, sheets
+
+    upload = st.file_uploader("…or add the districts a sheet lists: a LEAID column, or district names with a state "
+                              "column (CSV or Excel)", type=["csv", "xlsx"], key="cohorts.file")
+    if upload is None:
+        return
+    try:
+        read = cohorts.from_sheet(sheets.read_sheet(upload.getvalue(), upload.name), table, states=states_table())
+    except (sheets.SheetError, ValueError) as exc:
+        st.error(plain(str(exc)))
+        st.stop()
+    st.write(f"{len(read.leaids)} district(s) found in {plain(upload.name)}.")
+    if read.matches is not None and len(read.matches.matched):
+        st.dataframe(read.matches.matched, hide_index=True, key="cohorts.matched")  # with score and why
+    if read.errors:
+        st.dataframe({"not found": list(read.errors)}, hide_index=True, key="cohorts.unmatched")
+    settled = []
+    if len(read.ambiguous):
+        st.warning(f"{len(read.ambiguous)} name(s) fit more than one district: choose one, or leave it out.")
+    for r in read.ambiguous.itertuples():
+        options = {"": "— leave out", **{c.leaid: f"{c.name} ({c.state}, {c.layer}, LEAID {c.leaid}): {c.why}"
+                                         for c in r.candidates.itertuples()}}
+        settled.append(st.selectbox(f"Row {r.row}: {plain(r.name)} {plain(r.state)} fits several",
+                                    list(options), key=f"cohorts.settle.{r.row}", format_func=options.get))
+    if st.button("Add these districts", key="cohorts.add_sheet"):
+        _open_link_cohort(link.add([*read.leaids, *(v for v in settled if v)]))
+
+
+def _save_cohort(chosen: list[str]) -> None:
+    """Staff save the link's cohort under a name for everyone; it opens once saved."""
+    with st.expander("Save this cohort for everyone (staff)"):
+        user = require_staff("save cohorts")
+        name = st.text_input("Cohort name", key="cohorts.name", max_chars=100) if user else ""
+        if user and st.button(f"Save cohort of {len(chosen)} district(s)", key="cohorts.save", type="primary",
+                              disabled=not name.strip()):
+            store = open_store()
+            try:
+                cohort_id = store.create_cohort(name, chosen, created_by=user, source="picked")
+                st.session_state["cohorts.message"] = [("ok", f"Saved cohort {plain(name)} ({len(chosen)} districts).")]
+                st.session_state["cohorts.open"] = str(cohort_id)
+                st.rerun()
+            except StoreError as exc:
+                st.error(plain(str(exc)))
+            finally:
+                store.close()
+
+
+def delete_cohort(pick: str, label: str) -> None:
+    """Staff delete a saved cohort; the page then opens the link's (empty) cohort."""
+    with st.expander("Delete this cohort (staff)"):
+        user = require_staff("delete cohorts")
+        if user and st.button(f"Delete {plain(label)}", key="cohorts.delete"):
+            store = open_store()
+            try:
+                store.delete_cohort(int(pick))
+            finally:
+                store.close()
+            st.session_state["cohorts.message"] = [("ok", f"Deleted {plain(label)}.")]
+            st.session_state["cohorts.open"] = "new"
+            st.rerun()
+
+
+# -- Upload page -----------------------------------------------------------------------------------
+
+def upload_templates() -> None:
+    """The CSV and Excel templates side by side: every column and its allowed values."""
+    from podgeo import pods
+
+    for column, fmt in zip(st.columns(2), ("csv", "xlsx")):
+        name, data = pods.template_file(fmt)
+        column.download_button(f"Template ({fmt.upper()}, every column and its allowed values)", data, name,
+                               key=f"upload.template_{fmt}")
+
+
+def upload_sheet(data: bytes, filename: str):
+    """The uploaded file read as a sheet: the worksheet chosen when it has several, the text encoding asked
+    (each choice shown reading the names) when the guess is unsure; a file that cannot be read stops the page."""
+    from podgeo import pods, sheets
+
+    try:
+        raw = sheets.read_sheet(data, filename)
+        if len(raw.sheet_names) > 1:
+            sheet = st.selectbox("Worksheet", raw.sheet_names, index=raw.sheet_names.index(raw.sheet),
+                                 key="upload.sheet")
+            raw = sheets.read_sheet(data, filename, sheet=sheet)
+        if raw.encoding_choices:
+            st.warning("The file's text encoding is not certain. Choose the one under which its names read right:")
+            st.dataframe(pods.encoding_table(data, raw), hide_index=True, key="upload.encodings")
+            encoding = st.selectbox("Text encoding", raw.encoding_choices, key=f"upload.encoding.{pods.file_key(data)}")
+            raw = sheets.read_sheet(data, filename, encoding=encoding)
+    except sheets.SheetError as exc:
+        st.error(plain(str(exc)))
+        st.stop()
+    return raw
+
+
+def upload_plan(store, data: bytes, filename: str, raw):
+    """Step 1: the column mapping (a saved one for these headers first), the state for rows naming none, the
+    automatic fixes and the value choices to accept; returns the `pods.plan_upload` plan, or stops the page
+    naming why the mapping or the state cannot be used."""
+    from podgeo import pods, sheets
+
+    st.header("1. Check the column mapping")
+    first, source = pods.choose_mapping(store, raw)  # a mapping saved for these headers maps the sheet itself
+    st.caption(plain(f"Mapping {source}."))  # a saved mapping's name is user text
+    edited = st.data_editor(pods.mapping_table(raw, first), key=f"upload.mapping.{pods.file_key(data, raw.sheet)}",
+                            hide_index=True, width="stretch", disabled=["column", "example"],
+                            column_config={"pod field": st.column_config.SelectboxColumn(
+                                "pod field", options=list(sheets.TARGETS), required=False,
+                                format_func=pods.field_label,
+                                help="Which pod field this column fills; empty means not imported")})
+    state = st.selectbox("State for rows that name none", ["", *state_list()["state"]], key="upload.state",
+                         format_func=lambda s: s or "—") or None
+    try:
+        plan = pods.plan_upload(store, data, filename, raw=raw, mapping=pods.mapping_from_table(edited), state=state)
+        if plan.validation.fixes:
+            st.warning(f"{len(plan.validation.fixes):,} row(s) can be fixed automatically:")
+            st.dataframe(pods.fixes_table(plan.validation.fixes), hide_index=True, key="upload.fix_list")
+            if st.checkbox("Accept these fixes", key="upload.fixes"):
+                plan = pods.plan_upload(store, data, filename, raw=raw, mapping=plan.validation.mapping, state=state,
+                                        accept_fixes=True)
+        if plan.values:  # each value that fits no term once; one choice applies to every row with it
+            st.warning(f"{len(plan.values):,} value(s) fit no allowed term; choose a term for each (blank leaves it "
+                       "out):")
+            choices = st.data_editor(pods.value_table(plan), key=f"upload.values.{pods.file_key(data, raw.sheet)}",
+                                     hide_index=True, disabled=["field", "column", "value", "rows", "suggestion"])
+            if st.checkbox("Apply these choices", key="upload.apply_values"):
+                plan = pods.plan_upload(store, data, filename, raw=plan.raw, mapping=plan.validation.mapping | {
+                    j.column: j.field for j in plan.validation.judged}, state=state,
+                    values=pods.values_from_table(choices))
+    except ValueError as exc:  # SheetError too: the mapping or the state cannot be used
+        st.error(plain(str(exc)))
+        st.stop()
+    return plan
+
+
+def upload_preview(plan, filename: str, rows: int) -> None:
+    """Step 2: the counts, the notes, the valid and rejected rows (the first `rows` of each), and the rejected
+    rows as CSV and Excel to fix and upload again."""
+    from podgeo import sheets
+
+    c = plan.counts
+    st.header("2. Preview")
+    st.write(f"{c['rows']:,} rows: **{c['valid']:,} valid** ({c['inserts']:,} new, {c['updates']:,} updates, "
+             f"{c['needs_geocode']:,} to geocode), **{c['rejected']:,} rejected**.")
+    for note in plan.validation.notes:
+        st.text(note)
+    if c["valid"] > rows or c["rejected"] > rows:
+        st.caption(f"The tables show the first {rows:,} rows of each; the commit and the downloads hold them all.")
+    st.dataframe(plan.preview(rows), hide_index=True, key="upload.valid")
+    if c["rejected"]:
+        st.dataframe(plan.rejected(rows), hide_index=True, key="upload.rejected")
+        left, right = st.columns(2)
+        stem = filename.rsplit(".", 1)[0]
+        left.download_button("Rejected rows (CSV)", sheets.rejected_to_csv(plan.validation), f"{stem}.rejected.csv",
+                             key="upload.rejected_csv")
+        right.download_button("Rejected rows (Excel)", sheets.rejected_to_xlsx(plan.validation),
+                              f"{stem}.rejected.xlsx", key="upload.rejected_xlsx")
