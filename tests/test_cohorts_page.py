@@ -216,3 +216,44 @@ def test_strategy_lab_cohort_by_name_on_the_real_store(national_store, monkeypat
     assert shown["Children 5-17"].iloc[-1] == "not known" and shown["Pods"].iloc[-1] == "not known"
     assert "No member has a boundary polygon" in " ".join(i.value for i in at.info)
     assert any("19 agency(ies) without a boundary" in c.value for c in at.caption)
+
+
+# -- the page's pure helpers (cohorts.labels, cohorts.member_pods) -------------------------------------
+
+def test_labels_name_each_district_with_its_state_and_leaid():
+    import pandas as pd
+
+    from podgeo import cohorts
+
+    table = pd.DataFrame({"leaid": ["3200060", "2101140"], "name": ["Clark County", "Clark County"],
+                          "state": ["NV", "KY"]})
+    assert cohorts.labels(table) == {"3200060": "Clark County — NV (LEAID 3200060)",
+                                     "2101140": "Clark County — KY (LEAID 2101140)"}
+
+
+def test_member_pods_are_the_pods_linked_to_a_member_each_once():
+    import pandas as pd
+
+    from podgeo import cohorts
+
+    pods = pd.DataFrame({"pod_id": ["a", "b", "c", "d"]})
+    # b lies in a unified and an overlapping secondary district, both members: still one pod
+    links = pd.DataFrame({"pod_id": ["a", "b", "b", "c", "d"], "leaid": ["1", "1", "2", "3", "9"]})
+    assert list(cohorts.member_pods(pods, links, ["1", "2", "3"])["pod_id"]) == ["a", "b", "c"]
+    assert list(cohorts.member_pods(pods, links, ["9"])["pod_id"]) == ["d"]
+    assert cohorts.member_pods(pods, links, []).empty
+
+
+def test_member_pods_on_the_fixture_store(fixture_store):
+    """Real data: every pod the helper returns is linked to a member; the others to none."""
+    from podgeo import cohorts
+
+    store = SqliteStore(fixture_store)
+    try:
+        pods, links = store.pods(), store.place_districts("pods")
+    finally:
+        store.close()
+    members = list(links["leaid"].value_counts().index[:2])
+    got = set(cohorts.member_pods(pods, links, members)["pod_id"])
+    expected = {p for p, leaid in zip(links["pod_id"], links["leaid"]) if leaid in members}
+    assert got == expected and got

@@ -215,3 +215,38 @@ def test_hubs_from_the_link_update_every_figure_and_garbage_is_a_notice(page, fr
     too_many = page(**args, hubs=";".join(["-122.27,37.8,50"] * (ar.MAX_HUBS + 1)))
     no_errors(too_many)
     assert f"lists {ar.MAX_HUBS + 1:,} hubs; only the first {ar.MAX_HUBS:,} are used" in too_many.warning[0].value
+
+
+# -- the page's pure helpers (access_report.headline, coverage_map.access_map) --------------------------
+
+def test_headline_figures_are_the_summary_with_units():
+    summary = pd.DataFrame({"group": ["low_income", "total"], "mean_access": [0.5, 0.00661],
+                            "share_zero_access": [0.5, 0.125]})
+    meta = {"demand_noun": "students", "demand_total": 51790.4, "demand_label": "students by school",
+            "access_unit": "sites per 1,000 students in reach", "ranked": 12, "districts": 1023}
+    assert ar.headline(summary, meta) == [
+        ("Demand (students)", "51,790", None, "students by school"),
+        ("Mean access", "0.00661", None, "sites per 1,000 students in reach"),
+        ("With zero access", "12.5 %", None, None),
+        ("Low-access districts ranked", "12 of 1,023", None, None),
+    ]
+    unknown = summary.assign(mean_access=[0.5, float("nan")])
+    assert ar.headline(unknown, meta)[1][1] == "no figure"  # unknown is never 0
+
+
+def test_access_map_has_a_layer_per_site_kind_and_the_hubs(frames):
+    from podgeo import coverage_map
+
+    result = ar.coverage_table(frames, sites=["libraries", "schools"], demand="schools", method="2sfca",
+                               radius_miles=5.0, state="CA")
+    m, _ = coverage_map.access_map(result, frames, sites=["libraries", "schools"], state="CA",
+                                   pod_filter=PodFilter(), hub=ar.Hub(-121.987654, 37.123456, 50),
+                                   linked=[ar.Hub(-122.876543, 37.345678, 40)], points=True, tiles=None)
+    html = m.get_root().render()
+    names = [getattr(child, "layer_name", "") for child in m._children.values()]
+    assert "Access (" in html and any("ibrar" in n for n in names) and any("chool" in n for n in names)
+    assert "-121.987654" in html and "-122.876543" in html  # the what-if hub and the link's hub are drawn
+    plain, _ = coverage_map.access_map(result, frames, sites=["libraries"], state="CA", pod_filter=PodFilter(),
+                                       tiles=None)
+    drawn = plain.get_root().render()
+    assert "-121.987654" not in drawn and "-122.876543" not in drawn
