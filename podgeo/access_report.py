@@ -362,6 +362,15 @@ def headline(summary: pd.DataFrame, meta: dict) -> list[tuple[str, str, str | No
     ]
 
 
+def text_blanks(frame: pd.DataFrame, mark: str = "—") -> pd.DataFrame:
+    """A copy for the screen with blank text cells as `mark` (not applicable, e.g. whom "everyone" is
+    compared with) instead of a raw "None"; numbers stay blank, never 0. CSVs keep the blanks."""
+    out = frame.copy()
+    texts = [c for c in out.columns if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype)]
+    out[texts] = out[texts].fillna(mark)
+    return out
+
+
 def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
     """A table, group summary or points frame for a file: units in the headers, shares as percents.
 

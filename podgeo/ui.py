@@ -844,10 +844,18 @@ def sidebar_travel(key: str, radius_key: str, default: float, *, minutes_label: 
     return Travel(matrix, error, upload.file_id if matrix is not None else None, radius)
 
 
+#: a metric label longer than this is cut ("…") in a quarter of the 1400 px page: two figures a row then
+METRIC_LABEL_FITS = 30
+
+
 def metric_row(figures) -> None:
-    """Headline figures side by side: (label, value, delta, help) each, as the report modules give them."""
-    for column, (label, value, delta, tip) in zip(st.columns(len(figures)), figures):
-        column.metric(label, value, delta, help=tip)
+    """Headline figures side by side: (label, value, delta, help) each, as the report modules give them;
+    two a row when a label would be cut at four (Streamlit truncates metric labels to one line)."""
+    per_row = len(figures) if max(len(f[0]) for f in figures) <= METRIC_LABEL_FITS else 2
+    for start in range(0, len(figures), per_row):
+        row = figures[start:start + per_row]
+        for column, (label, value, delta, tip) in zip(st.columns(per_row), row):
+            column.metric(label, value, delta, help=tip)
 
 
 # -- Coverage page ---------------------------------------------------------------------------------
@@ -933,7 +941,7 @@ def coverage_tables(table: pd.DataFrame, summary: pd.DataFrame, meta: dict, name
     st.download_button("Download the table (CSV)", ar.to_csv(ar.with_units(table, meta)), file_name=f"coverage_{name}.csv",
                        mime="text/csv", key="coverage.download")
     st.header("Equity by group")
-    st.dataframe(ar.with_units(summary, meta), hide_index=True, width="stretch", key="coverage.summary",
+    st.dataframe(ar.text_blanks(ar.with_units(summary, meta)), hide_index=True, width="stretch", key="coverage.summary",
                  column_config={"children": st.column_config.NumberColumn("children", format="localized", step=1)})
 
 

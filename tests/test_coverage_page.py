@@ -193,7 +193,7 @@ def test_hubs_from_the_link_update_every_figure_and_garbage_is_a_notice(page, fr
                                  group="low_income", state="CA", hypothetical=hubs)
     _same(_table(at), expected)
     pd.testing.assert_frame_equal(at.dataframe[1].value.reset_index(drop=True),
-                                  ar.with_units(expected.summary, expected.meta).reset_index(drop=True),
+                                  ar.text_blanks(ar.with_units(expected.summary, expected.meta)).reset_index(drop=True),
                                   check_dtype=False)
     plain = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=2.0,
                               group="low_income", state="CA")
@@ -250,3 +250,12 @@ def test_access_map_has_a_layer_per_site_kind_and_the_hubs(frames):
                                        tiles=None)
     drawn = plain.get_root().render()
     assert "-121.987654" not in drawn and "-122.876543" not in drawn
+
+
+def test_text_blanks_mark_text_only_and_leave_numbers_blank():
+    frame = pd.DataFrame({"group": ["total", "low_income"], "compared_with": [None, "not_low_income"],
+                          "mean_access": [float("nan"), 0.25]})
+    shown = ar.text_blanks(frame)
+    assert list(shown["compared_with"]) == ["—", "not_low_income"]
+    assert shown["mean_access"].isna().tolist() == [True, False]  # unknown stays unknown, never 0
+    assert frame["compared_with"].isna().tolist() == [True, False]  # the input is not changed
