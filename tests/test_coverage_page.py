@@ -259,3 +259,17 @@ def test_text_blanks_mark_text_only_and_leave_numbers_blank():
     assert list(shown["compared_with"]) == ["—", "not_low_income"]
     assert shown["mean_access"].isna().tolist() == [True, False]  # unknown stays unknown, never 0
     assert frame["compared_with"].isna().tolist() == [True, False]  # the input is not changed
+
+
+def test_a_bad_travel_time_file_is_named_and_straight_lines_are_kept(page, frames):
+    """Regression (the shared travel-time control): a table Coverage cannot read is an error naming its row
+    and column, never an exception box, and the figures stay the straight-line ones."""
+    at = page()
+    at.file_uploader(key="coverage.travel").set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
+                                                       "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
+                                "'minutes' is 'soon', expected a number"
+    assert at.sidebar.slider(key="coverage.radius").label == "Radius (miles)"
+    _same(_table(at), ar.coverage_table(frames, sites=["libraries"], demand="schools", method="2sfca",
+                                        radius_miles=10.0, state="CA"))
