@@ -350,6 +350,27 @@ def format_access(value: float, meta: dict, *, short: bool = False) -> str:
     return f"{value:,.3g}" if short else f"{value:,.3g} {unit}"
 
 
+def headline(summary: pd.DataFrame, meta: dict) -> list[tuple[str, str, str | None, str | None]]:
+    """The Coverage page's four figures as (label, value, delta, help): demand, mean access, the share with
+    zero access, and how many districts the shortfall ranks."""
+    everyone = summary.set_index("group").loc["total"]
+    return [
+        (f"Demand ({meta['demand_noun']})", f"{meta['demand_total']:,.0f}", None, meta["demand_label"]),
+        ("Mean access", format_access(everyone["mean_access"], meta, short=True), None, meta["access_unit"]),
+        ("With zero access", f"{100 * everyone['share_zero_access']:.1f} %", None, None),
+        ("Low-access districts ranked", f"{meta['ranked']:,} of {meta['districts']:,}", None, None),
+    ]
+
+
+def text_blanks(frame: pd.DataFrame, mark: str = "—") -> pd.DataFrame:
+    """A copy for the screen with blank text cells as `mark` (not applicable, e.g. whom "everyone" is
+    compared with) instead of a raw "None"; numbers stay blank, never 0. CSVs keep the blanks."""
+    out = frame.copy()
+    texts = [c for c in out.columns if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype)]
+    out[texts] = out[texts].fillna(mark)
+    return out
+
+
 def with_units(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
     """A table, group summary or points frame for a file: units in the headers, shares as percents.
 

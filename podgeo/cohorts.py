@@ -299,3 +299,15 @@ def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float) -> pd.Ser
     num = pd.to_numeric(numerator, errors="coerce").astype(float)
     den = pd.to_numeric(denominator, errors="coerce").astype(float)
     return pd.Series(np.where(den > 0, num / den.where(den > 0) * scale, np.nan), index=numerator.index)
+
+
+def labels(districts: pd.DataFrame) -> dict[str, str]:
+    """LEAID -> "name — state (LEAID …)": how the pickers name a district, its state telling namesakes apart."""
+    return dict(zip(districts["leaid"], districts["name"] + " — " + districts["state"]
+                    + " (LEAID " + districts["leaid"] + ")"))
+
+
+def member_pods(pods: pd.DataFrame, links: pd.DataFrame, leaids) -> pd.DataFrame:
+    """The pods lying in any of these districts (by the store's pod-district links), each once."""
+    inside = set(links.loc[links["leaid"].isin(set(leaids)), "pod_id"])
+    return pods[pods["pod_id"].isin(inside)]

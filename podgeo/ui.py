@@ -797,3 +797,544 @@ def steady_map(m):
     element._template = branca.element.Template(_STEADY_JS)
     element.add_to(m)
     return m
+
+
+# -- Coverage and siting pages: the sidebar controls they share -----------------------------------
+
+def sidebar_demand(frames, key: str, default: str | None = None) -> str:
+    """"Where the children are", among the demand kinds this state's frames hold, mirrored in `?demand=`."""
+    from podgeo import access_report as ar
+
+    kinds = ar.available_demand(frames)
+    return sidebar_choice("Demand: where the children are", key, {k: ar.DEMAND_KINDS[k] for k in kinds},
+                          default if default in kinds else kinds[0], param="demand")
+
+
+def sidebar_group(label: str, key: str, demand: str, groups) -> str:
+    """The need group (`?group=`), named as the chosen demand source counts it; the first is the default."""
+    from podgeo import access_report as ar
+
+    return sidebar_choice(label, key, {g: ar.group_label(g, demand) for g in groups}, groups[0], param="group")
+
+
+@dataclass(frozen=True, eq=False)
+class Travel:
+    """A travel-time upload (None without one, or when it could not be read: `error` says why) and the
+    reach slider it relabels: minutes with a table, straight-line miles without."""
+
+    matrix: pd.DataFrame | None
+    error: str
+    file_id: str | None
+    radius: float
+
+    @property
+    def minutes(self) -> float | None:
+        return self.radius if self.matrix is not None else None
+
+
+def sidebar_travel(key: str, radius_key: str, default: float, *, minutes_label: str, miles_label: str) -> Travel:
+    """The travel-time file uploader and the reach slider (`?radius=`); a bad file is named, never raised."""
+    from podgeo import siting_report
+
+    upload = st.sidebar.file_uploader("Travel times instead of straight lines (CSV or Parquet: origin_id, "
+                                      "destination_id, minutes)", type=["csv", "parquet"], key=key)
+    matrix, error = siting_report.read_travel(upload.name, upload.getvalue()) if upload is not None else (None, "")
+    radius = sidebar_number(minutes_label if matrix is not None else miles_label, radius_key, default, param="radius",
+                            min_value=0.5, max_value=90.0 if matrix is not None else 50.0, step=0.5)
+    return Travel(matrix, error, upload.file_id if matrix is not None else None, radius)
+
+
+#: a metric label longer than this is cut ("…") in a quarter of the 1400 px page: two figures a row then
+METRIC_LABEL_FITS = 30
+
+
+def metric_row(figures) -> None:
+    """Headline figures side by side: (label, value, delta, help) each, as the report modules give them;
+    two a row when a label would be cut at four (Streamlit truncates metric labels to one line)."""
+    per_row = len(figures) if max(len(f[0]) for f in figures) <= METRIC_LABEL_FITS else 2
+    for start in range(0, len(figures), per_row):
+        row = figures[start:start + per_row]
+        for column, (label, value, delta, tip) in zip(st.columns(per_row), row):
+            column.metric(label, value, delta, help=tip)
+
+
+# -- Coverage page ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CoverageChoice:
+    """Everything the Coverage sidebar chose; `options` turns it into `access_report.coverage_table`'s arguments."""
+
+    sites: list
+    pod_filter: PodFilter
+    demand: str
+    method: str
+    decay: str
+    travel: Travel
+    group: str
+    assumed: float
+    level: int
+    points: bool
+
+    def options(self, state: str, hubs) -> dict:
+        return dict(sites=self.sites, demand=self.demand, method=self.method, radius_miles=self.travel.radius,
+                    decay=self.decay, group=self.group, state=state, pod_filter=self.pod_filter, hypothetical=hubs,
+                    assumed_seats=self.assumed or None, travel_times=self.travel.matrix,
+                    max_minutes=self.travel.minutes)
+
+
+def sidebar_coverage(frames) -> CoverageChoice:
+    """The Coverage sidebar, top to bottom: sites, pod filter, demand, method, decay, travel times and radius,
+    need group, assumed seats, confidence level, demand points; every choice in the URL."""
+    from podgeo import access_report as ar
+
+    sites = sidebar_multi("Hub sites (pods: filtered as on the map)", "coverage.sites", ar.SITE_KINDS, ["libraries"],
+                          param="supply")
+    pod_filter = sidebar_pod_filter() if "pods" in sites else PodFilter()
+    demand = sidebar_demand(frames, "coverage.demand")
+    method = sidebar_choice("Method", "coverage.method", ar.METHODS, "2sfca", param="method")
+    decay = sidebar_choice("Distance decay", "coverage.decay", ar.DECAYS, "step", param="decay") \
+        if method == "e2sfca" else "step"
+    travel = sidebar_travel("coverage.travel", "coverage.radius", 10.0, minutes_label="Travel time (minutes)",
+                            miles_label="Radius (miles)")
+    group = sidebar_group("Children in need (ranks the shortfall)", "coverage.group", demand, ar.NEED_GROUPS[demand])
+    assumed = sidebar_number("Seats to assume where a site's capacity is unknown (0 = count sites)",
+                             "coverage.assumed_seats", 0.0, param="assumed_seats", min_value=0.0, max_value=200.0,
+                             step=5.0)
+    level = int(sidebar_choice("Confidence level of the disparity intervals", "coverage.level",
+                               {"90": "90 % (ACS convention)", "95": "95 %"}, "90", param="level"))
+    points = demand != "districts" and st.sidebar.checkbox("Show demand points on the map", key="coverage.points")
+    return CoverageChoice(sites, pod_filter, demand, method, decay, travel, group, assumed, level, points)
+
+
+def coverage_hubs(frames):
+    """The what-if hub (None when off) and the link's `?hubs=` (the siting picks; a URL is never trusted,
+    so what cannot be used is named in a notice)."""
+    from podgeo import access_report as ar
+
+    centre = frames.districts[["lon", "lat"]].mean()
+    hub = hub_controls(float(centre["lon"]), float(centre["lat"]))
+    linked = ar.hubs_from_query(st.query_params.get("hubs"))
+    if linked.notice:
+        st.warning(linked.notice)
+    if linked.hubs:
+        st.caption(f"Includes {len(linked.hubs):,} hypothetical hub(s) from the link (`hubs=` in the URL).")
+    return hub, linked.hubs
+
+
+def coverage_notices(meta: dict, state: str) -> None:
+    """What the figures cannot show: a state without pods, hypothetical hubs the travel-time table lacks."""
+    if meta["no_pods"]:
+        st.info(f"{state} has no pods in the store (after the filter), so pods add no supply here. Add library "
+                "outlets or schools as candidate sites, or upload pods.")
+    if meta["hubs_without_times"]:
+        st.warning(f"{meta['hubs_without_times']:,} hypothetical hub(s) have no travel times in the table, so they "
+                   "reach no one (see the method note).")
+
+
+def coverage_tables(table: pd.DataFrame, summary: pd.DataFrame, meta: dict, name: str) -> None:
+    """The ranked district table (the access map's table alternative: every district, downloadable) and the
+    equity-by-group table, both with units in their headers."""
+    from podgeo import access_report as ar
+
+    st.header(f"Shortfall: low-access districts, ranked by {meta['group_label']}")
+    st.dataframe(ar.with_units(table, meta), hide_index=True, width="stretch", key="coverage.table")
+    st.download_button("Download the table (CSV)", ar.to_csv(ar.with_units(table, meta)), file_name=f"coverage_{name}.csv",
+                       mime="text/csv", key="coverage.download")
+    st.header("Equity by group")
+    st.dataframe(ar.text_blanks(ar.with_units(summary, meta)), hide_index=True, width="stretch", key="coverage.summary",
+                 column_config={"children": st.column_config.NumberColumn("children", format="localized", step=1)})
+
+
+def disparity_section(scores, frames, level: int, name: str) -> None:
+    """"Is the gap real?": the sentence, the finding map with its table, the group chart and the download."""
+    from streamlit_folium import st_folium
+
+    from podgeo import access_report as ar
+    from podgeo import charts, disparity, disparity_map
+
+    st.header("Is the gap real? Disparity scores with intervals")
+    st.markdown(scores.sentence)
+    if len(scores.geographic):
+        baselines = dict(zip(scores.geographic["baseline"], scores.geographic["label"]))
+        base = st.radio("Districts' share of access against their share of", list(baselines),
+                        format_func=baselines.get, key="coverage.baseline", horizontal=True)
+        shown = ar.district_shapes(scores.geographic.loc[scores.geographic["baseline"] == base,
+                                                         ["leaid", "name", "finding"]], frames)
+        st_folium(steady_map(disparity_map.finding_map(shown, title=f"Shortfall or surplus at {level} %")),
+                  key="coverage.disparity_map", height=460, use_container_width=True, returned_objects=[])
+        map_table(shown, {"leaid": "LEAID", "name": "District"}, "finding", f"Finding at {level} %",
+                  key="coverage.disparity_table", file_name=f"findings_{name}.csv")
+    st.altair_chart(charts.disparity_by_group(scores.demographic), width="stretch")
+    st.download_button("Download the disparity scores (CSV)", ar.to_csv(disparity.summary_frame(scores)),
+                       file_name=f"disparity_{name}.csv", mime="text/csv", key="coverage.download_disparity")
+    st.caption(scores.note)
+
+
+def sensitivity_section(frames, options: dict, choice: CoverageChoice, state: str) -> None:
+    """The opt-in sweep: access and every group gap across radii, and how stable the shortfall ranking is."""
+    from podgeo import access_report as ar
+    from podgeo import charts, sensitivity
+
+    with st.expander("Sensitivity: every figure across radii", expanded=False):
+        if st.toggle("Compute at 1, 2, 5, 10, 15 and 25 " + ("minutes" if choice.travel.matrix is not None else "miles"),
+                     key="coverage.sweep"):
+            swept = sensitivity.sweep(frames, [1, 2, 5, 10, 15, 25], chosen=choice.travel.radius, level=choice.level,
+                                      **options)
+            a, b = st.columns(2)
+            a.altair_chart(charts.sensitivity_access(swept.groups, swept.unit), width="stretch")
+            b.altair_chart(charts.sensitivity_gap(swept.groups, swept.unit), width="stretch")
+            st.dataframe(swept.stability, hide_index=True, width="stretch", key="coverage.stability")
+            st.download_button("Download the sweep (CSV)", ar.to_csv(swept.groups), file_name=f"sweep_{state}.csv",
+                               mime="text/csv", key="coverage.download_sweep")
+
+
+# -- Siting page ("Where to add hubs") -------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SitingChoice:
+    """What the siting sidebar chose: the solver's `choices`, the travel-time upload, a refused candidate
+    file (its error table), the clicked points, and the area's districts."""
+
+    choices: object
+    travel: Travel
+    refused: pd.DataFrame | None
+    clicked: list
+    districts: gpd.GeoDataFrame
+    area: object
+
+
+def sidebar_siting(frames, state: str) -> SitingChoice:
+    """The siting sidebar, top to bottom (demand, group, candidates, travel times and reach, new hubs, time
+    limit, pod filter, area, candidate file); every choice and every clicked point in the URL."""
+    from podgeo import siting
+    from podgeo import siting_report as sr
+
+    start = sr.choices_from_query(st.query_params.to_dict(), state=state)
+    demand = sidebar_demand(frames, "siting.demand", start.demand)
+    group = sidebar_group("Children in need (the weight)", "siting.group", demand, sr.GROUPS[demand])
+    candidates = sidebar_multi("Candidate sites", "siting.candidates", sr.CANDIDATE_KINDS, ["libraries"],
+                               param="candidates")
+    travel = sidebar_travel("siting.travel", "siting.radius", 5.0, minutes_label="Reach (travel minutes)",
+                            miles_label="Reach (straight-line miles)")
+    n_new = int(sidebar_number("New hubs to open", "siting.new", 10, param="new", min_value=1, max_value=50, step=1))
+    limit = sidebar_number("Solver time limit (seconds)", "siting.time_limit", siting.DEFAULT_TIME_LIMIT,
+                           param="limit", min_value=5.0, max_value=600.0, step=5.0)
+    pod_filter = sidebar_pod_filter()
+    districts = sr.area_districts(frames, state)
+    area = sidebar_area(districts, start)
+    clicked = st.session_state.setdefault("siting.clicked", list(start.points))
+    file = st.sidebar.file_uploader("Candidate CSV (name, lat, lon)", type=["csv"], key="siting.upload") \
+        if "upload" in candidates else None
+    upload, refused = sr.read_upload(file.getvalue() if file is not None else None)
+    choices = sr.with_upload(sr.Choices(
+        state=state, demand=demand, group=group, candidates=tuple(candidates),
+        radius_miles=travel.radius if travel.matrix is None else start.radius_miles, n_new=n_new,
+        leaids=area.leaids, area_label=area.label, pod_filter=pod_filter, time_limit=limit,
+        points=tuple(map(tuple, clicked)), points_kind=("clicked",) * len(clicked)), upload)
+    pts = choices.to_query().get("pts")
+    st.query_params.update({"pts": pts}) if pts else st.query_params.pop("pts", None)
+    return SitingChoice(choices, travel, refused, clicked, districts, area)
+
+
+def sidebar_area(districts: pd.DataFrame, start) -> object:
+    """The area to site in (`?area=`): the whole state, districts picked in it, or a saved cohort's members
+    in it; returns `siting_report.Area`, or stops the page with a hint while the area is empty."""
+    from podgeo import siting_report as sr
+
+    names = dict(zip(districts["leaid"], districts["name"]))
+    area = sidebar_choice("Area", "siting.area", sr.AREAS, "districts" if start.leaids else "state", param="area")
+    picked, cohort, cohort_names = (), None, {}
+    if area == "districts":
+        picked = st.sidebar.multiselect("Districts", sorted(names, key=names.get), key="siting.districts",
+                                        default=[v for v in start.leaids or () if v in names], format_func=names.get)
+    elif area == "cohort":
+        cohort_names = dict(cohorts()[["cohort_id", "name"]].itertuples(index=False))
+        cohort = st.sidebar.selectbox("Cohort", list(cohort_names), key="siting.cohort", format_func=cohort_names.get,
+                                      index=sr.query_index(list(cohort_names), st.query_params.get("cohort")))
+    chosen = sr.choose_area(area, names, picked=picked, cohort=cohort, cohort_name=cohort_names.get(cohort, ""),
+                            members=cohort_members(cohort) if cohort is not None else ())
+    st.query_params.update(chosen.query)
+    if chosen.missing:
+        st.info("Choose the districts (or a cohort with members in this state) in the sidebar.")
+        st.stop()
+    return chosen
+
+
+@st.cache_data(show_spinner="Choosing sites (spopt MCLP and LSCP on CBC)…", max_entries=8)
+def _site(db: str, rev: int, choices, travel_id: str | None, _matrix, minutes):
+    """Frames from the cached loader; the travel-time table keys the cache by its upload's id (not rehashed)."""
+    from podgeo import siting_report as sr
+
+    return sr.site_table(coverage_frames(choices.state), choices, travel_times=_matrix, max_minutes=minutes)
+
+
+def site(choices, travel: Travel):
+    """`siting_report.site_table` for these choices, cached per store revision and travel-time upload."""
+    return _site(store_path(), revision(), choices, travel.file_id, travel.matrix, travel.minutes)
+
+
+def add_siting_click() -> None:
+    """st_folium on_change callback: a map click adds a candidate point (when clicked points are candidates)."""
+    from podgeo import siting_report as sr
+
+    sr.add_clicked(st.session_state["siting.clicked"], maps.clicked_point(st.session_state.get("siting.map")),
+                   st.session_state.get("siting.candidates", ()))
+
+
+def siting_downloads(result, state: str) -> None:
+    """The picks as CSV and GeoJSON, and the button that opens them in Coverage as hypothetical hubs."""
+    from podgeo import siting_report as sr
+
+    left, mid, right = st.columns(3)
+    left.download_button("Picks (CSV)", sr.picks_csv(result), file_name=f"siting_{state}.csv", mime="text/csv",
+                         key="siting.csv")
+    mid.download_button("Picks (GeoJSON)", sr.picks_geojson(result), file_name=f"siting_{state}.geojson",
+                        mime="application/geo+json", key="siting.geojson")
+    if right.button("Open these picks in Coverage", key="siting.to_coverage", disabled=result.picks.empty,
+                    help="Coverage measures straight lines until the same travel-time table is uploaded there"
+                    if result.meta["max_minutes"] else None):
+        st.switch_page("views/coverage.py", query_params=sr.coverage_query(result))
+
+
+# -- Cohorts page ----------------------------------------------------------------------------------
+
+def flash(key: str) -> None:
+    """Show (once) the messages a previous run left under `key` before it reran: [(kind, text)]."""
+    for kind, message in st.session_state.pop(key, []):
+        (st.success if kind == "ok" else st.error)(message)
+
+
+def cohort_pick(saved: pd.DataFrame) -> tuple[str, dict[str, str]]:
+    """The cohort picker ("new" = the link's cohort, else a saved cohort's id), mirrored in `?cohort=`; a
+    cohort just saved or deleted opens (set before the picker is drawn). Returns (pick, id -> label)."""
+    if "cohorts.open" in st.session_state:
+        st.session_state["cohorts.pick"] = st.session_state.pop("cohorts.open")
+    names = {"new": "This link's cohort…",
+             **{str(r.cohort_id): f"{r.name} ({r.members} districts)" for r in saved.itertuples()}}
+    pick = st.selectbox("Cohort", list(names), key="cohorts.pick", format_func=names.get,
+                        index=list(names).index(query_default("cohort", "new", list(names))))
+    return pick, names
+
+
+def _open_link_cohort(cohort) -> None:
+    """Put the cohort in the link and draw the page again (the link is the viewer's cohort)."""
+    for param in ("members", "groups"):
+        st.query_params.pop(param, None)
+    st.query_params.update(cohort.query())
+    st.rerun()
+
+
+def link_cohort(table: pd.DataFrame, labels: dict[str, str]) -> tuple[list[str], dict]:
+    """The link's cohort (`?members=`, `?groups=`) and every way to change it: add a district by name, a charter
+    network as one group, the districts a sheet lists; remove one; save it for everyone (staff)."""
+    from podgeo import cohorts
+
+    st.query_params.pop("cohort", None)
+    link = cohorts.from_link(st.query_params.get("members"), st.query_params.get("groups"), table["leaid"])
+    for notice in link.notices:
+        st.warning(plain(notice))
+    n = len(link.members)
+    add, network = st.columns(2)
+    _cohort_by_name(add, link, table, labels, n)
+    _cohort_network(network, link, table, n)
+    _cohort_sheet(link, table)
+    chosen = list(link.members)
+    if chosen:
+        gone = st.selectbox("Remove a member", [""] + chosen, format_func=lambda v: labels.get(v, "—"),
+                            key=f"cohorts.remove_pick.{n}")
+        if gone and st.button("Remove", key="cohorts.remove"):
+            _open_link_cohort(link.remove(gone))
+        st.caption("This cohort lives in the page's link: copy the address to share it.")
+        _save_cohort(chosen)
+    return chosen, link.groups
+
+
+def _cohort_by_name(box, link, table: pd.DataFrame, labels: dict[str, str], n: int) -> None:
+    """Type a name or LEAID, choose among the ranked candidates (never Enter's "select all matches")."""
+    from podgeo import matching
+
+    query = box.text_input("Add a district or agency: type its name or LEAID", key=f"cohorts.query.{n}")
+    found = matching.search(query, table).candidates if query.strip() else None
+    if found is not None and found.empty:
+        box.info("No district or agency has a name like that.")
+    elif found is not None:
+        one = box.selectbox("Best first, with their states", list(found["leaid"]), index=None, format_func=labels.get,
+                            key=f"cohorts.candidate.{n}", placeholder="Choose one")
+        if box.button("Add to the cohort", key="cohorts.add", disabled=one is None):
+            _open_link_cohort(link.add([one]))
+
+
+def _cohort_network(box, link, table: pd.DataFrame, n: int) -> None:
+    """A charter network's LEAs by name, each kept or dropped, added as one group."""
+    from podgeo import matching
+
+    group = box.text_input("…or a charter network as one group: its name", key=f"cohorts.network.{n}")
+    if group.strip():
+        leas = matching.members_named(group, table)
+        keep = box.data_editor(leas.assign(keep=True)[["keep", "name", "state", "leaid"]], hide_index=True,
+                               disabled=["name", "state", "leaid"], key=f"cohorts.network_pick.{n}")
+        chosen_ids = list(keep.loc[keep["keep"], "leaid"])
+        if box.button(f"Add group of {len(chosen_ids)} LEA(s)", key="cohorts.add_group", disabled=not chosen_ids):
+            _open_link_cohort(link.add(chosen_ids, group=group))
+
+
+def _cohort_sheet(link, table: pd.DataFrame) -> None:
+    """The districts a sheet lists: matched ones shown with why, unmatched listed, ambiguous ones settled."""
+    from podgeo import cohorts, sheets
+
+    upload = st.file_uploader("…or add the districts a sheet lists: a LEAID column, or district names with a state "
+                              "column (CSV or Excel)", type=["csv", "xlsx"], key="cohorts.file")
+    if upload is None:
+        return
+    try:
+        read = cohorts.from_sheet(sheets.read_sheet(upload.getvalue(), upload.name), table, states=states_table())
+    except (sheets.SheetError, ValueError) as exc:
+        st.error(plain(str(exc)))
+        st.stop()
+    st.write(f"{len(read.leaids)} district(s) found in {plain(upload.name)}.")
+    if read.matches is not None and len(read.matches.matched):
+        st.dataframe(read.matches.matched, hide_index=True, key="cohorts.matched")  # with score and why
+    if read.errors:
+        st.dataframe({"not found": list(read.errors)}, hide_index=True, key="cohorts.unmatched")
+    settled = []
+    if len(read.ambiguous):
+        st.warning(f"{len(read.ambiguous)} name(s) fit more than one district: choose one, or leave it out.")
+    for r in read.ambiguous.itertuples():
+        options = {"": "— leave out", **{c.leaid: f"{c.name} ({c.state}, {c.layer}, LEAID {c.leaid}): {c.why}"
+                                         for c in r.candidates.itertuples()}}
+        settled.append(st.selectbox(f"Row {r.row}: {plain(r.name)} {plain(r.state)} fits several",
+                                    list(options), key=f"cohorts.settle.{r.row}", format_func=options.get))
+    if st.button("Add these districts", key="cohorts.add_sheet"):
+        _open_link_cohort(link.add([*read.leaids, *(v for v in settled if v)]))
+
+
+def _save_cohort(chosen: list[str]) -> None:
+    """Staff save the link's cohort under a name for everyone; it opens once saved."""
+    with st.expander("Save this cohort for everyone (staff)"):
+        user = require_staff("save cohorts")
+        name = st.text_input("Cohort name", key="cohorts.name", max_chars=100) if user else ""
+        if user and st.button(f"Save cohort of {len(chosen)} district(s)", key="cohorts.save", type="primary",
+                              disabled=not name.strip()):
+            store = open_store()
+            try:
+                cohort_id = store.create_cohort(name, chosen, created_by=user, source="picked")
+                st.session_state["cohorts.message"] = [("ok", f"Saved cohort {plain(name)} ({len(chosen)} districts).")]
+                st.session_state["cohorts.open"] = str(cohort_id)
+                st.rerun()
+            except StoreError as exc:
+                st.error(plain(str(exc)))
+            finally:
+                store.close()
+
+
+def delete_cohort(pick: str, label: str) -> None:
+    """Staff delete a saved cohort; the page then opens the link's (empty) cohort."""
+    with st.expander("Delete this cohort (staff)"):
+        user = require_staff("delete cohorts")
+        if user and st.button(f"Delete {plain(label)}", key="cohorts.delete"):
+            store = open_store()
+            try:
+                store.delete_cohort(int(pick))
+            finally:
+                store.close()
+            st.session_state["cohorts.message"] = [("ok", f"Deleted {plain(label)}.")]
+            st.session_state["cohorts.open"] = "new"
+            st.rerun()
+
+
+# -- Upload page -----------------------------------------------------------------------------------
+
+def upload_templates() -> None:
+    """The CSV and Excel templates side by side: every column and its allowed values."""
+    from podgeo import pods
+
+    for column, fmt in zip(st.columns(2), ("csv", "xlsx")):
+        name, data = pods.template_file(fmt)
+        column.download_button(f"Template ({fmt.upper()}, every column and its allowed values)", data, name,
+                               key=f"upload.template_{fmt}")
+
+
+def upload_sheet(data: bytes, filename: str):
+    """The uploaded file read as a sheet: the worksheet chosen when it has several, the text encoding asked
+    (each choice shown reading the names) when the guess is unsure; a file that cannot be read stops the page."""
+    from podgeo import pods, sheets
+
+    try:
+        raw = sheets.read_sheet(data, filename)
+        if len(raw.sheet_names) > 1:
+            sheet = st.selectbox("Worksheet", raw.sheet_names, index=raw.sheet_names.index(raw.sheet),
+                                 key="upload.sheet")
+            raw = sheets.read_sheet(data, filename, sheet=sheet)
+        if raw.encoding_choices:
+            st.warning("The file's text encoding is not certain. Choose the one under which its names read right:")
+            st.dataframe(pods.encoding_table(data, raw), hide_index=True, key="upload.encodings")
+            encoding = st.selectbox("Text encoding", raw.encoding_choices, key=f"upload.encoding.{pods.file_key(data)}")
+            raw = sheets.read_sheet(data, filename, encoding=encoding)
+    except sheets.SheetError as exc:
+        st.error(plain(str(exc)))
+        st.stop()
+    return raw
+
+
+def upload_plan(store, data: bytes, filename: str, raw):
+    """Step 1: the column mapping (a saved one for these headers first), the state for rows naming none, the
+    automatic fixes and the value choices to accept; returns the `pods.plan_upload` plan, or stops the page
+    naming why the mapping or the state cannot be used."""
+    from podgeo import pods, sheets
+
+    st.header("1. Check the column mapping")
+    first, source = pods.choose_mapping(store, raw)  # a mapping saved for these headers maps the sheet itself
+    st.caption(plain(f"Mapping {source}."))  # a saved mapping's name is user text
+    edited = st.data_editor(pods.mapping_table(raw, first), key=f"upload.mapping.{pods.file_key(data, raw.sheet)}",
+                            hide_index=True, width="stretch", disabled=["column", "example"],
+                            column_config={"pod field": st.column_config.SelectboxColumn(
+                                "pod field", options=list(sheets.TARGETS), required=False,
+                                format_func=pods.field_label,
+                                help="Which pod field this column fills; empty means not imported")})
+    state = st.selectbox("State for rows that name none", ["", *state_list()["state"]], key="upload.state",
+                         format_func=lambda s: s or "—") or None
+    try:
+        plan = pods.plan_upload(store, data, filename, raw=raw, mapping=pods.mapping_from_table(edited), state=state)
+        if plan.validation.fixes:
+            st.warning(f"{len(plan.validation.fixes):,} row(s) can be fixed automatically:")
+            st.dataframe(pods.fixes_table(plan.validation.fixes), hide_index=True, key="upload.fix_list")
+            if st.checkbox("Accept these fixes", key="upload.fixes"):
+                plan = pods.plan_upload(store, data, filename, raw=raw, mapping=plan.validation.mapping, state=state,
+                                        accept_fixes=True)
+        if plan.values:  # each value that fits no term once; one choice applies to every row with it
+            st.warning(f"{len(plan.values):,} value(s) fit no allowed term; choose a term for each (blank leaves it "
+                       "out):")
+            choices = st.data_editor(pods.value_table(plan), key=f"upload.values.{pods.file_key(data, raw.sheet)}",
+                                     hide_index=True, disabled=["field", "column", "value", "rows", "suggestion"])
+            if st.checkbox("Apply these choices", key="upload.apply_values"):
+                plan = pods.plan_upload(store, data, filename, raw=plan.raw, mapping=plan.validation.mapping | {
+                    j.column: j.field for j in plan.validation.judged}, state=state,
+                    values=pods.values_from_table(choices))
+    except ValueError as exc:  # SheetError too: the mapping or the state cannot be used
+        st.error(plain(str(exc)))
+        st.stop()
+    return plan
+
+
+def upload_preview(plan, filename: str, rows: int) -> None:
+    """Step 2: the counts, the notes, the valid and rejected rows (the first `rows` of each), and the rejected
+    rows as CSV and Excel to fix and upload again."""
+    from podgeo import sheets
+
+    c = plan.counts
+    st.header("2. Preview")
+    st.write(f"{c['rows']:,} rows: **{c['valid']:,} valid** ({c['inserts']:,} new, {c['updates']:,} updates, "
+             f"{c['needs_geocode']:,} to geocode), **{c['rejected']:,} rejected**.")
+    for note in plan.validation.notes:
+        st.text(note)
+    if c["valid"] > rows or c["rejected"] > rows:
+        st.caption(f"The tables show the first {rows:,} rows of each; the commit and the downloads hold them all.")
+    st.dataframe(plan.preview(rows), hide_index=True, key="upload.valid")
+    if c["rejected"]:
+        st.dataframe(plan.rejected(rows), hide_index=True, key="upload.rejected")
+        left, right = st.columns(2)
+        stem = filename.rsplit(".", 1)[0]
+        left.download_button("Rejected rows (CSV)", sheets.rejected_to_csv(plan.validation), f"{stem}.rejected.csv",
+                             key="upload.rejected_csv")
+        right.download_button("Rejected rows (Excel)", sheets.rejected_to_xlsx(plan.validation),
+                              f"{stem}.rejected.xlsx", key="upload.rejected_xlsx")

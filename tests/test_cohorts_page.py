@@ -234,3 +234,44 @@ def test_a_network_name_offers_every_state_it_is_found_in_on_the_national_store(
     assert set(found["state"]) == {"PA", "NJ", "MN"}
     assert found.loc[found["state"] == "MN", "leaid"].tolist() == ["2700373"]
     assert (found["state"] == "PA").sum() == 15 and (found["state"] == "NJ").sum() == 1
+
+
+# -- the page's pure helpers (cohorts.labels, cohorts.member_pods) -------------------------------------
+
+def test_labels_name_each_district_with_its_state_and_leaid():
+    import pandas as pd
+
+    from podgeo import cohorts
+
+    table = pd.DataFrame({"leaid": ["3200060", "2101140"], "name": ["Clark County", "Clark County"],
+                          "state": ["NV", "KY"]})
+    assert cohorts.labels(table) == {"3200060": "Clark County — NV (LEAID 3200060)",
+                                     "2101140": "Clark County — KY (LEAID 2101140)"}
+
+
+def test_member_pods_are_the_pods_linked_to_a_member_each_once():
+    import pandas as pd
+
+    from podgeo import cohorts
+
+    pods = pd.DataFrame({"pod_id": ["a", "b", "c", "d"]})
+    # b lies in a unified and an overlapping secondary district, both members: still one pod
+    links = pd.DataFrame({"pod_id": ["a", "b", "b", "c", "d"], "leaid": ["1", "1", "2", "3", "9"]})
+    assert list(cohorts.member_pods(pods, links, ["1", "2", "3"])["pod_id"]) == ["a", "b", "c"]
+    assert list(cohorts.member_pods(pods, links, ["9"])["pod_id"]) == ["d"]
+    assert cohorts.member_pods(pods, links, []).empty
+
+
+def test_member_pods_on_the_fixture_store(fixture_store):
+    """Real data: every pod the helper returns is linked to a member; the others to none."""
+    from podgeo import cohorts
+
+    store = SqliteStore(fixture_store)
+    try:
+        pods, links = store.pods(), store.place_districts("pods")
+    finally:
+        store.close()
+    members = list(links["leaid"].value_counts().index[:2])
+    got = set(cohorts.member_pods(pods, links, members)["pod_id"])
+    expected = {p for p, leaid in zip(links["pod_id"], links["leaid"]) if leaid in members}
+    assert got == expected and got

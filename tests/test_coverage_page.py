@@ -193,7 +193,7 @@ def test_hubs_from_the_link_update_every_figure_and_garbage_is_a_notice(page, fr
                                  group="low_income", state="CA", hypothetical=hubs)
     _same(_table(at), expected)
     pd.testing.assert_frame_equal(at.dataframe[1].value.reset_index(drop=True),
-                                  ar.with_units(expected.summary, expected.meta).reset_index(drop=True),
+                                  ar.text_blanks(ar.with_units(expected.summary, expected.meta)).reset_index(drop=True),
                                   check_dtype=False)
     plain = ar.coverage_table(frames, sites=["pods"], demand="schools", method="distance", radius_miles=2.0,
                               group="low_income", state="CA")
@@ -215,3 +215,61 @@ def test_hubs_from_the_link_update_every_figure_and_garbage_is_a_notice(page, fr
     too_many = page(**args, hubs=";".join(["-122.27,37.8,50"] * (ar.MAX_HUBS + 1)))
     no_errors(too_many)
     assert f"lists {ar.MAX_HUBS + 1:,} hubs; only the first {ar.MAX_HUBS:,} are used" in too_many.warning[0].value
+
+
+# -- the page's pure helpers (access_report.headline, coverage_map.access_map) --------------------------
+
+def test_headline_figures_are_the_summary_with_units():
+    summary = pd.DataFrame({"group": ["low_income", "total"], "mean_access": [0.5, 0.00661],
+                            "share_zero_access": [0.5, 0.125]})
+    meta = {"demand_noun": "students", "demand_total": 51790.4, "demand_label": "students by school",
+            "access_unit": "sites per 1,000 students in reach", "ranked": 12, "districts": 1023}
+    assert ar.headline(summary, meta) == [
+        ("Demand (students)", "51,790", None, "students by school"),
+        ("Mean access", "0.00661", None, "sites per 1,000 students in reach"),
+        ("With zero access", "12.5 %", None, None),
+        ("Low-access districts ranked", "12 of 1,023", None, None),
+    ]
+    unknown = summary.assign(mean_access=[0.5, float("nan")])
+    assert ar.headline(unknown, meta)[1][1] == "no figure"  # unknown is never 0
+
+
+def test_access_map_has_a_layer_per_site_kind_and_the_hubs(frames):
+    from podgeo import coverage_map
+
+    result = ar.coverage_table(frames, sites=["libraries", "schools"], demand="schools", method="2sfca",
+                               radius_miles=5.0, state="CA")
+    m, _ = coverage_map.access_map(result, frames, sites=["libraries", "schools"], state="CA",
+                                   pod_filter=PodFilter(), hub=ar.Hub(-121.987654, 37.123456, 50),
+                                   linked=[ar.Hub(-122.876543, 37.345678, 40)], points=True, tiles=None)
+    html = m.get_root().render()
+    names = [getattr(child, "layer_name", "") for child in m._children.values()]
+    assert "Access (" in html and any("ibrar" in n for n in names) and any("chool" in n for n in names)
+    assert "-121.987654" in html and "-122.876543" in html  # the what-if hub and the link's hub are drawn
+    plain, _ = coverage_map.access_map(result, frames, sites=["libraries"], state="CA", pod_filter=PodFilter(),
+                                       tiles=None)
+    drawn = plain.get_root().render()
+    assert "-121.987654" not in drawn and "-122.876543" not in drawn
+
+
+def test_text_blanks_mark_text_only_and_leave_numbers_blank():
+    frame = pd.DataFrame({"group": ["total", "low_income"], "compared_with": [None, "not_low_income"],
+                          "mean_access": [float("nan"), 0.25]})
+    shown = ar.text_blanks(frame)
+    assert list(shown["compared_with"]) == ["—", "not_low_income"]
+    assert shown["mean_access"].isna().tolist() == [True, False]  # unknown stays unknown, never 0
+    assert frame["compared_with"].isna().tolist() == [True, False]  # the input is not changed
+
+
+def test_a_bad_travel_time_file_is_named_and_straight_lines_are_kept(page, frames):
+    """Regression (the shared travel-time control): a table Coverage cannot read is an error naming its row
+    and column, never an exception box, and the figures stay the straight-line ones."""
+    at = page()
+    at.file_uploader(key="coverage.travel").set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
+                                                       "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
+                                "'minutes' is 'soon', expected a number"
+    assert at.sidebar.slider(key="coverage.radius").label == "Radius (miles)"
+    _same(_table(at), ar.coverage_table(frames, sites=["libraries"], demand="schools", method="2sfca",
+                                        radius_miles=10.0, state="CA"))
