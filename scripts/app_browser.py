@@ -36,8 +36,14 @@ MAP_DRAWN = """() => { if (!window.map) return false; let n = 0;
 
 
 def page_paths(app: Path = REPO / "app.py") -> list[str]:
-    """Every page's url_path, in the order app.py registers them (read from app.py, so it stays in sync)."""
-    return re.findall(r'url_path="([^"]+)"', app.read_text(encoding="utf-8"))
+    """Every visible page's path, in the order app.py registers them ("" for the default page, which
+    Streamlit serves at "/" whatever its url_path). Read from app.py, so it stays in sync."""
+    paths = []
+    for line in app.read_text(encoding="utf-8").splitlines():
+        found = re.search(r'st\.Page\(.*url_path="([^"]*)"', line)
+        if found and 'visibility="hidden"' not in line:
+            paths.append("" if "default=True" in line else found.group(1))
+    return paths
 
 
 @contextlib.contextmanager
@@ -128,17 +134,19 @@ def new_page(browser, viewport: str = "desktop"):
     return page
 
 
+#: the script is idle: no "Running…"/"Stop" status, no element greyed out as stale, no skeleton
+IDLE = """() => { const s = document.querySelector('[data-testid="stStatusWidget"]');
+    if (s && /Running|Stop/.test(s.innerText)) return false;
+    return !document.querySelector('[data-stale="true"], [data-testid="stSkeleton"]'); }"""
+
+
 def wait_drawn(page, timeout_ms: int = 60_000) -> None:
     """Wait until the script has finished running and every map on the page has drawn its layers."""
     page.wait_for_selector('[data-testid="stMain"] :is(h1, [data-testid="stAlert"], [data-testid="stException"])',
                            timeout=timeout_ms)
-    page.wait_for_function(
-        "() => { const s = document.querySelector('[data-testid=\"stStatusWidget\"]');"
-        " return !s || !s.innerText.includes('Running'); }", timeout=timeout_ms)
-    page.wait_for_timeout(250)  # a rerun that starts right after the first one finished
-    page.wait_for_function(
-        "() => { const s = document.querySelector('[data-testid=\"stStatusWidget\"]');"
-        " return !s || !s.innerText.includes('Running'); }", timeout=timeout_ms)
+    page.wait_for_function(IDLE, timeout=timeout_ms)
+    page.wait_for_timeout(300)  # a rerun that starts right after the first one finished (query params, state)
+    page.wait_for_function(IDLE, timeout=timeout_ms)
     deadline = time.monotonic() + timeout_ms / 1000
     for frame_el in page.query_selector_all('iframe[title*="streamlit_folium"]'):
         frame = frame_el.content_frame()
@@ -148,6 +156,19 @@ def wait_drawn(page, timeout_ms: int = 60_000) -> None:
                 break
             except Exception:  # noqa: BLE001 - the frame may be replaced while the map loads
                 frame = frame_el.content_frame()
+
+
+def whole_page_screenshot(page, path: Path | str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its own container, so `full_page` alone
+    shows one screen. The viewport grows to the content's height for the shot and is put back."""
+    size = page.viewport_size
+    height = page.evaluate("""() => Math.max(...Array.from(document.querySelectorAll(
+        '[data-testid="stMain"], [data-testid="stMainBlockContainer"], [data-testid="stAppViewContainer"]'),
+        e => e.scrollHeight), document.body.scrollHeight)""")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
 
 
 def error_texts(page) -> list[str]:

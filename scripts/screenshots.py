@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:  # noqa: BLE001 - reported beside the picture
                     trouble = [f"not drawn: {exc}"]
                 path = out / f"{_slug(url)}-{size}.png"
-                page.screenshot(path=str(path), full_page=True)
+                app_browser.whole_page_screenshot(page, path)
                 if page.outside:
                     trouble.append(f"requests left the machine: {page.outside[:3]}")
                     page.outside.clear()
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _slug(url: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in url).strip("_") or "home"
+    return "".join(c if c.isalnum() else "_" for c in url).strip("_") or "start"
 
 
 if __name__ == "__main__":

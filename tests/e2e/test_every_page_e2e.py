@@ -8,7 +8,7 @@ from browser_helpers import axe_violations
 pytestmark = pytest.mark.e2e
 
 #: every registered page plus the deep links a shared URL opens
-URLS = app_browser.page_paths() + ["explore?state=CA", "explore?state=TX", "district?district=0634410",
+URLS = app_browser.page_paths() + ["explore", "explore?state=CA", "explore?state=TX", "district?district=0634410",
                                    "district?district=1709930", "coverage?state=NV"]
 
 
