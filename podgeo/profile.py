@@ -122,7 +122,8 @@ def district_profile(leaid: str, state_districts: gpd.GeoDataFrame, pods: gpd.Ge
             if len(part):
                 maps.add_sites(m, part, layer, show=True)
         maps.add_pods(m, inside)
-    boundary = f"boundaries {row['vintage']}" if bounded else "no boundary"
+    # the vintage column is float once agencies without a boundary (no vintage) share the table
+    boundary = f"boundaries {int(row['vintage'])}" if bounded and pd.notna(row["vintage"]) else "no boundary"
     heading = f"{row['name']} · {row['state']} · LEAID {leaid} · {row['layer']} · {boundary}"
     covered = set(sites["kind"]) if "kind" in sites.columns else set()
     return DistrictProfile(leaid, heading, _figures(district, inside, near, nearby_miles, covered, bounded),

@@ -82,3 +82,13 @@ def test_an_agency_without_a_boundary_has_a_profile_without_a_map():
     assert view.sites.empty and view.pods.empty
     # the bounded neighbours still map as before
     assert profile.district_profile("2000001", districts, PODS, LINKS, SITES, pd.DataFrame(), tiles=None).map
+
+
+def test_the_heading_names_the_boundary_vintage_as_a_year_when_unbounded_agencies_share_the_table():
+    """Seen on the national store: "boundaries 2021.0" once a district without a boundary (no vintage)
+    made the vintage column float."""
+    unbounded = DISTRICTS.iloc[[0]].assign(leaid="2099999", vintage=np.nan, geometry=None)
+    mixed = gpd.GeoDataFrame(pd.concat([DISTRICTS, unbounded], ignore_index=True), crs=DISTRICTS.crs)
+    assert mixed["vintage"].dtype.kind == "f"
+    view = profile.district_profile("2000001", mixed, PODS, LINKS, SITES, pd.DataFrame(), tiles=None)
+    assert view.heading.endswith("· boundaries 2016")
