@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 goal = GOALS.get(path.split("?")[0], 2.0)
                 over += seconds > goal
                 flag = "ok" if seconds <= goal else "OVER"
-                print(f"{path or "/ (national view)":34} {seconds:8.2f} {seconds / baseline:11.1f}  <= {goal:.0f} s {flag}"
+                print(f"{path or '/ (national view)':34} {seconds:8.2f} {seconds / baseline:11.1f}  <= {goal:.0f} s {flag}"
                       + (f"  !! {trouble[0][:80]!r}" if trouble else ""))
         browser.close()
     print(f"{over} page(s) over their goal")
