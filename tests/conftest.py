@@ -172,3 +172,28 @@ def strategy_lab_store(shared_data: Path, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("strategy_lab") / "labs.db"
     build(path, sources_root=shared_data, states=["PA", "NJ", "MA"])
     return path
+
+
+# -- coverage inputs: a store's California frames (districts, demand points, sites), read once per run --
+
+def _california_frames(path: Path):
+    from podgeo import access_report
+    from podgeo.store import SqliteStore
+
+    store = SqliteStore(path)
+    try:
+        return access_report.load_frames(store, "CA")
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def frames(fixture_store):
+    """The SF Bay fixture store's California frames (coverage, siting and equity tests)."""
+    return _california_frames(fixture_store)
+
+
+@pytest.fixture(scope="session")
+def ca_frames(ca_real_store):
+    """The real California store's frames (9,815 schools, 1,173 library outlets)."""
+    return _california_frames(ca_real_store)

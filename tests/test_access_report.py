@@ -13,7 +13,6 @@ from podgeo import access_report as ar
 from podgeo import disparity
 from podgeo.__main__ import main
 from podgeo.filters import PodFilter
-from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 # -- a hand-built state: two districts, three schools, one library ------------------------------
 #

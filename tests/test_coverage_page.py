@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from podgeo import access_report as ar
 from podgeo import disparity
 from podgeo.filters import PodFilter
-from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

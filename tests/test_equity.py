@@ -10,7 +10,6 @@ import pytest
 
 from podgeo import access_report as ar
 from podgeo import disparity, equity
-from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 
 def test_geographic_scores_by_hand():

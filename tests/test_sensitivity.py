@@ -7,7 +7,6 @@ import pytest
 from podgeo import access_report as ar
 from podgeo import disparity, sensitivity
 from podgeo.__main__ import main
-from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 
 def test_sweep_rows_are_the_single_runs(frames):

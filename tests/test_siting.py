@@ -151,16 +151,6 @@ def test_within_minutes_uses_only_known_pairs_under_the_limit():
     assert cover.tolist() == [[True, False], [True, False], [False, False]]
 
 
-@pytest.fixture(scope="module")
-def bay_frames(fixture_store):
-    from podgeo import access_report as ar
-    from podgeo.store import SqliteStore
-
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
 
 
 def test_within_minutes_reads_the_travel_time_readers_layout_and_bare_site_ids():
@@ -169,13 +159,13 @@ def test_within_minutes_reads_the_travel_time_readers_layout_and_bare_site_ids()
     assert cover.tolist() == [[True, False], [False, True]]
 
 
-def test_travel_times_twice_the_miles_give_the_radius_picks(bay_frames, fixture_store, tmp_path, capsys):
+def test_travel_times_twice_the_miles_give_the_radius_picks(frames, fixture_store, tmp_path, capsys):
     """Minutes = 2 x straight-line miles for every pair: 2r minutes must pick what r miles picks, in the
     library and in `python -m podgeo site --travel-times FILE --max-minutes 2r`, ids matching nothing reported."""
     from podgeo import access_report as ar
     from podgeo.__main__ import main
 
-    frames = bay_frames
+    frames = frames
     base = ar.coverage_table(frames, sites=["pods", "libraries"], demand="schools", method="distance", state="CA")
     dxy, sxy = siting._xy(base.points, "d"), siting._xy(base.sites, "s")
     miles = np.hypot(dxy[:, None, 0] - sxy[None, :, 0], dxy[:, None, 1] - sxy[None, :, 1]) / MILE
@@ -265,16 +255,6 @@ def test_choices_round_trip_the_url_and_distrust_it():
 
 # -- the real California files: the bench's instance, small, and the CLI against the library ------
 
-@pytest.fixture(scope="module")
-def ca_frames(ca_real_store):
-    from podgeo import access_report as ar
-    from podgeo.store import SqliteStore
-
-    store = SqliteStore(ca_real_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
 
 
 def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_path, capsys):
@@ -303,12 +283,12 @@ def test_real_california_schools_and_libraries(ca_frames, ca_real_store, tmp_pat
 
 
 @pytest.mark.parametrize("n_new", [1, 4])
-def test_before_and_after_agree_with_the_coverage_page(bay_frames, n_new):
+def test_before_and_after_agree_with_the_coverage_page(frames, n_new):
     """Covered before = Coverage's distance coverage from the pods; after = Coverage with every pick
     as a hypothetical hub, read back from the link "Open these picks in Coverage" hands over."""
     from podgeo import access_report as ar
 
-    frames = bay_frames
+    frames = frames
     result = sr.site_table(frames, sr.Choices(state="CA", candidates=("libraries",), radius_miles=2.0, n_new=n_new))
     query = sr.coverage_query(result)
     linked = ar.hubs_from_query(query["hubs"])

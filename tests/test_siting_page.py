@@ -23,13 +23,6 @@ def page(fixture_store, monkeypatch):
     return lambda **query: open_app("views/siting.py", **query)
 
 
-@pytest.fixture(scope="module")
-def frames(fixture_store):
-    store = SqliteStore(fixture_store)
-    try:
-        return ar.load_frames(store, "CA")
-    finally:
-        store.close()
 
 
 def _table(at) -> pd.DataFrame:

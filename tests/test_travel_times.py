@@ -11,7 +11,6 @@ from scipy.spatial import cKDTree
 from podgeo import access_report as ar
 from podgeo import coverage, travel_times
 from podgeo.__main__ import main
-from coverage_fixtures import frames  # noqa: F401  (a fixture)
 
 
 def _twice_the_miles(result, within_miles=60.0):
