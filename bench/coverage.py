@@ -224,7 +224,7 @@ def matrix(root: Path) -> None:
 
     from podgeo import travel_times
 
-    print(f"\n== Travel-time table: 2SFCA from ~10M origin-destination pairs vs the k-d tree, same points")
+    print("\n== Travel-time table: 2SFCA from ~10M origin-destination pairs vs the k-d tree, same points")
     districts = national_districts(root)
     demand = district_points(districts).points
     libraries = library_sites(root / "hub_sites" / "imls_pls_fy2018_outlets.csv", state=None)

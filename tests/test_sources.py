@@ -5,7 +5,6 @@ import functools
 import http.server
 import threading
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
