@@ -165,7 +165,7 @@ def national_districts() -> gpd.GeoDataFrame:
     return _national_districts(store_path(), revision())
 
 
-@st.cache_data(show_spinner="Shading every district…", max_entries=8)
+@st.cache_data(show_spinner="Shading every district…", max_entries=4)  # ~28 MB each
 def _national_district_view(db: str, rev: int, measure: str, scheme: str, pod_filter: PodFilter):
     from podgeo import explore
 

@@ -5,6 +5,7 @@ from streamlit_folium import st_folium
 from podgeo import explore, exports, filters, maps, measures, profile, ui
 
 state = ui.sidebar_state(allow_national=True)
+shows = ui.sidebar_national_shows(state)  # None on a state's view
 layer = ui.sidebar_choice("District layer", "explore.layer", explore.LAYER_LABELS, "base", param="layer",
                           on_change=lambda: st.query_params.pop("district", None))
 measure = ui.sidebar_measure()
@@ -13,7 +14,6 @@ scheme = ui.sidebar_choice("Classes", "explore.scheme", maps.SCHEMES, "quantiles
 site_kinds = ui.sidebar_multi("Candidate hub sites", "explore.sites",
                               {k: label for k, (_, label) in explore.SITE_KINDS.items()}, ["libraries"], param="sites")
 pod_filter = ui.sidebar_pod_filter()
-shows = ui.sidebar_national_shows(state)
 meta = measures.get(measure)
 map_key = f"explore.map.{state}.{shows or layer}"
 

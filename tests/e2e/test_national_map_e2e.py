@@ -106,8 +106,9 @@ def _click(page, frame, lat: float, lng: float, expect: str) -> None:
     assert app_browser.error_texts(page) == []
 
 
-#: (where clicked, what then shows, what the URL then holds); the first two on the map of every district
-DISTRICT_CLICKS = [((36.17, -115.14), "Clark County School District · LEAID 3200060", ("state=NV", "district=3200060")),
+#: (where clicked, what then shows, what the URL then holds): on the map of every district, then of states
+DISTRICT_CLICKS = [((36.17, -115.14), "Clark County School District · LEAID 3200060",
+                    ("state=NV", "district=3200060")),
                    (_drawn(-153.0, 69.5, "02"), "North Slope Borough School District · LEAID 0200610",
                     ("state=AK", "district=0200610"))]
 STATE_CLICKS = [(_drawn(-155.5, 19.6, "15"), "— HI school districts", ("state=HI",)),
