@@ -8,8 +8,10 @@
 3. Time until the California map is drawn in headless Chromium (Debian's), ours against the
    naive map, both served as pages from 127.0.0.1, and the real app through st_folium.
 4. The national map of every district (issue 14): bytes to the browser and time to draw in
-   headless Chromium, against today's state-level national view in the same run; and the
-   candidate encodings (GeoJSON at 300 m, GeoJSON at 2 km, encoded polylines at 2 km).
+   headless Chromium, on one canvas and as one Leaflet layer per district, against today's
+   state-level national view in the same run; the national geometry read from the store against
+   made at run time; and the candidate encodings (GeoJSON at 300 m, GeoJSON at 2 km, encoded
+   polylines at 2 km).
 
     .venv/bin/python bench/map.py [--db data/podgeo.db] [--repeat 5] [--no-browser] [--only national]
 """
@@ -54,13 +56,13 @@ def naive_map(districts) -> folium.Map:
     return assets.localize(m)
 
 
-def our_state_view(store: SqliteStore, fips: str, layers, site_kinds=("libraries",)) -> explore.View:
+def our_state_view(store: SqliteStore, fips: str, layers, site_kinds=("libraries",), one_canvas=False) -> explore.View:
     districts = store.districts(state_fips=[fips], layers=list(layers))
     pods, links = store.pods(), store.place_districts("pods")
     state = districts["state"].iloc[0]
     sites = {k: maps.prepare_sites(store.sites(kinds=[explore.SITE_KINDS[k][0]], states=[state]), k) for k in site_kinds}
     return explore.state_view(districts, explore.pods_in_view(pods, links, districts["leaid"]), links, sites,
-                              measure="pct_poverty")
+                              measure="pct_poverty", one_canvas=one_canvas)
 
 
 def median_time(fn, repeat: int) -> float:
@@ -144,6 +146,8 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
         (root / "naive.html").write_text(_timed(naive_map(ca_full).get_root().render()))
         (root / "ours.html").write_text(_timed(our_state_view(store, "06", ("unified", "elementary")).map
                                                .get_root().render()))
+        (root / "canvas.html").write_text(_timed(our_state_view(store, "06", ("unified", "elementary"),
+                                                                one_canvas=True).map.get_root().render()))
         (root / "static").symlink_to(REPO / "static")
         (root / "compare.py").write_text(_COMPARE_APP)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=tmp))
@@ -152,7 +156,7 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             results: dict[str, list[float]] = {}
-            for name in ("naive", "ours") * repeat:
+            for name in ("naive", "ours", "canvas") * repeat:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 t = time.perf_counter()
                 page.goto(f"{base}/{name}.html")
@@ -160,13 +164,17 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
                 results.setdefault(name, []).append(time.perf_counter() - t)
                 page.close()
             naive_s, ours_s = statistics.median(results["naive"]), statistics.median(results["ours"])
-            print(f"plain HTML page (no Streamlit): ours {ours_s:.2f} s, naive raw polygons {naive_s:.2f} s "
-                  f"(naive / ours = {naive_s / ours_s:.1f}x; medians of {repeat})")
-            times = _app_draw_times(browser, root / "compare.py", db, repeat)
-            print(f"through Streamlit + st_folium (warm server): ours {statistics.median(times['ours']):.2f} s, "
-                  f"naive {statistics.median(times['naive']):.2f} s "
-                  f"(naive / ours = {statistics.median(times['naive']) / statistics.median(times['ours']):.1f}x), "
-                  f"the real app page {statistics.median(times['app']):.2f} s; navigation to inked canvas")
+            canvas_s = statistics.median(results["canvas"])
+            print(f"plain HTML page (no Streamlit): ours {ours_s:.2f} s, ours on one canvas {canvas_s:.2f} s, "
+                  f"naive raw polygons {naive_s:.2f} s (naive / ours = {naive_s / ours_s:.1f}x, naive / one canvas "
+                  f"= {naive_s / canvas_s:.1f}x; medians of {repeat})")
+            runs = _app_draw_times(browser, root / "compare.py", db, repeat)
+            times = {k: statistics.median(v) for k, v in runs.items()}
+            print(f"through Streamlit + st_folium (warm server): ours {times['ours']:.2f} s, ours on one canvas "
+                  f"{times['canvas']:.2f} s, naive {times['naive']:.2f} s (naive / ours = "
+                  f"{times['naive'] / times['ours']:.1f}x, naive / one canvas = "
+                  f"{times['naive'] / times['canvas']:.1f}x), "
+                  f"the real app page {times['app']:.2f} s; navigation to inked canvas")
             browser.close()
         server.shutdown()
 
@@ -191,7 +199,8 @@ def full():
 if st.query_params.get("variant") == "naive":
     m = naive_map(full())
 else:
-    m = our_state_view(store(), "06", ("unified", "elementary")).map
+    m = our_state_view(store(), "06", ("unified", "elementary"),
+                       one_canvas=st.query_params.get("variant") == "canvas").map
 st_folium(m, key="map", height=620, use_container_width=True, returned_objects=[])
 """
 
@@ -216,6 +225,7 @@ def _app_draw_times(browser, compare_app: Path, db: Path, repeat: int) -> dict[s
     out: dict[str, list[float]] = {}
     for name, script, query in (("naive", compare_app, f"variant=naive&db={db}"),
                                 ("ours", compare_app, f"variant=ours&db={db}"),
+                                ("canvas", compare_app, f"variant=canvas&db={db}"),
                                 ("app", REPO / "app.py", "state=CA")):
         port, proc = _serve(script, db)
         try:
@@ -271,14 +281,21 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
     display = store.districts(layers=["unified", "elementary"])
     t_read = time.perf_counter() - t
     t = time.perf_counter()
-    nat = geo.national_geometry(display)
+    made = geo.national_geometry(display)
     t_geom = time.perf_counter() - t
-    print(f"national display geometry from the stored 300 m display geometry: {t_geom:.1f} s "
-          f"(read {t_read:.1f} s); vertices {int(shapely.get_num_coordinates(display.geometry.values).sum()):,} -> "
-          f"{int(shapely.get_num_coordinates(nat.geometry.values).sum()):,}")
+    t = time.perf_counter()
+    nat = store.national_districts()
+    t_stored = time.perf_counter() - t
+    print(f"national display geometry made at run time from the stored 300 m display geometry: {t_geom:.1f} s "
+          f"(+ read {t_read:.1f} s); read from the store's `national` column (made by the build): {t_stored:.2f} s; "
+          f"vertices {int(shapely.get_num_coordinates(display.geometry.values).sum()):,} -> "
+          f"{int(shapely.get_num_coordinates(made.geometry.values).sum()):,} (stored: "
+          f"{int(shapely.get_num_coordinates(nat.geometry.values).sum()):,})")
     views = {
         "states": lambda: explore.national_view(states, table, pods, links, measure="pct_poverty").map,
         "districts": lambda: explore.national_district_view(nat, states, pods, links, measure="pct_poverty").map,
+        "layers": lambda: explore.national_district_view(nat, states, pods, links, measure="pct_poverty",
+                                                         one_canvas=False).map,
     }
     built = {}
     for name, make in views.items():
@@ -309,7 +326,7 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
             chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for size in ((1400, 900), (390, 844)):
                 results: dict[str, list[float]] = {}
-                for name in ("states", "districts") * repeat:
+                for name in ("states", "districts", "layers") * repeat:
                     page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
                     page.goto(f"{base}/{name}.html")
                     page.wait_for_function("() => window.__drawn_ms !== undefined", timeout=120_000)
@@ -317,9 +334,11 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
                     results.setdefault(name, []).append(page.evaluate("() => window.__drawn_ms") / 1000)
                     page.close()
                 s_states, s_districts = statistics.median(results["states"]), statistics.median(results["districts"])
-                print(f"drawn in Chromium at {size[0]}x{size[1]}: every district {s_districts:.2f} s, states "
-                      f"{s_states:.2f} s (districts / states = {s_districts / s_states:.1f}x; medians of {repeat}, "
-                      f"interleaved; navigation start to painted, by the page's clock)")
+                s_layers = statistics.median(results["layers"])
+                print(f"drawn in Chromium at {size[0]}x{size[1]}: every district on one canvas {s_districts:.2f} s, "
+                      f"one Leaflet layer each {s_layers:.2f} s, states {s_states:.2f} s (districts / states = "
+                      f"{s_districts / s_states:.1f}x, one layer each / states = {s_layers / s_states:.1f}x; "
+                      f"medians of {repeat}, interleaved; navigation start to painted, by the page's clock)")
             chromium.close()
         server.shutdown()
 

@@ -86,6 +86,7 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
     point = districts.geometry.representative_point()
     districts["lon"], districts["lat"] = point.x, point.y
     districts["display"] = _display(districts)
+    districts["national"] = _national(districts)
 
     say("joining demographics by LEAID; keeping every agency ELSI lists")
     elsi_path = _need("elsi_2020_21", root)
@@ -137,7 +138,7 @@ def build(db_path: str | Path, *, sources_root: str | Path | None = None, states
 
 
 _DISTRICT_COLUMNS = ("leaid", "name", "state_fips", "state", "layer", "aland", "awater", "vintage",
-                                "is_filler", "lon", "lat", "geometry", "display")
+                                "is_filler", "lon", "lat", "geometry", "display", "national")
 
 
 def _need(key: str, root: Path | None) -> Path:
@@ -253,7 +254,7 @@ def _agencies_without_boundary(elsi: pd.DataFrame, districts: gpd.GeoDataFrame, 
         "state_fips": rows["leaid"].str[:2].to_numpy(), "state": rows["leaid"].str[:2].map(postal).to_numpy(),
         "layer": rows["agency_code"].map(sources.AGENCY_LAYERS).to_numpy(), "aland": np.nan, "awater": np.nan,
         "vintage": pd.array([pd.NA] * len(rows), dtype="Int64"), "is_filler": 0, "lon": np.nan, "lat": np.nan,
-        "display": empty}, geometry=empty, crs=sources.WGS84)
+        "display": empty, "national": empty}, geometry=empty, crs=sources.WGS84)
 
 
 def _demographics(root, districts, agencies, elsi_read, state_table, loaded_fips):
@@ -389,6 +390,15 @@ def _display(districts: gpd.GeoDataFrame) -> np.ndarray:
     ~4 s nationally before falling back to per-polygon simplification, so it is skipped."""
     several = districts["state_fips"].nunique() > 1
     return geo.display_geometry(districts, method="simplify" if several else "coverage").geometry.values
+
+
+def _national(districts: gpd.GeoDataFrame) -> np.ndarray:
+    """National display geometry (2 km, 3 decimals), made from the display geometry once here so
+    no page simplifies the nation on a rerun: each state's tiling as one coverage, so neighbours
+    keep their shared edges (`geo.national_geometry`)."""
+    display = gpd.GeoDataFrame(districts[["state_fips", "layer"]], geometry=districts["display"].values,
+                               crs=sources.WGS84)
+    return geo.national_geometry(display).geometry.values
 
 
 def _states_rows(state_table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -33,13 +33,14 @@ class View:
 
 def state_view(districts: gpd.GeoDataFrame, pods: gpd.GeoDataFrame, links: pd.DataFrame,
                sites: dict[str, "gpd.GeoDataFrame | maps.PreparedLayer"], *, measure: str,
-               scheme: str = "quantiles") -> View:
+               scheme: str = "quantiles", one_canvas: bool = False) -> View:
     """Districts of one state and layer shaded by `measure` (pod rates counted from `pods`, which
-    are already filtered), with the pods and the chosen candidate-site layers."""
+    are already filtered), with the pods and the chosen candidate-site layers. `one_canvas` draws
+    the districts as one layer (`maps.district_choropleth`), as bench/map.py compares."""
     meta = measures.get(measure)
     shaded = rollup.with_pod_counts(districts, pods, links)
     m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
-                                 precision=STATE_PRECISION)
+                                 precision=STATE_PRECISION, one_canvas=one_canvas)
     for kind, frame in sites.items():
         maps.add_sites(m, frame, kind, show=True)
     maps.add_pods(m, pods)
@@ -68,23 +69,42 @@ def national_view(states: gpd.GeoDataFrame, district_table: pd.DataFrame, pods: 
 
 
 def national_district_view(districts: gpd.GeoDataFrame, states: gpd.GeoDataFrame, pods: gpd.GeoDataFrame,
-                           links: pd.DataFrame, *, measure: str, scheme: str = "quantiles") -> View:
+                           links: pd.DataFrame, *, measure: str, scheme: str = "quantiles",
+                           one_canvas: bool = True) -> View:
     """Every unified + elementary district of the nation shaded by `measure`, state outlines on top
     (a layer that can be turned off), pods on top; the same legend as a state view. `districts`
-    carry national display geometry (`store.districts(geometry="national")`, or
-    `geo.national_geometry`); Alaska, Hawaii and Puerto Rico are insets. A click gives a LEAID
-    (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
+    carry national display geometry (`store.national_districts()`, made by the build);
+    Alaska, Hawaii and Puerto Rico are insets. The districts are one layer on one canvas
+    (`one_canvas`; False draws one Leaflet layer each, as bench/map.py compares). A click gives a
+    LEAID (`maps.district_at(click, view.shapes)`), and the district's state is in `view.shaded`."""
     meta = measures.get(measure)
     base = districts[districts["layer"].isin(LAYERS["base"])]
+    if "state" not in base.columns:  # the store gives it; a frame read from a boundary file may not
+        base = base.assign(state=base["state_fips"].map(dict(zip(states["state_fips"], states["state"]))))
     shaded = geo.inset_composite(rollup.with_pod_counts(base, pods, links))
     m = maps.district_choropleth(shaded, measure, label=meta.label, unit=meta.unit, scheme=scheme,
-                                 precision=geo.NATIONAL_DECIMALS)
+                                 precision=geo.NATIONAL_DECIMALS, one_canvas=one_canvas)
     maps.add_outlines(m, geo.inset_composite(states), name="State outlines")
     maps.frame_national(m)
     maps.add_pods(m, national_points(pods, states), legend_folded=True)
     return View(m, pd.DataFrame(shaded.drop(columns="geometry")), len(pods),
                 float(pd.to_numeric(pods["capacity"], errors="coerce").sum()), int(pods["lat"].isna().sum()),
                 shaded)
+
+
+#: what the national view shades (`?national=`): states rolled up, or every district
+NATIONAL_SHADES = {"states": "States (rolled up from their districts)",
+                   "districts": "Every district (unified + elementary)"}
+
+
+def national_district_click(view: View, click) -> tuple[str, str] | None:
+    """(state postal code, LEAID) of the district clicked on `national_district_view`'s map (what
+    st_folium returned), so the page can open that state with the district chosen; None if no
+    district was clicked. Alaska, Hawaii and Puerto Rico are found where their insets are drawn."""
+    leaid = maps.district_at(click, view.shapes)
+    if leaid is None:
+        return None
+    return str(view.shaded.set_index("leaid").at[leaid, "state"]), leaid
 
 
 def state_label(meta: measures.Measure) -> str:

@@ -179,11 +179,35 @@ def _round_coordinates(geoms: np.ndarray, decimals: int) -> np.ndarray:
 def _make_valid(geoms: np.ndarray) -> np.ndarray:
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid])
+        broken = _without_collapsed_parts(geoms[invalid])
+        try:
+            fixed = shapely.make_valid(broken)
+        except shapely.errors.GEOSException:  # a ring rounding made a point or a line: one at a time
+            fixed = np.array([_make_one_valid(g) for g in broken], dtype=object)
         # make_valid may return a GeometryCollection with stray lines; keep the polygonal part.
         geoms = geoms.copy()
         geoms[invalid] = [_polygonal_part(g) for g in fixed]
     return geoms
+
+
+def _without_collapsed_parts(geoms: np.ndarray) -> np.ndarray:
+    """Multipolygons without the parts that rounding collapsed to no area (a 3 decimal grid turns
+    an islet into one repeated point, which GEOS's make_valid refuses as "mixed-dimension")."""
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    flat = shapely.area(parts) <= 0
+    out = geoms.copy()
+    for i in np.unique(index[flat]):
+        kept = parts[(index == i) & ~flat]
+        if len(kept):
+            out[i] = kept[0] if len(kept) == 1 else shapely.multipolygons(kept)
+    return out
+
+
+def _make_one_valid(geom):
+    try:
+        return shapely.make_valid(geom)
+    except shapely.errors.GEOSException:
+        return shapely.buffer(geom, 0)
 
 
 def _polygonal_part(geom):

@@ -85,7 +85,8 @@ class Classes:
 def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str, unit: str,
                         scheme: str = "quantiles", k: int = 5, palette: str | Sequence[str] = "YlGnBu",
                         leaid_col: str = "leaid", name_col: str = "name", tiles: str | None = "env",
-                        counted: str = "districts", note: str = "", precision: int | None = None) -> folium.Map:
+                        counted: str = "districts", note: str = "", precision: int | None = None,
+                        one_canvas: bool = False) -> folium.Map:
     """A map of `districts` shaded by `measure` in `k` classes, with a legend in `unit`.
 
     Districts whose value is missing (or not finite) are grey with a dashed outline and listed
@@ -94,6 +95,9 @@ def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str
     "states"), after the `note` if any. Each feature carries `leaid` so a click resolves to a district
     (`district_at`). Pass display geometry (`podgeo.geo.display_geometry`): the GeoJSON is sent
     as is. `tiles`: "env" reads PODGEO_TILES, None draws no basemap, else a provider or URL.
+    `one_canvas` (with `precision`) draws every district as one layer on its own canvas with its
+    own hit-testing (`_CanvasChoropleth`), not one Leaflet layer each: for the ~12,800 of a
+    national map, where making and drawing that many layers is most of the time to draw.
     """
     for col in (measure, leaid_col, name_col):
         if col not in districts.columns:
@@ -112,9 +116,13 @@ def district_choropleth(districts: gpd.GeoDataFrame, measure: str, *, label: str
     }, geometry=gdf.geometry.values, crs=DISPLAY_CRS)
 
     m = base_map(gdf.total_bounds, tiles=tiles)
-    layer = _GeoJsonLayer(props, name=_html(label), overlay=True, control=True,
-                          style_js=_district_style_js(classes.colours), tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label),
-                          highlight=True, precision=precision)
+    if one_canvas:
+        layer = _CanvasChoropleth(props, name=_html(label), colours=classes.colours, label=label,
+                                  precision=5 if precision is None else precision)
+    else:
+        layer = _GeoJsonLayer(props, name=_html(label), overlay=True, control=True,
+                              style_js=_district_style_js(classes.colours),
+                              tooltip_js=_DISTRICT_TOOLTIP_JS % _js_json(label), highlight=True, precision=precision)
     layer.add_to(m)
     _Legend(_choropleth_legend_html(label, classes, counted, note), position="bottomright").add_to(m)
     return assets.localize(m)
@@ -493,6 +501,242 @@ class _GeoJsonLayer(Layer, _RawMacro):
 
 
 
+class _CanvasChoropleth(Layer, _RawMacro):
+    """Every district of a choropleth as one Leaflet layer drawing on its own canvas (an
+    `L.Canvas` renderer that paints the districts itself): one path per class, filled and stroked
+    once, vertices projected from Web Mercator kept as numbers and deduplicated at the pixel, and
+    its own hit-testing (bounding box, then even-odd rings) for the tooltip, the hover outline and
+    clicks. A click fires `click` on this layer with `layer.toGeoJSON()` giving the district's
+    properties, as st_folium reads `last_active_drawing`; the map's own click (`last_clicked`)
+    fires too. Data go as columns (one JSON array per property) with encoded rings, not as
+    GeoJSON features. Names reach the page as DOM text only."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = ({{ this.class_js }})({{ this.data_js }}, {{ this.options_js }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, gdf: gpd.GeoDataFrame, *, name: str, colours: Sequence[str], label: str, precision: int,
+                 show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "CanvasChoropleth"
+        _, polygons = _encoded_polygons(gdf.geometry.values, precision)
+        columns = {c: pd.Series(gdf[c]).astype(object).where(gdf[c].notna(), None).tolist()
+                   for c in ("leaid", "name", "value", "shown", "c")}
+        text = json.dumps(columns, separators=(",", ":"), ensure_ascii=False, default=_plain_json)
+        text = text[:-1] + ',"g":[' + ",".join("[" + p + "]" for p in polygons) + "]}"
+        self.data_js = f"JSON.parse({_safe_json_text(json.dumps(text))})"
+        self.options_js = _js_json({"precision": int(precision), "colours": list(colours), "label": label,
+                                    "base": _BASE_STYLE, "noData": _NO_DATA_STYLE})
+        self.class_js = _CANVAS_CHOROPLETH_JS
+        self.bounds = gdf.total_bounds if len(gdf) else None
+
+    def _get_self_bounds(self):
+        if self.bounds is None or not np.all(np.isfinite(self.bounds)):
+            return [[None, None], [None, None]]
+        minx, miny, maxx, maxy = (float(v) for v in self.bounds)
+        return [[miny, minx], [maxy, maxx]]
+
+
+#: the browser's half of `_CanvasChoropleth`: decode rings to Web Mercator in [0, 1] (Leaflet's
+#: EPSG:3857 pixel space before its zoom scale), paint per class on this layer's own canvas, and
+#: find the district under the pointer from the map's mousemove/click events (the map's shared
+#: canvas for pods and outlines sits above this one and passes on what it does not hit)
+_CANVAS_CHOROPLETH_JS = """function (data, o) {
+    var k = Math.pow(10, -o.precision), n = data.leaid.length, rad = Math.PI / 180;
+    var rings = new Array(n), box = new Float64Array(4 * n);
+    function decode(s) {
+        var out = [], lat = 0, lng = 0, i = 0, len = s.length;
+        while (i < len) {
+            var b, shift = 0, r = 0;
+            do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+            lat += (r & 1) ? ~(r >> 1) : (r >> 1);
+            shift = 0; r = 0;
+            do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+            lng += (r & 1) ? ~(r >> 1) : (r >> 1);
+            var la = Math.max(Math.min(lat * k, 85.0511287798), -85.0511287798);
+            out.push((lng * k + 180) / 360, 0.5 - Math.log(Math.tan(Math.PI / 4 + la * rad / 2)) / (2 * Math.PI));
+        }
+        return new Float64Array(out);
+    }
+    for (var f = 0; f < n; f++) {
+        var list = [], x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        (data.g[f] || []).forEach(function (poly) { poly.forEach(function (s) {
+            var r = decode(s);
+            for (var j = 0; j < r.length; j += 2) {
+                if (r[j] < x0) x0 = r[j]; if (r[j] > x1) x1 = r[j];
+                if (r[j + 1] < y0) y0 = r[j + 1]; if (r[j + 1] > y1) y1 = r[j + 1];
+            }
+            list.push(r);
+        }); });
+        rings[f] = list; box[4 * f] = x0; box[4 * f + 1] = y0; box[4 * f + 2] = x1; box[4 * f + 3] = y1;
+    }
+    data.g = null;
+    function unit(latlng) {
+        var la = Math.max(Math.min(latlng.lat, 85.0511287798), -85.0511287798);
+        return [(latlng.lng + 180) / 360, 0.5 - Math.log(Math.tan(Math.PI / 4 + la * rad / 2)) / (2 * Math.PI)];
+    }
+    function inside(f, u, v) {
+        if (u < box[4 * f] || u > box[4 * f + 2] || v < box[4 * f + 1] || v > box[4 * f + 3]) return false;
+        var odd = false;
+        rings[f].forEach(function (r) {
+            for (var i = 0, j = r.length - 2; i < r.length; j = i, i += 2) {
+                if ((r[i + 1] > v) !== (r[j + 1] > v) &&
+                    u < (r[j] - r[i]) * (v - r[i + 1]) / (r[j + 1] - r[i + 1]) + r[i]) odd = !odd;
+            }
+        });
+        return odd;
+    }
+    function at(latlng) {
+        var p = unit(latlng);
+        for (var f = n - 1; f >= 0; f--) { if (inside(f, p[0], p[1])) return f; }
+        return -1;
+    }
+    function tracePath(path, f, s, ox, oy) {
+        rings[f].forEach(function (r) {
+            var px = NaN, py = NaN;
+            for (var i = 0; i < r.length; i += 2) {
+                var x = Math.round((s * r[i] - ox) * 2) / 2, y = Math.round((s * r[i + 1] - oy) * 2) / 2;
+                if (i === 0) { path.moveTo(x, y); } else if (x !== px || y !== py) { path.lineTo(x, y); }
+                px = x; py = y;
+            }
+            // no closePath: rings end on their first vertex already, and Skia's closePath walks the
+            // whole Path2D back to its last moveTo (a second nationally, in a profile)
+        });
+    }
+    var Layer = L.Canvas.extend({
+        _initContainer: function () {  // no DOM listeners: the map's events reach us (see getEvents)
+            this._container = document.createElement("canvas");
+            this._ctx = this._container.getContext("2d");
+        },
+        _destroyContainer: function () {
+            L.Util.cancelAnimFrame(this._paintRequest);
+            L.DomUtil.remove(this._container);
+            delete this._ctx; delete this._container;
+        },
+        getEvents: function () {
+            var events = L.Canvas.prototype.getEvents.call(this);
+            events.mousemove = this._onMapMove; events.mouseout = this._onMapOut; events.click = this._onMapClick;
+            return events;
+        },
+        onRemove: function () {
+            this._onMapOut();
+            L.Canvas.prototype.onRemove.call(this);
+        },
+        _updatePaths: function () { this._paint(); },
+        _draw: function () { this._paint(); },
+        _redraw: function () { this._paint(); },
+        _requestPaint: function () {  // the hover outline: the districts as painted last, the outline on top
+            var self = this;
+            if (!this._paintRequest) {
+                this._paintRequest = L.Util.requestAnimFrame(function () {
+                    self._paintRequest = null;
+                    var ctx = self._ctx, painted = self._painted;
+                    if (!ctx) return;
+                    if (!painted) {  // first hover since the view changed: keep a copy of the districts alone
+                        self._paintDistricts();
+                        painted = self._painted = document.createElement("canvas");
+                        painted.width = self._container.width; painted.height = self._container.height;
+                        painted.getContext("2d").drawImage(self._container, 0, 0);
+                    } else {
+                        ctx.save(); ctx.setTransform(1, 0, 0, 1, 0, 0);
+                        ctx.clearRect(0, 0, painted.width, painted.height); ctx.drawImage(painted, 0, 0);
+                        ctx.restore();
+                    }
+                    self._outline();
+                });
+            }
+        },
+        _outline: function () {
+            var map = this._map, ctx = this._ctx;
+            if (this._hover < 0 || !map || !ctx) return;
+            var s = map.options.crs.scale(map.getZoom()), org = map.getPixelOrigin(), hp = new Path2D();
+            tracePath(hp, this._hover, s, org.x, org.y);
+            ctx.globalAlpha = 1; ctx.strokeStyle = "#000000"; ctx.lineWidth = 2.5; ctx.setLineDash([]);
+            ctx.stroke(hp);
+        },
+        _paint: function () {
+            this._painted = null;
+            this._paintDistricts();
+            this._outline();
+        },
+        _paintDistricts: function () {
+            var map = this._map, ctx = this._ctx, b = this._bounds;
+            if (!map || !ctx || !b) return;
+            var s = map.options.crs.scale(map.getZoom()), org = map.getPixelOrigin(), ox = org.x, oy = org.y;
+            var u0 = (b.min.x + ox) / s, u1 = (b.max.x + ox) / s, v0 = (b.min.y + oy) / s, v1 = (b.max.y + oy) / s;
+            var paths = {}, c;
+            for (var f = 0; f < n; f++) {
+                if (box[4 * f] > u1 || box[4 * f + 2] < u0 || box[4 * f + 1] > v1 || box[4 * f + 3] < v0) continue;
+                c = data.c[f] < 0 ? -1 : data.c[f];
+                tracePath(paths[c] || (paths[c] = new Path2D()), f, s, ox, oy);
+            }
+            ctx.clearRect(b.min.x, b.min.y, b.max.x - b.min.x, b.max.y - b.min.y);
+            ctx.lineJoin = "round"; ctx.lineCap = "round";
+            for (c in paths) {
+                var style = c < 0 ? o.noData : o.base;
+                ctx.globalAlpha = style.fillOpacity;
+                ctx.fillStyle = c < 0 ? o.noData.fillColor : o.colours[c];
+                ctx.fill(paths[c], "evenodd");
+            }
+            for (c in paths) {
+                var st = c < 0 ? o.noData : o.base;
+                ctx.globalAlpha = st.opacity; ctx.strokeStyle = st.color; ctx.lineWidth = st.weight;
+                ctx.setLineDash(c < 0 ? st.dashArray.split(" ").map(Number) : []);
+                ctx.stroke(paths[c]);
+            }
+            ctx.globalAlpha = 1;
+        },
+        _hover: -1,
+        _coveredByAnother: function (e) {  // a pod (or other clickable shape) drawn above takes the event
+            var other = this._map._renderer, point = e.layerPoint;
+            if (!other || other === this || !other._drawFirst || !point) return false;
+            for (var order = other._drawFirst; order; order = order.next) {
+                var layer = order.layer;
+                if (layer.options.interactive && layer._containsPoint(point)) return true;
+            }
+            return false;
+        },
+        _onMapMove: function (e) {
+            if (!e.latlng || this._map.dragging.moving() || this._map._animatingZoom) return;
+            var f = this._coveredByAnother(e) ? -1 : at(e.latlng);
+            if (f !== this._hover) {
+                this._hover = f;
+                this._map.getContainer().style.cursor = f >= 0 ? "pointer" : "";
+                this._requestPaint();
+            }
+            if (f < 0) { if (this._tip) { this._tip.close(); } return; }
+            var div = document.createElement("div"), strong = document.createElement("strong");
+            strong.textContent = data.name[f] || "";
+            div.appendChild(strong); div.appendChild(document.createElement("br"));
+            div.appendChild(document.createTextNode(o.label + ": " + data.shown[f]));
+            this._tip = this._tip || L.tooltip({sticky: true, direction: "auto"});
+            this._tip.setContent(div).setLatLng(e.latlng);
+            if (!this._map.hasLayer(this._tip)) { this._tip.openOn(this._map); }
+        },
+        _onMapOut: function () {
+            if (this._tip) { this._tip.close(); }
+            if (this._hover >= 0) { this._hover = -1; this._requestPaint(); }
+            if (this._map) { this._map.getContainer().style.cursor = ""; }
+        },
+        _onMapClick: function (e) {
+            if (!e.latlng || this._coveredByAnother(e)) return;
+            var f = at(e.latlng);
+            if (f < 0) return;
+            var props = {leaid: data.leaid[f], name: data.name[f], value: data.value[f], shown: data.shown[f],
+                         c: data.c[f]};
+            var feature = {type: "Feature", properties: props, geometry: null};
+            this.fire("click", {latlng: e.latlng, layerPoint: e.layerPoint, containerPoint: e.containerPoint,
+                                originalEvent: e.originalEvent,
+                                layer: {feature: feature, toGeoJSON: function () { return feature; }}});
+        },
+        districtAt: function (latlng) { var f = at(latlng); return f < 0 ? null : data.leaid[f]; }
+    });
+    return new Layer({padding: 0.1});
+}"""
+
+
 class _RawScript(Element):
     """Already-rendered text, added to the page as is (never parsed as a template)."""
 
@@ -521,11 +765,9 @@ def _feature_collection(gdf: gpd.GeoDataFrame, precision: int | None = None) -> 
     return '{"type":"FeatureCollection","features":[' + features + "]}"
 
 
-def encode_rings(geoms: np.ndarray, precision: int) -> list[str | None]:
-    """Each (multi)polygon as GeoJSON whose rings are Google encoded polylines at `precision`
-    decimals (lat, lng; each vertex a zigzag delta from the previous in 5-bit chunks): ~2-6 bytes a
-    vertex instead of ~20. Quantising is per vertex, so neighbours' shared edges stay shared.
-    Vectorised: one numpy pass over every coordinate, then one slice per ring."""
+def _encoded_polygons(geoms: np.ndarray, precision: int) -> tuple[np.ndarray, list[str]]:
+    """`encode_rings`' work: each geometry's type id and its polygons as JSON text, each polygon
+    a list of encoded rings ('[r1,r2],[r1]'; empty for a missing geometry)."""
     if not 0 <= int(precision) <= 6:
         raise ValueError(f"precision must be 0-6 decimals, not {precision!r}")
     geoms = np.asarray(geoms, dtype=object)
@@ -556,6 +798,15 @@ def encode_rings(geoms: np.ndarray, precision: int) -> list[str | None]:
     geom_parts = [""] * len(geoms)
     for g, group in itertools.groupby(zip(poly_geom.tolist(), poly_text), key=lambda gp: gp[0]):
         geom_parts[g] = ",".join(t for _, t in group)
+    return types, geom_parts
+
+
+def encode_rings(geoms: np.ndarray, precision: int) -> list[str | None]:
+    """Each (multi)polygon as GeoJSON whose rings are Google encoded polylines at `precision`
+    decimals (lat, lng; each vertex a zigzag delta from the previous in 5-bit chunks): ~2-6 bytes a
+    vertex instead of ~20. Quantising is per vertex, so neighbours' shared edges stay shared.
+    Vectorised: one numpy pass over every coordinate, then one slice per ring."""
+    types, geom_parts = _encoded_polygons(geoms, precision)
     out: list[str | None] = []
     for t, parts in zip(types.tolist(), geom_parts):
         if t == -1 or not parts:

@@ -222,6 +222,9 @@ class SqliteStore(StoreContract):
     def _columns(self, table: str, alias: str | None = None) -> str:
         return f"{alias}.*" if alias else "*"
 
+    def _column_names(self, table: str) -> list[str]:
+        return list(self.db[table].columns_dict)
+
     def _has_table(self, table: str) -> bool:
         return self.db[table].exists()
 

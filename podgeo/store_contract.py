@@ -73,7 +73,7 @@ def describe_location(location) -> str:
 # Column types per table; the build and the pods writers rely on these names.
 DISTRICTS = {"leaid": str, "name": str, "state_fips": str, "state": str, "layer": str, "aland": float,
              "awater": float, "vintage": int, "is_filler": int, "lon": float, "lat": float,
-             "geometry": bytes, "display": bytes}
+             "geometry": bytes, "display": bytes, "national": bytes}
 STATES = {"state_fips": str, "state": str, "state_name": str, "display": bytes}
 SITES = {"site_id": str, "kind": str, "subtype": str, "name": str, "address": str, "city": str, "state": str,
          "zip": str, "leaid_source": str, "lon": float, "lat": float}
@@ -354,6 +354,10 @@ class StoreContract:
         """A table's columns to select (podgeo's own bookkeeping columns left out)."""
         raise NotImplementedError
 
+    def _column_names(self, table: str) -> list[str]:
+        """The columns `table` has in this store (older stores lack some of TABLES')."""
+        raise NotImplementedError
+
     def _has_table(self, table: str) -> bool:
         raise NotImplementedError
 
@@ -608,28 +612,44 @@ class StoreContract:
     def districts(self, *, state_fips: Iterable[str] | None = None, layers: Iterable[str] | None = None,
                   geometry: str | None = "display", include_filler: bool = False,
                   leaids: Iterable[str] | None = None, unbounded: bool | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
-        """Districts with every measure joined and `has_boundary` (1/0). `geometry` is 'display', 'full' or None.
+        """Districts with every measure joined and `has_boundary` (1/0). `geometry` is 'display'
+        (300 m, 5 decimals), 'national' (2 km, 3 decimals, for a map of the whole nation), 'full' or None.
 
         Every agency ELSI lists is a row; those without a boundary polygon (charters, service and
         state agencies: `layer` from their agency type) have no geometry, area or interior point.
         `unbounded` says whether they come back: by default only when no geometry is asked for,
         so a map or spatial join never meets an empty geometry.
         """
-        if geometry not in ("display", "full", None):
-            raise ValueError(f"geometry {geometry!r} is not one of 'display', 'full', None")
+        if geometry not in ("display", "national", "full", None):
+            raise ValueError(f"geometry {geometry!r} is not one of 'display', 'national', 'full', None")
+        if geometry == "national" and "national" not in self._column_names("districts"):
+            return self._national_at_run_time(state_fips=state_fips, layers=layers, include_filler=include_filler,
+                                              leaids=leaids, unbounded=unbounded)
         where, params = self._in_filters((("d.state_fips", state_fips), ("d.layer", layers), ("d.leaid", leaids)))
         if not include_filler:
             where.append("d.is_filler = 0")
         if not (geometry is None if unbounded is None else unbounded):
             where.append("d.geometry is not null")
-        geom = {"display": f", {self._geom('d.display')} as geom", "full": f", {self._geom('d.geometry')} as geom",
-                None: ""}[geometry]
+        column = {"display": "d.display", "national": "d.national", "full": "d.geometry"}.get(geometry)
+        geom = f", {self._geom(column)} as geom" if column else ""
         frame = self._frame(self._q(
             f"select {_DISTRICT_READ}, case when d.geometry is null then 0 else 1 end as has_boundary, m.*{geom} "
             "from districts d left join district_measures m on m.leaid = d.leaid" + self._where(where)
             + " order by d.leaid"), params)
         frame = frame.loc[:, ~frame.columns.duplicated()]
         return to_geo(frame, "geom") if geometry else frame
+
+    def national_districts(self) -> gpd.GeoDataFrame:
+        """Every unified + elementary district of the store with its national display geometry and
+        measures: what a map of every district of the nation draws (`explore.national_district_view`)."""
+        return self.districts(layers=["unified", "elementary"], geometry="national")
+
+    def _national_at_run_time(self, **filters) -> gpd.GeoDataFrame:
+        """`districts(geometry="national")` for a store built before the build made the `national`
+        column: made now from the display geometry (`geo.national_geometry`, seconds nationally)."""
+        from podgeo import geo  # pure functions; the store only hands them its districts
+
+        return geo.national_geometry(self.districts(geometry="display", **filters))
 
     def measure_catalog(self) -> pd.DataFrame:
         return self._frame(f"select {self._columns('measure_catalog')} from measure_catalog "

@@ -51,7 +51,7 @@ DEFAULT_SCHEMA = "podgeo"
 POOL_SIZE = int(os.environ.get("PODGEO_PG_POOL_SIZE", "8"))
 CONNECT_TIMEOUT = int(os.environ.get("PODGEO_PG_CONNECT_TIMEOUT", "5"))
 #: (table, column) pairs that are PostGIS geometries; every other bytes column is bytea.
-GEOMETRY = {("states", "display"), ("districts", "geometry"), ("districts", "display")}
+GEOMETRY = {("states", "display"), ("districts", "geometry"), ("districts", "display"), ("districts", "national")}
 _PG_TYPES = {str: 'text collate "C"', int: "bigint", float: "double precision", bytes: "bytea"}
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
@@ -244,6 +244,10 @@ class PostgisStore(StoreContract):
         return ", ".join(prefix + sql.Identifier(c).as_string() for c in columns)
 
     _INSERTION_ORDER = "_row"
+
+    def _column_names(self, table: str) -> list[str]:
+        with self._conn() as conn:
+            return [c for c, _ in self._table_columns(conn, table) if not c.startswith("_")]
 
     def _has_table(self, table: str) -> bool:
         return self._one("select to_regclass(%s)", [f'"{self.schema}"."{table}"'])[0] is not None

@@ -363,3 +363,67 @@ def test_cli_build_says_what_it_built_without_and_strict_exits_2(tmp_path, fixtu
                              "--db", str(tmp_path / "strict.db")], capture_output=True, text=True, env=env, cwd=REPO)
     assert strict.returncode == 2 and "error: --strict: the build stopped before writing" in strict.stderr
     assert not (tmp_path / "strict.db").exists()
+
+
+# -- the national display geometry (issue 14: a national map of every district) ----------------------
+
+def _wiggly_squares():
+    """Four 1-degree squares in two states (two each), every shared edge a zig-zag of tiny steps,
+    the two states overlapping by a hairline along their line as real state files do."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    def edge(x, wiggle=0.0005):
+        ys = np.linspace(36.0, 37.0, 401)
+        return [(x + (wiggle if i % 2 else 0.0), y) for i, y in enumerate(ys)]
+
+    rows = []
+    for fips, x0, shift in (("06", -122.0, 0.0), ("32", -120.0, -0.00002)):
+        left, mid, right = x0 + shift, x0 + 1.0, x0 + 2.0 + shift
+        west = Polygon([(left, 36.0), *edge(mid), (left, 37.0)])
+        east = Polygon([*edge(mid), (right, 37.0), (right, 36.0)])
+        rows += [(f"{fips}00001", fips, "unified", west), (f"{fips}00002", fips, "elementary", east)]
+    frame = gpd.GeoDataFrame({"leaid": [r[0] for r in rows], "state_fips": [r[1] for r in rows],
+                              "layer": [r[2] for r in rows]}, geometry=[r[3] for r in rows], crs="EPSG:4326")
+    frame["display"] = frame.geometry.values
+    return frame
+
+
+def test_national_geometry_of_the_build_keeps_neighbours_edges_shared():
+    import shapely
+
+    from podgeo.build import _national
+
+    src = _wiggly_squares()
+    nat = _national(src)
+    assert len(nat) == 4 and not shapely.is_empty(nat).any() and shapely.is_valid(nat).all()
+    assert shapely.get_num_coordinates(nat).sum() < shapely.get_num_coordinates(src.geometry.values).sum() / 20
+    for state in ("06", "32"):
+        west, east = nat[(src["state_fips"] == state).to_numpy()]
+        shared = west.intersection(east)
+        assert shared.area == 0 and shared.length > 0.99  # one common edge, ~1 degree long, no overlap
+        assert shapely.coverage_is_valid(np.array([west, east]))  # no gap between them either
+        assert (west.area + east.area) == pytest.approx(2.0, rel=1e-3)  # each square keeps its area
+
+
+def test_the_national_store_holds_national_geometry_for_every_base_district(national_store):
+    import shapely
+
+    from podgeo import geo
+
+    store = SqliteStore(national_store)
+    nat = store.national_districts()
+    bounded = store.districts(geometry=None, layers=["unified", "elementary"], unbounded=False)
+    assert len(nat) == len(bounded) == 12835 and set(nat["leaid"]) == set(bounded["leaid"])
+    assert not nat.geometry.is_empty.any() and nat.geometry.is_valid.all()
+    assert nat["state_fips"].nunique() == 51
+    coords = shapely.get_coordinates(nat.geometry.values)
+    # on the 3-decimal grid, but for the nodes make_valid adds where rounding made a ring cross itself
+    off_grid = np.abs(coords - np.round(coords, geo.NATIONAL_DECIMALS)).max(axis=1) > 1e-9
+    assert off_grid.sum() < 0.002 * len(coords)
+    display = store.districts(layers=["unified", "elementary"])
+    before = int(shapely.get_num_coordinates(display.geometry.values).sum())
+    assert int(shapely.get_num_coordinates(nat.geometry.values).sum()) < 0.6 * before
+    # California's tiling stays a tiling: its districts' areas add up to the area of their union
+    ca = nat[nat["state_fips"] == "06"].to_crs(3310).geometry
+    assert abs(ca.area.sum() - ca.union_all().area) / ca.union_all().area < 0.002

@@ -227,3 +227,19 @@ def test_national_geometry_keeps_every_district_and_shared_edges(fixtures_dir):
     parts = base.geometry.area.sum()
     union = base.geometry.union_all().area
     assert abs(parts - union) / union < 0.002  # overlaps from the coarse grid stay under 0.2 %
+
+
+def test_national_geometry_drops_an_islet_that_rounding_collapses_to_a_point():
+    """A filler area of New York (3699997) has an islet ~50 m across: at 3 decimals it became one
+    repeated point and make_valid refused the whole multipolygon ("mixed-dimension")."""
+    from shapely.geometry import MultiPolygon
+
+    from podgeo.geo import national_geometry
+
+    islet = box(-72.18810, 41.03410, -72.18790, 41.03430)
+    land = box(-75.7, 44.0, -75.5, 44.2)
+    frame = gpd.GeoDataFrame({"leaid": ["3699997"], "state_fips": ["36"], "layer": ["unified"]},
+                             geometry=[MultiPolygon([islet, land])], crs=4326)
+    out = national_geometry(frame).geometry.iloc[0]
+    assert out.is_valid and out.geom_type == "Polygon"
+    assert out.area == pytest.approx(land.area, rel=0.02)

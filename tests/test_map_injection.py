@@ -103,6 +103,7 @@ def _every_map(p: list[str]) -> dict[str, folium.Map]:
                               geometry=[box(0, 0, len(p), 1)], crs=4326)
     out["national_view"] = explore.national_view(states, pd.DataFrame(d.drop(columns="geometry")), pods, links,
                                                  measure="pct_poverty").map
+    out["national_district_view"] = explore.national_district_view(d, states, pods, links, measure="pct_poverty").map
     return out
 
 
@@ -181,8 +182,9 @@ def _strings(page: str) -> list[str]:
 
 
 def _with_json_inside(text: str) -> list[str]:
-    """A string, or every string inside it when it is JSON text (layer data goes as JSON.parse("..."))."""
-    if not text.startswith('{"type":"FeatureCollection"'):
+    """A string, or every string inside it when it is JSON text (layer data goes as JSON.parse("..."):
+    GeoJSON, or a canvas choropleth's columns)."""
+    if not text.startswith(('{"type":"FeatureCollection"', '{"leaid":[')):
         return [text]
     found = []
 

@@ -502,3 +502,39 @@ def test_national_district_view_shades_every_district_with_state_outlines(fixtur
     assert '"State outlines": geo_json_layer_' in html
     click = {"last_active_drawing": {"properties": {"leaid": base["leaid"].iloc[3]}}}
     assert maps.district_at(click, view.shapes) == base["leaid"].iloc[3]
+    assert explore.national_district_click(view, click) == ("CA", base["leaid"].iloc[3])
+    inside = view.shapes.geometry.iloc[5].representative_point()
+    assert explore.national_district_click(view, {"last_clicked": {"lat": inside.y, "lng": inside.x}}) == (
+        "CA", view.shapes["leaid"].iloc[5])
+    assert explore.national_district_click(view, {"last_clicked": {"lat": 0.0, "lng": 0.0}}) is None
+    assert explore.national_district_click(view, None) is None
+
+
+def _canvas_data(html: str) -> dict:
+    """The columns a `_CanvasChoropleth` sends (`})(JSON.parse("..."), {options})`), decoded."""
+    decoder = json.JSONDecoder()
+    (match,) = re.finditer(r"\}\)\(JSON\.parse\(", html)
+    return json.loads(decoder.raw_decode(html, match.end())[0])
+
+
+def test_one_canvas_choropleth_sends_every_district_as_columns_that_decode_to_the_rings(fixtures_dir):
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(columns={"GEOID": "leaid", "NAME": "name"})
+    real = real.assign(share=np.where(np.arange(len(real)) == 2, np.nan, np.arange(len(real), dtype=float)))
+    layers = maps.district_choropleth(real, "share", label="x", unit="", tiles=None, precision=3)
+    canvas = maps.district_choropleth(real, "share", label="x", unit="", tiles=None, precision=3, one_canvas=True)
+    layers_html, canvas_html = _html(layers), _html(canvas)
+    assert "L.Canvas.extend" in canvas_html
+    assert "new L.Polygon" not in canvas_html.split("L.Canvas.extend")[1]  # no Leaflet layer per district
+    data = _canvas_data(canvas_html)
+    # the same districts as one Leaflet layer each, encoded the same way
+    start = layers_html.index("JSON.parse(", layers_html.index("function (group, fc, precision)")) + 11
+    ref = json.loads(json.JSONDecoder().raw_decode(layers_html, start)[0])
+    assert len(json.dumps(data)) < 0.8 * len(json.dumps(ref))  # columns: no keys and types per feature
+    assert data["leaid"] == [f["properties"]["leaid"] for f in ref["features"]] == list(real["leaid"])
+    for key in ("name", "value", "shown", "c"):
+        assert data[key] == [f["properties"][key] for f in ref["features"]], key
+    assert data["c"][2] == -1 and data["shown"][2] == maps.NO_DATA_LABEL  # unknown stays "No data"
+    for polys, feature in zip(data["g"], ref["features"]):
+        g = feature["geometry"]
+        assert polys == ([g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"])
+    assert _legends(canvas_html) == _legends(layers_html)  # the same legend

@@ -83,6 +83,33 @@ def test_fixture_build_counts_and_meta(store_backend):
     assert store.districts(state_fips=[], geometry=None).empty and store.sites(kinds=[]).empty
 
 
+def test_national_geometry_is_stored_for_every_bounded_base_district(store_backend):
+    """The build stores the national display geometry (2 km, 3 decimals) beside the 300 m one;
+    `national_districts` gives every unified + elementary district with a boundary, none empty."""
+    store = store_backend.open()
+    assert "national" in store._column_names("districts")
+    nat = store.national_districts()
+    bounded = store.districts(geometry=None, layers=["unified", "elementary"], unbounded=False)
+    assert list(nat["leaid"]) == list(bounded["leaid"]) and len(nat) == 21
+    assert not nat.geometry.is_empty.any() and nat.geometry.is_valid.all()
+    coords = shapely.get_coordinates(nat.geometry.values)
+    assert np.array_equal(coords, np.round(coords, geo.NATIONAL_DECIMALS))
+    display = store.districts(layers=["unified", "elementary"])
+    assert shapely.get_num_coordinates(nat.geometry.values).sum() < shapely.get_num_coordinates(
+        display.geometry.values).sum()
+    assert nat["pct_poverty"].tolist() == display["pct_poverty"].tolist()  # the measures come with it
+
+
+def test_a_store_built_before_the_national_column_makes_it_at_run_time(fixture_store, tmp_path):
+    path = tmp_path / "old.db"
+    path.write_bytes(fixture_store.read_bytes())
+    store = SqliteStore(path)
+    store.db.execute("alter table districts drop column national")
+    got = store.national_districts()
+    want = geo.national_geometry(store.districts(layers=["unified", "elementary"]))
+    assert_frame_equal(pd.DataFrame(got), pd.DataFrame(want))
+
+
 # -- upload batches ------------------------------------------------------------------------------------
 
 def test_commit_writes_pods_links_batch_and_rejects(store_backend):
@@ -369,6 +396,7 @@ READS = {
     "state_list": lambda s: s.state_list(), "states": lambda s: s.states(),
     "districts": lambda s: s.districts(), "districts_full": lambda s: s.districts(geometry="full", include_filler=True),
     "districts_table": lambda s: s.districts(geometry=None, state_fips=["06"], layers=["unified", "secondary"]),
+    "national_districts": lambda s: s.national_districts(),
     "catalog": lambda s: s.measure_catalog(), "sites": lambda s: s.sites(),
     "libraries": lambda s: s.sites(kinds=["library"], states=["CA"]), "pods": lambda s: s.pods(),
     "pod_links": lambda s: s.place_districts("pods").sort_values(["pod_id", "leaid"], ignore_index=True),

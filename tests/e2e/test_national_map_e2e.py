@@ -142,3 +142,70 @@ def test_every_district_map_frames_the_us_and_clicks_open_districts_and_inset_st
         assert page.outside == []
     finally:
         page.context.close()
+
+
+# ------------------------------------------------------------ every district on one canvas (issue 14)
+
+_CANVAS_JS = """(points) => {
+    const map = Object.values(window).find((v) => v instanceof L.Map);
+    const layer = Object.values(map._layers).find((l) => l.districtAt);
+    window.__clicks = [];
+    layer.on("click", (e) => window.__clicks.push(e.layer.toGeoJSON().properties.leaid));
+    map.on("click", () => window.__clicks.push("map"));
+    const c = layer._container, px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let inked = 0;
+    for (let i = 3; i < px.length; i += 16) if (px[i] > 0) inked++;
+    const polygons = Object.values(map._layers).filter((l) => l instanceof L.Polygon && l.feature.properties.leaid);
+    return {inked, polygons: polygons.length,
+            found: points.map(([lat, lng]) => layer.districtAt(L.latLng(lat, lng))),
+            xy: points.map(([lat, lng]) => map.latLngToContainerPoint([lat, lng]))};
+}"""
+
+
+def test_every_district_on_one_canvas_finds_hovers_and_clicks_the_right_district(browser, fixtures_dir, shared_data,
+                                                                                tmp_path):
+    """The national map of every district draws them on one canvas: its own hit-testing finds each
+    district at a point inside it (as shapely does), the tooltip names it as text, a click gives
+    its LEAID to st_folium's reader (`layer.toGeoJSON()`) and the map's click still fires."""
+    real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(
+        columns={"GEOID": "leaid", "NAME": "name", "STATEFP": "state_fips", "SDTYPE": "layer"})
+    real = real.assign(children_5_17=1000.0, children_poverty=100.0, pct_poverty=np.linspace(1, 30, len(real)))
+    hostile = "<img src=x onerror=alert(1)> {{ 7*7 }}"
+    real.loc[real.index[real["layer"].isin(["unified", "elementary"])][0], "name"] = hostile
+    states = gpd.read_file(shared_data / "states" / "cb_2018_us_state_20m.shp").rename(
+        columns={"STATEFP": "state_fips", "STUSPS": "state", "NAME": "state_name"})
+    pods = gpd.GeoDataFrame({"pod_id": ["p"], "name": ["Pod"], "state": ["CA"], "capacity": [5], "lat": [36.0]},
+                            geometry=[Point(-119.0, 36.0)], crs=4326)
+    links = pd.DataFrame({"pod_id": ["p"], "leaid": [real["leaid"].iloc[0]], "layer": "unified"})
+    view = explore.national_district_view(geo.national_geometry(real), states, pods, links, measure="pct_poverty")
+    shapes = view.shapes.reset_index(drop=True)
+    inside = shapes.geometry.representative_point()
+    points = [[p.y, p.x] for p in inside]
+    assets.install_static(tmp_path / "static")
+    path = tmp_path / "districts.html"
+    path.write_text(assets.standalone_html(view.map, tmp_path / "static"), encoding="utf-8")
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".podgeo-legend")
+        page.wait_for_function("() => !Object.values(window).find((v) => v instanceof L.Map)._animatingZoom")
+        page.evaluate("() => Object.values(window).find((v) => v instanceof L.Map).setView([37.8, -122.2], 10, "
+                      "{animate: false})")
+        seen = page.evaluate(_CANVAS_JS, points)
+        assert seen["inked"] > 1000 and seen["polygons"] == 0  # drawn, and not as one Leaflet layer each
+        assert seen["found"] == list(shapes["leaid"])
+        first = seen["xy"][0]
+        page.mouse.move(first["x"], first["y"])
+        page.mouse.move(first["x"] + 1, first["y"] + 1)
+        tip = page.locator(".leaflet-tooltip").text_content(timeout=5_000)
+        page.mouse.click(first["x"] + 1, first["y"] + 1)
+        clicks = page.evaluate("() => window.__clicks")
+        images = page.evaluate("() => document.querySelectorAll(\"img[src='x']\").length")
+    finally:
+        page.close()
+    assert shapes["name"].iloc[0] == hostile
+    assert tip.startswith(hostile + "% of children 5-17 in poverty: ") and tip.endswith("%")  # as text
+    assert clicks == [shapes["leaid"].iloc[0], "map"] and images == 0 and dialogs == []
