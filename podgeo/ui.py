@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from podgeo import assets, filters, geo, maps, measures, vocab
+from podgeo import assets, filters, maps, measures, vocab
 from podgeo.filters import PodFilter
 from podgeo.store import SqliteStore, StoreError, default_path
 from podgeo.store import open_store as store_at
@@ -124,16 +124,14 @@ def national_view(measure: str, scheme: str, pod_filter: PodFilter):
     return _national_view(store_path(), revision(), measure, scheme, pod_filter)
 
 
-#: what the national view shades (`?national=`)
-NATIONAL_SHOWS = {"states": "States", "districts": "Every district"}
-
-
 def sidebar_national_shows(state: str) -> str | None:
     """"States / Every district" on the national view, mirrored in `?national=`; None on a state's view,
     where the parameter stays in the URL so that going back to the United States shows the same map."""
     if state != NATIONAL:
         return None
-    return sidebar_choice("National map", "explore.national", NATIONAL_SHOWS, "states", param="national")
+    from podgeo import explore
+
+    return sidebar_choice("National map", "explore.national", explore.NATIONAL_SHADES, "states", param="national")
 
 
 def open_national_click(click: dict, view, shows: str) -> bool:
@@ -146,10 +144,13 @@ def open_national_click(click: dict, view, shows: str) -> bool:
         if picked:
             set_state(picked)
         return bool(picked)
-    leaid = maps.district_at(click, view.shapes)
-    if not leaid:
+    from podgeo import explore
+
+    picked = explore.national_district_click(view, click)
+    if picked is None:
         return False
-    set_state(str(view.shaded.set_index("leaid").loc[leaid, "state"]))
+    state, leaid = picked
+    set_state(state)
     set_choice("explore.layer", "layer", "base")
     set_district(leaid)
     return True
@@ -157,11 +158,12 @@ def open_national_click(click: dict, view, shows: str) -> bool:
 
 @st.cache_data(show_spinner="Drawing every district of the nation…", max_entries=2)
 def _national_districts(db: str, rev: int) -> gpd.GeoDataFrame:
-    return _read(db, lambda store: geo.national_geometry(store.districts(layers=("unified", "elementary"))))
+    return _read(db, lambda store: store.national_districts())
 
 
 def national_districts() -> gpd.GeoDataFrame:
-    """Every unified + elementary district with national display geometry (2 km), made once per revision."""
+    """Every unified + elementary district with national display geometry (2 km): the build's column, or
+    made from the display geometry for a store built before it (seconds; once per revision)."""
     return _national_districts(store_path(), revision())
 
 
