@@ -124,6 +124,64 @@ def national_view(measure: str, scheme: str, pod_filter: PodFilter):
     return _national_view(store_path(), revision(), measure, scheme, pod_filter)
 
 
+def sidebar_national_shows(state: str) -> str | None:
+    """"States / Every district" on the national view, mirrored in `?national=`; None on a state's view,
+    where the parameter stays in the URL so that going back to the United States shows the same map."""
+    if state != NATIONAL:
+        return None
+    from podgeo import explore
+
+    return sidebar_choice("National map", "explore.national", explore.NATIONAL_SHADES, "states", param="national")
+
+
+def open_national_click(click: dict, view, shows: str) -> bool:
+    """Open what a click on the national map hit, on the next run (True if it hit something).
+
+    Resolved from `view.shapes`, the shapes as drawn (Alaska, Hawaii and Puerto Rico are insets
+    there, not where `states_geo()` has them). A district opens in its state, on the layer it is on."""
+    if shows == "states":
+        picked = maps.district_at(click, view.shapes, leaid_col="state")
+        if picked:
+            set_state(picked)
+        return bool(picked)
+    from podgeo import explore
+
+    picked = explore.national_district_click(view, click)
+    if picked is None:
+        return False
+    state, leaid = picked
+    set_state(state)
+    set_choice("explore.layer", "layer", "base")
+    set_district(leaid)
+    return True
+
+
+@st.cache_data(show_spinner="Drawing every district of the nation…", max_entries=2)
+def _national_districts(db: str, rev: int) -> gpd.GeoDataFrame:
+    return _read(db, lambda store: store.national_districts())
+
+
+def national_districts() -> gpd.GeoDataFrame:
+    """Every unified + elementary district with national display geometry (2 km): the build's column, or
+    made from the display geometry for a store built before it (seconds; once per revision)."""
+    return _national_districts(store_path(), revision())
+
+
+@st.cache_data(show_spinner="Shading every district…", max_entries=4)  # ~28 MB each
+def _national_district_view(db: str, rev: int, measure: str, scheme: str, pod_filter: PodFilter):
+    from podgeo import explore
+
+    return explore.national_district_view(_national_districts(db, rev), _states(db, rev),
+                                          filters.apply(_pods(db, rev), pod_filter), _pod_links(db, rev),
+                                          measure=measure, scheme=scheme)
+
+
+def national_district_view(measure: str, scheme: str, pod_filter: PodFilter):
+    """The national view of every district (`explore.national_district_view`), built once per revision and
+    choice: shading ~12,800 districts takes about a second, a rerun (a click, a pan) should not pay it."""
+    return _national_district_view(store_path(), revision(), measure, scheme, pod_filter)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sites(db: str, rev: int, kinds: tuple[str, ...], states: tuple[str, ...] | None) -> gpd.GeoDataFrame:
     return _read(db, lambda store: store.sites(kinds=kinds, states=states))
@@ -276,11 +334,20 @@ def sidebar_choice(label: str, key: str, options: dict[str, str], default: str, 
                    on_change: Callable | None = None) -> str:
     """A radio in the sidebar whose value lives in the URL as `?{param}=`; `options` maps code -> label."""
     codes = list(options)
+    pending = st.session_state.pop(f"{key}.pending", None)
+    if pending in codes:  # set_choice() during the last run: applied before the widget exists
+        st.session_state[key] = pending
     start = query_default(param, default, codes)
     choice = st.sidebar.radio(label, codes, index=codes.index(start), key=key, format_func=options.get,
                               on_change=on_change)
     st.query_params[param] = choice
     return choice
+
+
+def set_choice(key: str, param: str, value: str) -> None:
+    """Set a `sidebar_choice` on the next run (call `st.rerun()`): its widget may be drawn in this one."""
+    st.session_state[f"{key}.pending"] = value
+    st.query_params[param] = value
 
 
 def sidebar_multi(label: str, key: str, options: dict[str, str], default: list[str], *, param: str) -> list[str]:

@@ -11,16 +11,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from podgeo import geo
 from podgeo.build import build
+from podgeo.store import SqliteStore
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")
 def two_state_store(tmp_path_factory, shared_data):
-    """Delaware and Rhode Island from the real 2016 files: small, but a real national view."""
+    """Delaware and Rhode Island, with Alaska and Hawaii (drawn as insets), from the real 2016 files:
+    small, but a real national view."""
     path = tmp_path_factory.mktemp("two") / "two.db"
-    build(path, sources_root=shared_data, states=["DE", "RI"])
+    build(path, sources_root=shared_data, states=["DE", "RI", "AK", "HI"])
     return path
 
 
@@ -133,7 +136,7 @@ def clicks(monkeypatch):
     drawn: list[dict] = []
 
     def st_folium(fig, key=None, feature_group_to_add=None, **kwargs):
-        drawn.append({"key": key, "highlight": feature_group_to_add})
+        drawn.append({"key": key, "highlight": feature_group_to_add, "fig": fig})
         return queued.get(key)
 
     monkeypatch.setattr(streamlit_folium, "st_folium", st_folium)
@@ -145,7 +148,7 @@ def test_clicking_a_state_on_the_national_map_opens_it(two_state_store, monkeypa
     """Issue 11.1: the click used to write the drawn Geography picker and crash."""
     at = run(two_state_store, monkeypatch)
     assert at.title[0].value == "% of children 5-17 in poverty — United States"  # opens on the national view
-    clicks["explore.map.US.base"] = {"last_object_clicked": {"lat": 39.0, "lng": -75.5}, "last_active_drawing": None}
+    clicks["explore.map.US.states"] = {"last_object_clicked": {"lat": 39.0, "lng": -75.5}, "last_active_drawing": None}
     at.run()  # the click on Delaware (39.0 N, 75.5 W) arrives
     assert not at.exception and not at.error
     assert at.title[0].value == "% of children 5-17 in poverty — DE school districts"
@@ -197,3 +200,80 @@ def test_hostile_link_on_the_national_view(two_state_store, monkeypatch):
     for shown in ("{{ 7*7 }}", "$x$", ":material/home:", "<b>x</b>", "2035-01-01", "**K**-99"):
         assert any(f"“{shown}”" in n for n in notices), shown
     assert all("49" not in n for n in notices)
+
+
+# -- the national map of every district (issue 14), and clicks on the Alaska / Hawaii insets ----------
+
+#: where the national map draws Juneau (58.30 N, 134.42 W) and Honolulu (21.31 N, 157.86 W): in their insets
+JUNEAU_DRAWN = dict(zip(("lng", "lat"), (float(v[0]) for v in geo.inset_points([-134.42], [58.30], ["02"]))))
+HONOLULU_DRAWN = dict(zip(("lng", "lat"), (float(v[0]) for v in geo.inset_points([-157.86], [21.31], ["15"]))))
+
+
+def _click(point: dict) -> dict:
+    return {"last_object_clicked": point, "last_active_drawing": None}
+
+
+def test_every_district_national_view_shades_each_district_with_a_table(two_state_store, monkeypatch, clicks):
+    at = run(two_state_store, monkeypatch, national="districts", measure="pct_no_computer")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of households with no computer or internet — United States school districts"
+    assert at.sidebar.radio(key="explore.national").value == "districts" and at.query_params["national"] == "districts"
+    store = SqliteStore(two_state_store)
+    expected = store.districts(layers=["unified", "elementary"], geometry=None)
+    store.close()
+    table = next(d.value for d in at.dataframe if "LEAID" in d.value.columns)
+    assert list(table.columns) == ["LEAID", "District", "State", "% of households with no computer or internet (%)"]
+    assert sorted(table["LEAID"]) == sorted(expected["leaid"])  # 53 + 16 + 1 + 35: every tiling district
+    assert table.groupby("State").size().to_dict() == {"AK": 53, "DE": 16, "HI": 1, "RI": 35}
+    html = clicks["drawn"][-1]["fig"].get_root().render()
+    assert "% of households with no computer or internet" in html and "State outlines" in html
+    # the legend counts districts (a state view's legend), not states
+    assert "(n) = districts" in html
+
+
+def test_clicking_a_district_on_the_national_map_opens_it_in_its_state(two_state_store, monkeypatch, clicks):
+    """Dover, Delaware lies in the Capital School District; the secondary layer of the link gives way to the
+    layer the district is on."""
+    at = run(two_state_store, monkeypatch, national="districts", layer="secondary")
+    clicks["explore.map.US.districts"] = _click({"lat": 39.158, "lng": -75.524})
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — DE school districts"
+    assert at.sidebar.radio(key="explore.layer").value == "base" and at.query_params["layer"] == "base"
+    assert at.selectbox(key="explore.district").value == "1000190" and at.query_params["district"] == "1000190"
+    assert at.subheader[0].value.startswith("Capital School District · LEAID 1000190")
+    at.sidebar.selectbox(key="shared.state").set_value("US").run()  # back: the same national map, no replayed click
+    assert at.title[0].value.endswith("— United States school districts") and not at.exception
+
+
+def test_a_click_on_an_inset_district_opens_it_where_it_really_is(two_state_store, monkeypatch, clicks):
+    at = run(two_state_store, monkeypatch, national="districts")
+    clicks["explore.map.US.districts"] = _click({"lat": 58.30, "lng": -134.42})  # Juneau's real place: open sea here
+    at.run()
+    assert at.title[0].value.endswith("— United States school districts")
+    clicks["explore.map.US.districts"] = _click(JUNEAU_DRAWN)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — AK school districts"
+    assert at.selectbox(key="explore.district").value == "0200210"  # Juneau Borough School District
+
+
+@pytest.mark.parametrize("point,state", [(JUNEAU_DRAWN, "AK"), (HONOLULU_DRAWN, "HI")])
+def test_clicking_alaska_or_hawaii_inset_on_the_states_map_opens_it(two_state_store, monkeypatch, clicks,
+                                                                    point, state):
+    at = run(two_state_store, monkeypatch)
+    assert at.sidebar.radio(key="explore.national").value == "states"
+    clicks["explore.map.US.states"] = _click(point)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == f"% of children 5-17 in poverty — {state} school districts"
+    assert at.query_params["state"] == state
+
+
+def test_a_bad_national_choice_in_the_link_is_named(two_state_store, monkeypatch):
+    from podgeo import ui
+
+    at = run(two_state_store, monkeypatch, national="<i>tiles</i>")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "% of children 5-17 in poverty — United States"
+    assert any("“<i>tiles</i>”" in ui.unplain(w.value) for w in at.warning)

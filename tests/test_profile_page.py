@@ -31,8 +31,8 @@ def run(store: Path, monkeypatch, **query) -> AppTest:
 def test_a_link_opens_the_district_with_every_section(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch, district="0634410")
     no_errors(at)
-    assert at.subheader[0].value.startswith("San Francisco Unified School District · CA · LEAID 0634410 · unified")
-    assert [s.value for s in at.subheader[1:]] == ["Demographic measures", "Pods (2)",
+    assert at.header[0].value.startswith("San Francisco Unified School District · CA · LEAID 0634410 · unified")
+    assert [s.value for s in at.subheader] == ["Demographic measures", "Pods (2)",
                                                    "Candidate hub sites inside or within 1 mile (169)"]
     figures, measures, pods, sites = (d.value for d in at.dataframe)
     got = dict(zip(figures["figure"], figures["value"]))
@@ -49,11 +49,11 @@ def test_a_link_opens_the_district_with_every_section(fixture_store, monkeypatch
 def test_a_misspelt_name_finds_the_district_and_updates_the_link(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch)
     no_errors(at)
-    assert "Type a district's name or LEAID" in at.info[0].value and not at.subheader
+    assert "Type a district's name or LEAID" in at.info[0].value and not at.header
     at.text_input(key="profile.query").input("Oakland Unifed").run()
     no_errors(at)
     assert at.selectbox[0].value == "0628050"
-    assert at.subheader[0].value.startswith("Oakland Unified School District · CA · LEAID 0628050")
+    assert at.header[0].value.startswith("Oakland Unified School District · CA · LEAID 0628050")
     assert at.query_params["district"] == "0628050"
     at.text_input(key="profile.query").input("Qqxzzv").run()
     assert "No district or agency has a name like 'Qqxzzv'" in at.info[0].value
@@ -67,10 +67,10 @@ def test_a_name_that_fits_several_districts_asks_with_their_states(fixture_store
     pick = at.selectbox[0]
     assert pick.value is None and pick.label.startswith("2 districts fit: choose one")
     assert all(" — CA (" in option for option in pick.options)
-    assert not at.subheader  # nothing opened until the user chooses
+    assert not at.header  # nothing opened until the user chooses
     pick.set_value("0618930").run()
     no_errors(at)
-    assert at.subheader[0].value.startswith("Jefferson Union High School District · CA · LEAID 0618930")
+    assert at.header[0].value.startswith("Jefferson Union High School District · CA · LEAID 0618930")
 
 
 def test_pod_filters_apply_to_the_profile(fixture_store, monkeypatch):
@@ -84,7 +84,7 @@ def test_pod_filters_apply_to_the_profile(fixture_store, monkeypatch):
 def test_unknown_district_in_the_url_is_ignored(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch, district="<script>alert(1)</script>")
     no_errors(at)
-    assert not at.subheader and "Type a district's name" in at.info[0].value
+    assert not at.header and "Type a district's name" in at.info[0].value
 
 
 def test_attribute_layers_appear_in_the_profile(fixture_store, tmp_path, monkeypatch):
@@ -105,7 +105,7 @@ def test_attribute_layers_appear_in_the_profile(fixture_store, tmp_path, monkeyp
 def test_real_los_angeles_unified_by_link(ca_real_store, monkeypatch):
     at = run(ca_real_store, monkeypatch, district="0622710")
     no_errors(at)
-    assert at.subheader[0].value.startswith("Los Angeles Unified School District · CA · LEAID 0622710 · unified")
+    assert at.header[0].value.startswith("Los Angeles Unified School District · CA · LEAID 0622710 · unified")
     figures = at.dataframe[0].value.set_index("figure")["value"]
     assert int(figures["Public schools in the district"].replace(",", "")) > 500
 
@@ -125,7 +125,7 @@ def test_an_agency_without_a_boundary_opens_by_name(national_store, monkeypatch)
     at.text_input(key="profile.query").input("Mastery CS Thomas Campus").run()
     no_errors(at)
     assert at.selectbox[0].value == "4200144"
-    assert at.subheader[0].value.startswith("MASTERY CS\\-THOMAS CAMPUS · PA · LEAID 4200144 · charter · no boundary")
+    assert at.header[0].value.startswith("MASTERY CS\\-THOMAS CAMPUS · PA · LEAID 4200144 · charter · no boundary")
     assert any(i.value.startswith("No boundary:") for i in at.info)
     figures = at.dataframe[0].value.set_index("figure")["value"]
     assert figures["Public schools in the district"] == "not known: no boundary to place pods or sites in"

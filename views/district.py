@@ -36,14 +36,15 @@ state_districts = profile.with_unbounded(ui.districts(state_fips=(row["state_fip
                                          state_fips=(row["state_fips"],))
 view = profile.district_profile(leaid, state_districts, pods,
                                 ui.pod_links(), ui.sites(("library", "school"), (row["state"],)), ui.measure_catalog())
-st.subheader(ui.plain(view.heading))
+st.header(ui.plain(view.heading))  # h2 under the page's h1; the sections below are h3 (axe heading-order)
 left, right = st.columns(2)
 with left:
     if view.map is None:
         st.info("No boundary: this agency (a charter LEA, a state or specialised agency) has no boundary polygon, so "
                 "it has no map; its enrollment and finance figures are here and it counts in cohort totals.")
     else:
-        st_folium(view.map, key=f"profile.map.{leaid}", height=460, use_container_width=True, returned_objects=[])
+        st_folium(ui.steady_map(view.map), key=f"profile.map.{leaid}", height=460, use_container_width=True,
+                  returned_objects=[])
 with right:
     st.dataframe(view.figures, hide_index=True, width="stretch", key="profile.figures")
     st.caption(f"Pods counted: {filters.describe(pod_filter)}. {ui.ILLUSTRATIVE_NOTE}")

@@ -5,6 +5,7 @@ from streamlit_folium import st_folium
 from podgeo import explore, exports, filters, maps, measures, profile, ui
 
 state = ui.sidebar_state(allow_national=True)
+shows = ui.sidebar_national_shows(state)  # None on a state's view
 layer = ui.sidebar_choice("District layer", "explore.layer", explore.LAYER_LABELS, "base", param="layer",
                           on_change=lambda: st.query_params.pop("district", None))
 measure = ui.sidebar_measure()
@@ -14,11 +15,17 @@ site_kinds = ui.sidebar_multi("Candidate hub sites", "explore.sites",
                               {k: label for k, (_, label) in explore.SITE_KINDS.items()}, ["libraries"], param="sites")
 pod_filter = ui.sidebar_pod_filter()
 meta = measures.get(measure)
-map_key = f"explore.map.{state}.{layer}"
+map_key = f"explore.map.{state}.{shows or layer}"
 
 all_pods, links = ui.pods(), ui.pod_links()
 pods = filters.apply(all_pods, pod_filter)
-if state == ui.NATIONAL:
+if shows == "districts":
+    view = ui.national_district_view(measure, scheme, pod_filter)
+    shown_pods, districts, leaid = pods, None, None
+    st.title(f"{meta.label} — United States school districts")
+    st.caption(f"All {len(view.shaded):,} unified and elementary districts (they tile each state), drawn simplified "
+               "to 2 km. Click a district to open it in its state.")
+elif shows == "states":
     view = ui.national_view(measure, scheme, pod_filter)
     shown_pods, districts, leaid = pods, None, None
     st.title(f"{meta.label} — United States")
@@ -42,9 +49,8 @@ highlight = None if districts is None else ui.highlight_layer(districts, leaid)
 click = ui.new_click(map_key, st_folium(ui.steady_map(view.map), key=map_key, height=620, use_container_width=True,
                                         returned_objects=["last_object_clicked", "last_active_drawing"],
                                         feature_group_to_add=highlight))
-if click and state == ui.NATIONAL and (picked := maps.district_at(click, ui.states_geo(), leaid_col="state")):
-    ui.set_state(picked)  # the picker is drawn already: the state opens on the next run
-    st.rerun()
+if click and shows and ui.open_national_click(click, view, shows):
+    st.rerun()  # the pickers are drawn already: the state (and district) open on the next run
 if click and districts is not None and (picked := maps.district_at(click, districts)) and picked != leaid:
     ui.set_district(picked)
     st.rerun()
@@ -52,7 +58,10 @@ if click and districts is not None and (picked := maps.district_at(click, distri
 value_col = attr.shade or measure
 value_label = attr.label if attr.shade else f"{meta.label} ({meta.unit})" if meta.unit else meta.label
 description = exports.note("pods shown on the explore map", filters.describe(pod_filter), ui.vintages())
-if state == ui.NATIONAL:
+if shows == "districts":
+    ui.map_table(view.shaded, {"leaid": "LEAID", "name": "District", "state": "State"}, value_col, value_label,
+                 key="explore.map_table", file_name=f"podgeo_us_districts_{measure}.csv")
+elif shows == "states":
     ui.map_table(view.shaded, {"state": "State", "state_name": "Name"}, value_col, value_label, key="explore.map_table",
                  file_name=f"podgeo_states_{measure}.csv")
 else:

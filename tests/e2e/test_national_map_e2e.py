@@ -1,15 +1,18 @@
 """Issue 11 items 2 and 9 in Chromium: the national map shows the lower 48 with the Alaska, Hawaii and
 Puerto Rico insets on a desktop and on a phone, and on a phone no legend or control covers the zoom
-buttons or most of the map."""
+buttons or most of the map. Issue 14: the app's map of every district frames the same way, and a
+click on a district (in the Alaska inset too) or on an inset state opens it."""
 from __future__ import annotations
 
+import app_browser
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from browser_helpers import INKED_PIXELS, click_latlng, map_frame
 from shapely.geometry import Point
 
-from podgeo import assets, explore
+from podgeo import assets, explore, geo
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +83,67 @@ def test_national_map_frames_the_lower_48_and_insets(browser, national_page, wid
         assert seen["folded"] == [True, False]  # pods legend folded (it would cover the insets), the key open
 
 
+def _drawn(lng: float, lat: float, fips: str) -> tuple[float, float]:
+    """(lat, lng) where the national map draws a real point of Alaska (02) or Hawaii (15): in its inset."""
+    x, y = geo.inset_points([lng], [lat], [fips])
+    return float(y[0]), float(x[0])
+
+
+def _open_map(page, url: str):
+    page.goto(url, wait_until="domcontentloaded")
+    app_browser.wait_drawn(page)
+    frame = map_frame(page)
+    frame.wait_for_function(f"({INKED_PIXELS})() > 1000", timeout=60_000)
+    assert app_browser.error_texts(page) == []
+    return frame
+
+
+def _click(page, frame, lat: float, lng: float, expect: str) -> None:
+    page.locator('iframe[title*="streamlit_folium"]').scroll_into_view_if_needed()
+    click_latlng(page, frame, lat, lng)
+    page.get_by_text(expect).first.wait_for(timeout=60_000)
+    app_browser.wait_drawn(page)
+    assert app_browser.error_texts(page) == []
+
+
+#: (where clicked, what then shows, what the URL then holds): on the map of every district, then of states
+DISTRICT_CLICKS = [((36.17, -115.14), "Clark County School District · LEAID 3200060",
+                    ("state=NV", "district=3200060")),
+                   (_drawn(-153.0, 69.5, "02"), "North Slope Borough School District · LEAID 0200610",
+                    ("state=AK", "district=0200610"))]
+STATE_CLICKS = [(_drawn(-155.5, 19.6, "15"), "— HI school districts", ("state=HI",)),
+                (_drawn(-150.0, 64.0, "02"), "— AK school districts", ("state=AK",))]
+
+
+@pytest.mark.parametrize("size", sorted(app_browser.VIEWPORTS))
+def test_every_district_map_frames_the_us_and_clicks_open_districts_and_inset_states(national_app, browser,
+                                                                                      national_page, size):
+    """On the national store: Las Vegas opens Clark County (Nevada); a click in the Alaska inset opens the
+    North Slope Borough district; on the states map, the Hawaii and Alaska insets open their states."""
+    _, shapes = national_page
+    page = app_browser.new_page(browser, size)
+    try:
+        frame = _open_map(page, f"{national_app}/explore?national=districts")
+        page.get_by_text("— United States school districts").first.wait_for()
+        seen = frame.evaluate(_VIEW_JS)
+        assert seen["west"] <= -124.7 and seen["east"] >= -66.95 and seen["south"] <= 24.4 and seen["north"] >= 49.38
+        for st in ("AK", "HI", "PR"):
+            minx, miny, maxx, maxy = shapes.loc[[st]].total_bounds
+            assert seen["west"] <= minx and maxx <= seen["east"] and seen["south"] <= miny and maxy <= seen["north"], st
+        assert (-66.95 + 124.7) / (seen["east"] - seen["west"]) > 0.75
+        for (lat, lng), expect, in_url in DISTRICT_CLICKS:
+            frame = _open_map(page, f"{national_app}/explore?national=districts")
+            _click(page, frame, lat, lng, expect)
+            assert all(part in page.url for part in in_url), page.url
+        for (lat, lng), expect, in_url in STATE_CLICKS:
+            frame = _open_map(page, f"{national_app}/explore?national=states")
+            _click(page, frame, lat, lng, expect)
+            assert all(part in page.url for part in in_url), page.url
+        assert page.outside == []
+    finally:
+        page.context.close()
+
+
 # ------------------------------------------------------------ every district on one canvas (issue 14)
 
 _CANVAS_JS = """(points) => {
@@ -103,8 +167,6 @@ def test_every_district_on_one_canvas_finds_hovers_and_clicks_the_right_district
     """The national map of every district draws them on one canvas: its own hit-testing finds each
     district at a point inside it (as shapely does), the tooltip names it as text, a click gives
     its LEAID to st_folium's reader (`layer.toGeoJSON()`) and the map's click still fires."""
-    from podgeo import geo
-
     real = gpd.read_file(fixtures_dir / "districts_2021.geojson").rename(
         columns={"GEOID": "leaid", "NAME": "name", "STATEFP": "state_fips", "SDTYPE": "layer"})
     real = real.assign(children_5_17=1000.0, children_poverty=100.0, pct_poverty=np.linspace(1, 30, len(real)))

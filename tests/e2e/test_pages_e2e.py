@@ -50,8 +50,28 @@ def test_first_click_on_a_district_lands_without_scrolling_the_page(app_url, des
     page.get_by_text("San Francisco Unified School District · LEAID 0634410").wait_for(timeout=30_000)
     assert "district=0634410" in page.url
     page.get_by_role("link", name="Open the full district profile").click()
-    page.get_by_text("District profile").first.wait_for(timeout=30_000)
+    # (the sidebar always says "District profile": wait for the page's own heading, not for that text)
+    page.get_by_role("heading", name="District profile", level=1).wait_for(timeout=30_000)
     assert "/district" in page.url and "district=0634410" in page.url
+
+
+def test_pressing_on_the_district_profile_map_does_not_scroll_the_page(app_url, desktop):
+    """The profile's map (views/district.py) has the same focus-scroll fix as the explore map."""
+    page = desktop
+    page.set_viewport_size({"width": 1400, "height": 640})  # the profile's map then reaches below the fold
+    page.goto(f"{app_url}/district?district=0634410", wait_until="domcontentloaded")
+    frame = map_frame(page)
+    frame.wait_for_function("() => !!(window.map && window.map.keyboard)", timeout=60_000)
+    wait_idle(page)
+    box = page.locator('iframe[title*="streamlit_folium"]').bounding_box()
+    assert box["y"] + box["height"] > 640
+    assert frame.evaluate("() => window.map.keyboard._podgeoSteady === true")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40)
+    page.mouse.down()
+    page.wait_for_timeout(150)
+    assert page.evaluate(MAIN_SCROLL) == 0
+    page.mouse.up()
+    assert frame.evaluate("() => document.activeElement === window.map.getContainer()")  # arrow keys still pan
 
 
 @pytest.mark.parametrize("path, text", [
