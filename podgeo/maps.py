@@ -1154,7 +1154,23 @@ def _to_display_crs(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
         raise ValueError(f"{what} must be a GeoDataFrame, not {type(gdf).__name__}")
     if gdf.crs is None:
         raise ValueError(f"{what} has no CRS; set it (e.g. EPSG:4326) first")
-    return gdf.to_crs(DISPLAY_CRS) if not gdf.crs.equals(DISPLAY_CRS) else gdf
+    gdf = gdf.to_crs(DISPLAY_CRS) if not gdf.crs.equals(DISPLAY_CRS) else gdf
+    return _unwrap_antimeridian(gdf)
+
+
+def _unwrap_antimeridian(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A frame spanning more than 180 degrees of longitude is one region cut by the antimeridian
+    (Alaska's Aleutians reach 179.8 E): its eastern-hemisphere vertices move 360 degrees west, so
+    Leaflet frames and draws it as one place instead of zooming out to the whole world. Clicks are
+    unaffected: `district_at` folds longitudes back into [-180, 180) before looking them up."""
+    geoms = gdf.geometry
+    if not len(geoms) or geoms.isna().all():
+        return gdf
+    minx, _, maxx, _ = geoms.total_bounds
+    if not (maxx - minx > 180):
+        return gdf
+    shifted = shapely.transform(geoms.values, lambda xy: np.where(xy[:, :1] > 0, xy - [360.0, 0.0], xy))
+    return gdf.set_geometry(gpd.GeoSeries(shifted, index=gdf.index, crs=gdf.crs))
 
 
 def _located(gdf: gpd.GeoDataFrame) -> np.ndarray:

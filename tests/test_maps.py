@@ -538,3 +538,25 @@ def test_one_canvas_choropleth_sends_every_district_as_columns_that_decode_to_th
         g = feature["geometry"]
         assert polys == ([g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"])
     assert _legends(canvas_html) == _legends(layers_html)  # the same legend
+
+
+def test_a_state_cut_by_the_antimeridian_is_framed_as_one_place():
+    """Alaska's districts span -179.2 to 179.8: the map once zoomed out to the whole world, blank. The
+    eastern parts are drawn 360 degrees west, and a click there still finds its district."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    districts = gpd.GeoDataFrame({"leaid": ["0200001", "0200002"], "name": ["Mainland", "Near Islands"],
+                                  "pct_poverty": [10.0, 20.0]},
+                                 geometry=[box(-160, 58, -150, 62), box(172, 52, 179.8, 53)], crs="EPSG:4326")
+    shown = maps._to_display_crs(districts, "districts")
+    minx, _, maxx, _ = shown.total_bounds
+    assert (minx, maxx) == (-188.0, -150.0)
+    assert shown.geometry.iloc[0].equals(districts.geometry.iloc[0])  # the western part is unchanged
+    m = maps.district_choropleth(districts, "pct_poverty", label="% poverty", unit="%", tiles=None)
+    html = m.get_root().render()
+    assert "179.8" not in html and "-180.2" in html  # drawn on the western side (179.8 - 360)
+    assert maps.district_at({"last_clicked": {"lat": 52.5, "lng": -184.0}}, districts) == "0200002"
+    # a frame that does not cross the antimeridian is left as it was
+    lower48 = districts.iloc[[0]]
+    assert maps._to_display_crs(lower48, "districts").geometry.iloc[0].equals(lower48.geometry.iloc[0])
