@@ -64,15 +64,17 @@ AXE_JS = Path(__file__).resolve().parents[2] / ".cache" / "axe" / "node_modules"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-def axe_violations(page) -> list[dict]:
-    """axe-core's WCAG 2.1 AA violations on the page and in its map frames: rule id, impact, and the first targets."""
+def axe_violations(page, rules: list[str] | None = None) -> list[dict]:
+    """axe-core's WCAG 2.1 AA violations on the page and in its map frames (only `rules`, when given):
+    rule id, impact, and the first targets."""
     if not AXE_JS.exists():
         raise AssertionError(f"{AXE_JS} missing: run `bash scripts/install-browser.sh`")
     source = AXE_JS.read_text(encoding="utf-8")
     found = []
     for frame in [page.main_frame, *[f for f in page.frames if "streamlit_folium" in f.url]]:
         frame.evaluate(source)
-        result = frame.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+        only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+        result = frame.evaluate("only => axe.run(document, {runOnly: only})", only)
         for v in result["violations"]:
             found.append({"frame": "map" if frame is not page.main_frame else "page", "id": v["id"],
                           "impact": v["impact"], "help": v["help"],

@@ -81,13 +81,12 @@ def test_pressing_on_the_district_profile_map_does_not_scroll_the_page(app_url, 
     ("/district?district=0634410", "State median: over the districts"),
 ])
 def test_captions_and_text_pass_aa_contrast(app_url, desktop, path, text):
-    from axe_playwright_python.sync_playwright import Axe
+    from browser_helpers import axe_violations
 
     desktop.goto(f"{app_url}{path}", wait_until="domcontentloaded")
     desktop.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
     wait_idle(desktop)
-    results = Axe().run(desktop, options={"runOnly": {"type": "rule", "values": ["color-contrast"]}})
-    bad = [node["target"] for v in results.response["violations"] for node in v["nodes"]]
+    bad = [v["targets"] for v in axe_violations(desktop, rules=["color-contrast"])]
     assert bad == [], f"contrast below AA on {path}: {bad}"
 
 
