@@ -539,15 +539,10 @@ class _CanvasChoropleth(Layer, _RawMacro):
         return [[miny, minx], [maxy, maxx]]
 
 
-#: the browser's half of `_CanvasChoropleth`: decode rings to Web Mercator in [0, 1] (Leaflet's
-#: EPSG:3857 pixel space before its zoom scale), paint per class on this layer's own canvas, and
-#: find the district under the pointer from the map's mousemove/click events (the map's shared
-#: canvas for pods and outlines sits above this one and passes on what it does not hit)
-_CANVAS_CHOROPLETH_JS = """function (data, o) {
-    var k = Math.pow(10, -o.precision), n = data.leaid.length, rad = Math.PI / 180;
-    var rings = new Array(n), box = new Float64Array(4 * n);
-    function decode(s) {
-        var out = [], lat = 0, lng = 0, i = 0, len = s.length;
+#: Google's encoded-polyline decoding (what `encode_rings` writes), shared by both browser-side
+#: decoders below: calls emit(lat, lng) for each vertex, scaled by k = 10**-precision
+_POLYLINE_JS = """function polyline(s, k, emit) {
+        var lat = 0, lng = 0, i = 0, len = s.length;
         while (i < len) {
             var b, shift = 0, r = 0;
             do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
@@ -555,9 +550,25 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
             shift = 0; r = 0;
             do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
             lng += (r & 1) ? ~(r >> 1) : (r >> 1);
-            var la = Math.max(Math.min(lat * k, 85.0511287798), -85.0511287798);
-            out.push((lng * k + 180) / 360, 0.5 - Math.log(Math.tan(Math.PI / 4 + la * rad / 2)) / (2 * Math.PI));
+            emit(lat * k, lng * k);
         }
+    }"""
+
+
+#: the browser's half of `_CanvasChoropleth`: decode rings to Web Mercator in [0, 1] (Leaflet's
+#: EPSG:3857 pixel space before its zoom scale), paint per class on this layer's own canvas, and
+#: find the district under the pointer from the map's mousemove/click events (the map's shared
+#: canvas for pods and outlines sits above this one and passes on what it does not hit)
+_CANVAS_CHOROPLETH_JS = """function (data, o) {
+    var k = Math.pow(10, -o.precision), n = data.leaid.length, rad = Math.PI / 180;
+    var rings = new Array(n), box = new Float64Array(4 * n);
+    POLYLINE_JS
+    function decode(s) {
+        var out = [];
+        polyline(s, k, function (lat, lng) {
+            var la = Math.max(Math.min(lat, 85.0511287798), -85.0511287798);
+            out.push((lng + 180) / 360, 0.5 - Math.log(Math.tan(Math.PI / 4 + la * rad / 2)) / (2 * Math.PI));
+        });
         return new Float64Array(out);
     }
     for (var f = 0; f < n; f++) {
@@ -735,6 +746,7 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
     });
     return new Layer({padding: 0.1});
 }"""
+_CANVAS_CHOROPLETH_JS = _CANVAS_CHOROPLETH_JS.replace("POLYLINE_JS", _POLYLINE_JS, 1)
 
 
 class _RawScript(Element):
@@ -824,17 +836,10 @@ def encode_rings(geoms: np.ndarray, precision: int) -> list[str | None]:
 #: without building GeoJSON coordinate arrays first (half the garbage for 12,000 districts)
 _DECODE_JS = """(function (group, fc, precision) {
     var k = Math.pow(10, -precision), opts = group.options;
+    POLYLINE_JS
     function ring(s) {
-        var out = [], lat = 0, lng = 0, i = 0, n = s.length;
-        while (i < n) {
-            var b, shift = 0, r = 0;
-            do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
-            lat += (r & 1) ? ~(r >> 1) : (r >> 1);
-            shift = 0; r = 0;
-            do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
-            lng += (r & 1) ? ~(r >> 1) : (r >> 1);
-            out.push(new L.LatLng(lat * k, lng * k));
-        }
+        var out = [];
+        polyline(s, k, function (lat, lng) { out.push(new L.LatLng(lat, lng)); });
         return out;
     }
     fc.features.forEach(function (f) {
@@ -851,6 +856,7 @@ _DECODE_JS = """(function (group, fc, precision) {
         group.addLayer(layer);
     });
 })"""
+_DECODE_JS = _DECODE_JS.replace("POLYLINE_JS", _POLYLINE_JS, 1)
 
 
 def _plain_json(value):
