@@ -293,7 +293,7 @@ def group_label(group: str, demand_kind: str) -> str:
     elif demand_kind == "districts":
         base["english_learners"] = "Linguistically isolated children"
     if group.startswith("not_"):
-        return "Not: " + _lower_first(base.get(group[4:], group[4:]))
+        return "Not " + _lower_first(base.get(group[4:], group[4:]))
     return base.get(group, group)
 
 
@@ -775,8 +775,14 @@ def _md_text(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    """'Low-income students (FRPM)' -> 'low-income students (FRPM)': acronyms keep their case."""
+    """'Low-income students (FRPM)' -> 'low-income students (FRPM)': acronyms and proper nouns
+    ('English learners') keep their case."""
+    if text.split(" ", 1)[0] in _PROPER_WORDS or text[:2].isupper():
+        return text
     return text[:1].lower() + text[1:]
+
+
+_PROPER_WORDS = {"English", "Hispanic", "Black", "Asian", "American", "Native", "Spanish"}
 
 
 def _is_number(value) -> bool:

@@ -12,7 +12,7 @@ import pandas as pd
 LOW_ACCESS_COLOUR = "#D55E00"
 OTHER_COLOUR = "#0072B2"
 NOT_SIGNIFICANT_COLOUR = "#767676"
-LABEL_LIMIT = 320  # pixels: group names such as "Not: linguistically isolated children" stay whole
+LABEL_LIMIT = 320  # pixels: group names such as "Not linguistically isolated children" stay whole
 
 
 def access_by_group(summary: pd.DataFrame, unit: str) -> alt.Chart:

@@ -155,7 +155,8 @@ def in_words(geo: pd.DataFrame, demo: pd.DataFrame, labels: Mapping[str, str] | 
         else:
             parts.append(f"Against their share of {base}, {n.get('shortfall', 0):,} of {len(part):,} districts have "
                          f"a significant shortfall and {n.get('surplus', 0):,} a significant surplus at {level} %; "
-                         f"{n.get('not significant', 0):,} differ by no more than the estimates' uncertainty"
+                         f"{n.get('not significant', 0):,} {'differs' if n.get('not significant', 0) == 1 else 'differ'} by no "
+                         "more than the estimates' uncertainty"
                          + (f" and {n.get(FINDINGS[3], 0):,} cannot be tested" if n.get(FINDINGS[3], 0) else "")
                          + ".")
     for finding, verb in (("under-served", "get significantly less access than children overall"),

@@ -147,3 +147,17 @@ def test_no_supply_anywhere_gives_no_score_not_a_gap_of_zero(frames):
     d = disparity.scores(result, frames)
     assert d.geographic.empty and "no disparity score" in d.sentence
     assert d.demographic["score"].isna().all() and set(d.demographic["finding"]) == {"no data"}
+
+
+def test_the_sentence_agrees_in_number_and_group_names_keep_their_proper_nouns():
+    # hand-made: one district significant each way, one not significant (the by-hand case above)
+    frame = pd.DataFrame({"leaid": ["a", "b", "c"], "sites": [2, 1, 1], "kids": [100.0, 200.0, 100.0],
+                          "kids_se": [20.0, 10.0, 0.0]})
+    geo = equity.geographic_scores(frame, supply_col="sites", baselines={"children": ("kids", "kids_se")})
+    words = equity.in_words(geo, pd.DataFrame(columns=["group", "finding", "level"]))
+    assert "1 of 3 districts have a significant shortfall and 1 a significant surplus" in words
+    assert "1 differs by no more" in words and "1 differ " not in words
+    assert ar.group_label("not_english_learners", "schools") == "Not English learners"
+    assert ar.group_label("not_poverty", "schools") == "Not children in poverty"
+    assert ar.group_label("not_low_income", "schools") == "Not low-income students (FRPM)"
+    assert ar.group_label("english_learners", "tracts") == "People with limited English"
