@@ -837,6 +837,38 @@ def map_table(frame: pd.DataFrame, columns: dict[str, str], value: str, value_la
                            key=f"{key}.download", on_click="ignore")
 
 
+#: the pods' download formats: file name, MIME type, and how to make it from (pods, description)
+POD_DOWNLOADS = {
+    "csv": ("podgeo_pods.csv", "text/csv", lambda pods, _: _exports().pods_csv(pods)),
+    "zip": ("podgeo_pods.zip", "application/zip", lambda pods, note: _exports().pods_zip(pods, note)),
+    "xlsx": ("podgeo_pods.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             lambda pods, note: _exports().pods_xlsx(pods, note)),
+    "geojson": ("podgeo_pods.geojson", "application/geo+json", lambda pods, note: _exports().pods_geojson(pods, note)),
+    "gpkg": ("podgeo_pods.gpkg", "application/geopackage+sqlite3", lambda pods, note: _exports().pods_gpkg(pods, note)),
+}
+
+
+def pod_downloads(pods: pd.DataFrame, description: str, *, key: str, labels: dict[str, str],
+                  extra: tuple[str, str | bytes, str, str] | None = None) -> None:
+    """One row of download buttons for the pods a page shows (`labels`: format -> button text, in
+    order), each file made only when clicked, with `description` in its notes; `extra` (label,
+    data, file name, MIME) is one more button at the end, such as the map's HTML."""
+    cols = st.columns(len(labels) + (extra is not None))
+    for col, (fmt, label) in zip(cols, labels.items()):
+        name, mime, make = POD_DOWNLOADS[fmt]
+        col.download_button(label, lambda make=make: make(pods, description), name, mime, key=f"{key}.dl_{fmt}",
+                            on_click="ignore")
+    if extra is not None:
+        label, data, name, mime = extra
+        cols[-1].download_button(label, data, name, mime, key=f"{key}.dl_{name.rsplit('.', 1)[1]}", on_click="ignore")
+
+
+def _exports():
+    from podgeo import exports  # heavy writers (GeoPackage, Excel), only when a file is asked for
+
+    return exports
+
+
 _STEADY_JS = """{% macro script(this, kwargs) %}
 (function (map) {
     /* Leaflet's keyboard handler focuses the map on every first mouse press. Inside st_folium's iframe a

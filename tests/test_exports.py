@@ -201,3 +201,22 @@ def test_real_california_districts_csv_reads_as_it_is(ca_real_store, tmp_path):
     assert frame.set_index("leaid").loc["0622710", "name"] == "Los Angeles Unified School District"
     notes = (tmp_path / "ca_README.txt").read_text(encoding="utf-8").splitlines()
     assert notes[0] == "podgeo export: districts (state CA; layers unified, elementary)" and any("cartographic boundary 2021" in n for n in notes)
+
+
+def test_every_pod_download_button_format_makes_its_file(tmp_path):
+    """The explore and directory pages' buttons (`ui.POD_DOWNLOADS`): each format's maker gives a file
+    of that kind holding the pods and, where the format has room, the note."""
+    from podgeo import ui
+
+    pods = _pods()
+    made = {fmt: (name, make(pods, "NOTE-42")) for fmt, (name, _mime, make) in ui.POD_DOWNLOADS.items()}
+    assert set(made) == {"csv", "zip", "xlsx", "geojson", "gpkg"}
+    csv_bytes = made["csv"][1].encode() if isinstance(made["csv"][1], str) else made["csv"][1]
+    assert pd.read_csv(io.BytesIO(csv_bytes))["pod_id"].tolist() == pods["pod_id"].tolist()
+    with zipfile.ZipFile(io.BytesIO(made["zip"][1])) as z:
+        assert any("NOTE-42" in z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    assert len(pd.read_excel(io.BytesIO(made["xlsx"][1]), sheet_name=0)) == len(pods)
+    assert json.loads(made["geojson"][1])["type"] == "FeatureCollection"
+    back, description = _read_gpkg(made["gpkg"][1], tmp_path)
+    assert len(back) == int(pods.geometry.notna().sum()) and description == "NOTE-42"  # a GIS layer: located pods
+    assert [name for name, _ in made.values()] == [f"podgeo_pods.{f}" for f in made]

@@ -38,14 +38,7 @@ if len(shown):
 
 searched = f"; search '{query.strip()}'" if query.strip() else ""
 description = exports.note(f"pods in the directory ({where}{searched})", filters.describe(pod_filter), ui.vintages())
-cols = st.columns(5)
-for col, (label, make, name, mime) in zip(cols, (
-        ("Pods (CSV)", lambda: exports.pods_csv(shown), "podgeo_pods.csv", "text/csv"),
-        ("CSV + notes (zip)", lambda: exports.pods_zip(shown, description), "podgeo_pods.zip", "application/zip"),
-        ("Excel (data + notes)", lambda: exports.pods_xlsx(shown, description), "podgeo_pods.xlsx",
-         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ("GeoJSON", lambda: exports.pods_geojson(shown, description), "podgeo_pods.geojson", "application/geo+json"),
-        ("GeoPackage (EPSG:4326)", lambda: exports.pods_gpkg(shown, description), "podgeo_pods.gpkg",
-         "application/geopackage+sqlite3"))):
-    col.download_button(label, make, name, mime, key=f"directory.dl_{name.rsplit('.', 1)[1]}", on_click="ignore")
+ui.pod_downloads(shown, description, key="directory", labels={
+    "csv": "Pods (CSV)", "zip": "CSV + notes (zip)", "xlsx": "Excel (data + notes)", "geojson": "GeoJSON",
+    "gpkg": "GeoPackage (EPSG:4326)"})
 ui.sidebar_footer()

@@ -74,13 +74,7 @@ if leaid:
     rows["state_median"] = [profile.format_value(v, u) for v, u in zip(rows["state_median"], rows["unit"])]
     ui.district_panel(leaid, row, rows)
 
-cols = st.columns(4)
-cols[0].download_button("Pods (CSV)", lambda: exports.pods_csv(shown_pods), "podgeo_pods.csv", "text/csv",
-                        key="explore.dl_csv", on_click="ignore")
-cols[1].download_button("Pods (CSV + notes, zip)", lambda: exports.pods_zip(shown_pods, description),
-                        "podgeo_pods.zip", "application/zip", key="explore.dl_zip", on_click="ignore")
-cols[2].download_button("Pods (GeoJSON)", lambda: exports.pods_geojson(shown_pods, description),
-                        "podgeo_pods.geojson", "application/geo+json", key="explore.dl_geojson", on_click="ignore")
-cols[3].download_button("Map (HTML)", ui.standalone_map_html(view.map), "podgeo_map.html", "text/html",
-                        key="explore.dl_html", on_click="ignore")
+ui.pod_downloads(shown_pods, description, key="explore", labels={
+    "csv": "Pods (CSV)", "zip": "Pods (CSV + notes, zip)", "geojson": "Pods (GeoJSON)"},
+    extra=("Map (HTML)", ui.standalone_map_html(view.map), "podgeo_map.html", "text/html"))
 ui.sidebar_footer()
