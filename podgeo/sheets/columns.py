@@ -10,7 +10,7 @@ import json
 from typing import Iterable, Mapping
 
 from podgeo import vocab
-from podgeo.sheets import headers
+from podgeo.sheets.headers import header_scores
 from podgeo.sheets.model import TARGETS
 from podgeo.sheets.values import VOCAB_COLUMNS
 
@@ -39,7 +39,7 @@ def suggest_mapping(columns: Iterable[str]) -> dict[str, str | None]:
 
 def _header_scores(header: str) -> dict[str, float]:
     """Candidate pod columns for a header with scores 0-100 (see `headers.header_scores`)."""
-    return headers.header_scores(header, _FIELD_NAMES)
+    return header_scores(header, _FIELD_NAMES)
 
 
 #: The field names as synonyms of themselves ("fee_usd", "grade_range").
