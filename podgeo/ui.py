@@ -183,6 +183,37 @@ def national_district_view(measure: str, scheme: str, pod_filter: PodFilter):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def _state_view(db: str, rev: int, fips: str, state: str, layers: tuple[str, ...], measure: str, scheme: str,
+                pod_filter: PodFilter, site_kinds: tuple[str, ...]):
+    from podgeo import explore
+
+    districts = _districts(db, rev, (fips,), layers)
+    shown = explore.pods_in_view(filters.apply(_pods(db, rev), pod_filter), _pod_links(db, rev), districts["leaid"])
+    sites = {k: _site_layer(db, rev, k, explore.SITE_KINDS[k][0], state) for k in site_kinds}
+    return explore.state_view(districts, shown, _pod_links(db, rev), sites, measure=measure, scheme=scheme)
+
+
+def state_view(state: str, layers: tuple[str, ...], districts: gpd.GeoDataFrame, shown_pods: gpd.GeoDataFrame,
+               attr: "AttributeChoice", *, measure: str, scheme: str, pod_filter: PodFilter,
+               site_kinds: tuple[str, ...]):
+    """A state's map (`explore.state_view`, or `attribute_state_view` when an attribute shades it).
+    Shaded by a measure with no attribute filter, it is built once per revision and choice: a rerun
+    (a click, a pick of the state) unpickles it in ~2 ms instead of building it in ~55 ms. With an
+    attribute, `districts` (joined, filtered) and `shown_pods` are drawn as they are."""
+    from podgeo import explore
+
+    if not attr.shade and not attr.filter_column:
+        return _state_view(store_path(), revision(), state_fips(state), state, tuple(layers), measure, scheme,
+                           pod_filter, tuple(site_kinds))
+    links = pod_links()
+    sites = {k: site_layer(k, explore.SITE_KINDS[k][0], state) for k in site_kinds}
+    if attr.shade:
+        return explore.attribute_state_view(districts, shown_pods, links, sites, column=attr.shade, label=attr.label,
+                                            kind=attr.type, scheme=scheme)
+    return explore.state_view(districts, shown_pods, links, sites, measure=measure, scheme=scheme)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def _sites(db: str, rev: int, kinds: tuple[str, ...], states: tuple[str, ...] | None) -> gpd.GeoDataFrame:
     return _read(db, lambda store: store.sites(kinds=kinds, states=states))
 

@@ -60,6 +60,19 @@ def test_operator_filter_changes_counts_and_url(fixture_store, monkeypatch):
     assert at.query_params["operator_types"] == "microschool_private"
 
 
+def test_a_state_view_built_once_is_the_same_when_its_choices_come_back(fixture_store, monkeypatch):
+    """The state's map is cached per revision and choice (`ui.state_view`): a filter and back gives
+    the first view again, and an attribute-free view of another measure is its own."""
+    at = run(fixture_store, monkeypatch)
+    first = counts_line(at)
+    at.sidebar.multiselect(key="filters.operator_types").set_value(["microschool_private"]).run()
+    assert counts_line(at).startswith("**2** of 40 pods shown")
+    at.sidebar.multiselect(key="filters.operator_types").set_value([]).run()
+    assert counts_line(at) == first and not at.exception
+    at.sidebar.selectbox(key="shared.measure").set_value("pct_disability").run()
+    assert not at.exception and "disabilit" in at.title[0].value.lower()
+
+
 def test_as_of_date_keeps_pods_open_that_day(fixture_store, monkeypatch):
     at = run(fixture_store, monkeypatch)
     at.sidebar.checkbox(key="filters.use_as_of").check().run()

@@ -35,10 +35,8 @@ else:
     districts = ui.districts(state_fips=(ui.state_fips(state),), layers=explore.LAYERS[layer])
     districts = ui.apply_attributes(districts, attr)
     shown_pods = explore.pods_in_view(pods, links, districts["leaid"])
-    sites = {k: ui.site_layer(k, explore.SITE_KINDS[k][0], state) for k in site_kinds}
-    view = (explore.attribute_state_view(districts, shown_pods, links, sites, column=attr.shade, label=attr.label,
-                                         kind=attr.type, scheme=scheme) if attr.shade
-            else explore.state_view(districts, shown_pods, links, sites, measure=measure, scheme=scheme))
+    view = ui.state_view(state, explore.LAYERS[layer], districts, shown_pods, attr, measure=measure, scheme=scheme,
+                         pod_filter=pod_filter, site_kinds=tuple(site_kinds))
     st.title(f"{ui.plain(attr.label) if attr.shade else meta.label} — {state} school districts")
     st.caption(f"{explore.LAYER_LABELS[layer]}. Click a district, or choose one below, for its figures.")
     leaid = ui.district_picker(districts)
