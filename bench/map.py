@@ -216,6 +216,10 @@ def store():
 def full(fips):
     return store().districts(state_fips=[fips], layers=["unified", "elementary"], geometry="full")
 
+@st.cache_data  # as the app does (ui.state_view): built once per choice, unpickled on a rerun
+def ours(fips, one_canvas):
+    return our_state_view(store(), fips, ("unified", "elementary"), one_canvas=one_canvas)
+
 variant = st.query_params.get("variant")
 shown = st.radio("Show", ["Delaware", "California"], index=int(st.query_params.get("start", "1")),
                  key="shown", horizontal=True)
@@ -226,7 +230,7 @@ if variant == "empty":  # the same page with a map of one circle: what Streamlit
 elif variant == "naive":
     m = naive_map(full(fips))
 else:
-    m = our_state_view(store(), fips, ("unified", "elementary"), one_canvas=variant == "canvas").map
+    m = ours(fips, variant == "canvas").map
 st_folium(probe(m, shown), key="map", height=620, use_container_width=True, returned_objects=[])
 """
 
