@@ -121,7 +121,8 @@ var layer = L.vectorGrid.protobuf("{tiles_url}/{{z}}/{{x}}/{{y}}.pbf", {{
         return p.c < 0 ? noData : Object.assign({{fillColor: colours[p.c]}}, base); }}}}}});
 layer.on("click", function (e) {{ window.__clicked = e.layer.properties; }});
 window.__painted = new Promise(function (done) {{ layer.once("load", function () {{
-    requestAnimationFrame(function () {{ requestAnimationFrame(function () {{ done(performance.now()); }}); }}); }}); }});
+    requestAnimationFrame(function () {{ requestAnimationFrame(function () {{ done(performance.now()); }}); }});
+}}); }});
 layer.addTo(map);
 window.__map = map; window.__layer = layer;
 </script></body></html>"""
@@ -184,9 +185,9 @@ def make(frames: dict[str, gpd.GeoDataFrame], out: Path, repo: Path) -> dict[str
         info = write_tiles(frame, out / key, *ZOOMS)
         kept = districts_per_zoom(out / key, dist)
         per_zoom = ", ".join(f"z{z} {b / 1e6:.2f}" for z, b in info["per_zoom"].items())
-        print(f"{VARIANTS[key]}: tiles made in {info['seconds']:.1f} s (+ insets and classes {t_frame:.1f} s), "
-              f"{info['tiles']:,} tiles, {info['bytes'] / 1e6:.2f} MB on disk ({info['gz'] / 1e6:.2f} MB gzipped), zooms {ZOOMS[0]}-{ZOOMS[1]} "
-              f"(MB: {per_zoom}); districts in the tiles by zoom: "
+        print(f"{VARIANTS[key]}: tiles made in {info['seconds']:.1f} s (+ insets and classes {t_frame:.2f} s), "
+              f"{info['tiles']:,} tiles, {info['bytes'] / 1e6:.2f} MB on disk ({info['gz'] / 1e6:.2f} MB gzipped), "
+              f"zooms {ZOOMS[0]}-{ZOOMS[1]} (MB: {per_zoom}); districts in the tiles by zoom: "
               f"{', '.join(f'z{z} {n:,}' for z, n in sorted(kept.items()))} of {len(frame):,}")
         made[key] = dict(info, frame=frame, classes=classes, dir=out / key)
     return made
