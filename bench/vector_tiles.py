@@ -119,7 +119,11 @@ var layer = L.vectorGrid.protobuf("{tiles_url}/{{z}}/{{x}}/{{y}}.pbf", {{
     getFeatureId: function (f) {{ return f.properties.leaid; }},
     vectorTileLayerStyles: {{{LAYER}: function (p) {{
         return p.c < 0 ? noData : Object.assign({{fillColor: colours[p.c]}}, base); }}}}}});
-layer.on("click", function (e) {{ window.__clicked = e.layer.properties; }});
+// what st_folium would read of a click: the layer event's latlng / toGeoJSON, the map's own click
+layer.on("click", function (e) {{ window.__clicked = {{properties: e.layer.properties, latlng: e.latlng || null,
+    geojson: (function () {{ try {{ return JSON.stringify(e.layer.toGeoJSON().properties); }}
+                          catch (err) {{ return "throws " + err.message; }} }})()}}; }});
+map.on("click", function (e) {{ window.__map_clicked = e.latlng; }});
 window.__painted = new Promise(function (done) {{ layer.once("load", function () {{
     requestAnimationFrame(function () {{ requestAnimationFrame(function () {{ done(performance.now()); }}); }});
 }}); }});
@@ -157,9 +161,21 @@ def gzip_bytes(root: Path, fetched) -> int:
     folder does not have, a 404, counts as the bytes the browser got)."""
     total = 0
     for url, size in fetched:
-        path = root / url.split("://", 1)[1].split("/", 1)[1].split("?")[0]
+        path = _local(root, url)
         total += _gzipped(path.resolve()) if path.is_file() else size
     return total
+
+
+def _local(root: Path, url: str) -> Path:
+    return root / url.split("://", 1)[1].split("/", 1)[1].split("?")[0]
+
+
+def _tiles_text(root: Path, fetched) -> str:
+    """How many tiles a view fetched: requests, of which the folder had (the rest are 404s for
+    tiles GDAL did not write, empty sea), and their bytes."""
+    tiles = [(url, b) for url, b in fetched if "/tiles/" in url]
+    found = sum(_local(root, url).is_file() for url, _ in tiles)
+    return f"{len(tiles)} tile requests ({found} tiles) {sum(b for _, b in tiles) / 1e6:.2f} MB"
 
 
 @functools.lru_cache(maxsize=None)
@@ -226,11 +242,13 @@ def compare(chromium, root: Path, base: str, made: dict[str, dict], repeat: int,
                     ms = page_.evaluate("() => window.__drawn_ms")
                 fetched = page_.evaluate(FETCHED_JS)
                 run = {"s": ms / 1000, "bytes": sum(b for _, b in fetched), "gz": gzip_bytes(root, fetched),
-                       "tiles": [f for f in fetched if "/tiles/" in f[0]]}
+                       "tiles": _tiles_text(root, fetched)}
                 if tiles and r == 0:
                     clicks[name] = _click(page_, w, h, made[name.removeprefix("tiles_")]["frame"])
                 page_.wait_for_timeout(500)  # a zoom right after the first paint is ignored by Leaflet here
                 run["steps"] = [page_.evaluate(ZOOM_JS) for _ in range(2)]
+                for step in run["steps"]:
+                    step["tiles"] = _tiles_text(root, step["fetched"])
                 runs[name].append(run)
                 page_.close()
         _report(w, h, view, names, runs, clicks, width, repeat)
@@ -246,8 +264,12 @@ def _click(page_, w: int, h: int, frame: gpd.GeoDataFrame) -> str:
     except Exception:  # playwright's TimeoutError: the click found no feature
         return f"no district clicked; the district there by `maps.district_at`: {expected}"
     got = page_.evaluate("() => window.__clicked")
-    return (f"{got['leaid']} ({got['name']}); the district there by `maps.district_at`: {expected}"
-            f"{' (same)' if expected == got['leaid'] else ' (DIFFERENT)'}")
+    page_.wait_for_timeout(300)
+    map_click = page_.evaluate("() => window.__map_clicked !== undefined")
+    leaid = got["properties"]["leaid"]
+    return (f"{leaid} ({got['properties']['name']}); the district there by `maps.district_at`: {expected}"
+            f"{' (same)' if expected == leaid else ' (DIFFERENT)'}; the event has latlng: "
+            f"{got['latlng'] is not None}, toGeoJSON().properties: {got['geojson']}; the map's click fired: {map_click}")
 
 
 def _report(w, h, view, names, runs, clicks, width, repeat) -> None:
@@ -260,15 +282,13 @@ def _report(w, h, view, names, runs, clicks, width, repeat) -> None:
           f"navigation start to painted by the page's clock; fetched = document + scripts + tiles:")
     for name, label in names.items():
         m, first = med[name], runs[name][0]
-        tiles = (f", of which {len(first['tiles'])} tiles {sum(b for _, b in first['tiles']) / 1e6:.2f} MB"
-                 if name.startswith("tiles_") else "")
+        tiles = f", of which {first['tiles']}" if name.startswith("tiles_") else ""
         steps = []
         for i in range(2):
             ms = statistics.median(r["steps"][i]["ms"] for r in runs[name])
             got = runs[name][0]["steps"][i]
-            steps.append(f"z{got['from']:g}->{got['z']:g} {ms:.0f} ms" + (f" +{len(got['fetched'])} tiles "
-                                                           f"{sum(b for _, b in got['fetched']) / 1e6:.2f} MB"
-                                                           if name.startswith("tiles_") else ""))
+            steps.append(f"z{got['from']:g}->{got['z']:g} {ms:.0f} ms"
+                         + (f" + {got['tiles']}" if name.startswith("tiles_") else ""))
         print(f"  {label:<{width}}: {m['bytes'] / 1e6:5.2f} MB fetched ({m['gz'] / 1e6:.2f} MB gzipped){tiles}; "
               f"painted {m['s']:.2f} s ({m['s'] / med['states']['s']:.1f}x states); "
               f"+ button x2 (½ level each): {'; '.join(steps)}")
