@@ -269,7 +269,8 @@ def _click(page_, w: int, h: int, frame: gpd.GeoDataFrame) -> str:
     leaid = got["properties"]["leaid"]
     return (f"{leaid} ({got['properties']['name']}); the district there by `maps.district_at`: {expected}"
             f"{' (same)' if expected == leaid else ' (DIFFERENT)'}; the event has latlng: "
-            f"{got['latlng'] is not None}, toGeoJSON().properties: {got['geojson']}; the map's click fired: {map_click}")
+            f"{got['latlng'] is not None}, toGeoJSON().properties: {got['geojson']}; "
+            f"the map's click fired: {map_click}")
 
 
 def _report(w, h, view, names, runs, clicks, width, repeat) -> None:
