@@ -17,7 +17,11 @@
    headless Chromium, on one canvas and as one Leaflet layer per district, against today's
    state-level national view in the same run; the national geometry read from the store against
    made at run time; and the candidate encodings (GeoJSON at 300 m, GeoJSON at 2 km, encoded
-   polylines at 2 km).
+   polylines at 2 km). The alternative, vector tiles served as static files (`vector_tiles.py`):
+   Mapbox Vector Tiles of the same districts, 2 km and 300 m geometry (GDAL's MVT driver, zooms
+   2-8; time to make, tiles, bytes), drawn with Leaflet.VectorGrid at the one-canvas map's view
+   interleaved with the states and one-canvas pages: bytes fetched, time to paint, two zoom-in
+   steps, and a click's LEAID. VectorGrid comes from npm into .cache/ (the one step needing the network).
 
     .venv/bin/python bench/map.py [--db data/podgeo.db] [--repeat 5] [--no-browser] [--only national|california]
 """
@@ -364,8 +368,11 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 def national(store: SqliteStore, repeat: int, browser: bool) -> None:
     print("== 4. national map of every district (unified + elementary) against the state-level national view")
+    import vector_tiles  # bench/, beside this file
+
     from podgeo import geo
 
+    viewports = ((1400, 900), (390, 844))  # desktop and phone
     pods, links = store.pods(), store.place_districts("pods")
     table, states = store.districts(geometry=None), store.states()
     t = time.perf_counter()
@@ -400,6 +407,7 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
                                     ("encoded polylines, 2 km, 3 decimals", nat, 3)):
         m = maps.district_choropleth(frame, "pct_poverty", label="x", unit="%", tiles=None, precision=precision)
         print(f"  districts alone as {label}: {payload_bytes(m) / 1e6:.2f} MB")
+    tiles = vector_tiles.make({"2km": nat, "300m": display}, REPO / ".cache" / "tiles", REPO)
     if not browser:
         return
     from playwright.sync_api import sync_playwright
@@ -408,14 +416,14 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "app").symlink_to(REPO)
-        for name, m in built.items():
-            (root / f"{name}.html").write_text(_timed(m.get_root().render()))
+        for name in built:  # a fresh map: a second render() of one (payload_bytes made the first) repeats its page
+            (root / f"{name}.html").write_text(_timed(views[name]().get_root().render()))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=tmp))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         with sync_playwright() as pw:
             chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for size in ((1400, 900), (390, 844)):
+            for size in viewports:
                 results: dict[str, list[float]] = {}
                 for name in ("states", "districts", "layers") * repeat:
                     page = chromium.new_page(viewport={"width": size[0], "height": size[1]})
@@ -430,6 +438,7 @@ def national(store: SqliteStore, repeat: int, browser: bool) -> None:
                       f"one Leaflet layer each {s_layers:.2f} s, states {s_states:.2f} s (districts / states = "
                       f"{s_districts / s_states:.1f}x, one layer each / states = {s_layers / s_states:.1f}x; "
                       f"medians of {repeat}, interleaved; navigation start to painted, by the page's clock)")
+            vector_tiles.compare(chromium, root, base, tiles, repeat, viewports)
             chromium.close()
         server.shutdown()
 
