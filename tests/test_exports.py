@@ -215,7 +215,7 @@ def test_every_pod_download_button_format_makes_its_file(tmp_path):
     assert pd.read_csv(io.BytesIO(csv_bytes))["pod_id"].tolist() == pods["pod_id"].tolist()
     with zipfile.ZipFile(io.BytesIO(made["zip"][1])) as z:
         assert any("NOTE-42" in z.read(n).decode("utf-8", "replace") for n in z.namelist())
-    assert len(pd.read_excel(io.BytesIO(made["xlsx"][1]), sheet_name=0)) == len(pods)
+    assert len(pd.read_excel(io.BytesIO(made["xlsx"][1]), sheet_name=0, engine="calamine")) == len(pods)
     assert json.loads(made["geojson"][1])["type"] == "FeatureCollection"
     back, description = _read_gpkg(made["gpkg"][1], tmp_path)
     assert len(back) == int(pods.geometry.notna().sum()) and description == "NOTE-42"  # a GIS layer: located pods
