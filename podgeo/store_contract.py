@@ -91,9 +91,11 @@ PROVENANCE = {"source_key": str, "file": str, "title": str, "publisher": str, "v
 #: provenance `status`: the file was read; or it was absent, held no rows, or could not be read and
 #: another file stood in for it: the build went on without that layer (and says so; --strict refuses).
 PROVENANCE_STATUS = ("loaded", "absent", "empty", "fallback")
-BATCHES = {"batch_id": int, "kind": str, "filename": str, "sha256": str, "file_bytes": bytes, "sheet": str,
-           "uploaded_by": str, "uploaded_at": str, "mapping": str, "counts": str, "undoes": int, "undone_by": int,
-           "note": str}
+#: `file_bytes` last: SQLite then writes the file in place of a zeroblob without building the whole row
+#: in memory (see SqliteStore._insert_batch); a store built before keeps its order and works the same.
+BATCHES = {"batch_id": int, "kind": str, "filename": str, "sha256": str, "sheet": str, "uploaded_by": str,
+           "uploaded_at": str, "mapping": str, "counts": str, "undoes": int, "undone_by": int, "note": str,
+           "file_bytes": bytes}
 #: Demand points (schools, tracts): `leaid` is the unified/elementary district the point lies in,
 #: `leaid_source` the LEA the source itself names (a school's NCESDist), `label` the unit shown on screen.
 DEMAND_POINTS = {"kind": str, "demand_id": str, "name": str, "leaid": str, "leaid_source": str, "state_fips": str,
@@ -478,18 +480,20 @@ class StoreContract:
             self._put_pods(rows, links)
             self._bump_revision()
 
-    def commit_upload(self, batch: dict, rows: list[dict], links: pd.DataFrame, rejected: list[dict]) -> int:
+    def commit_upload(self, batch: dict, rows: list[dict] | Mapping[str, list], links: pd.DataFrame,
+                      rejected: list[dict]) -> int:
         """Write one upload atomically: the batch record (with the original file), every pod's
         previous state (for undo), the pods and their districts, and the rejected rows.
 
-        `batch` has filename, sha256, file_bytes, sheet, uploaded_by, mapping, counts;
+        `batch` has filename, sha256, file_bytes, sheet, uploaded_by, mapping, counts; `rows` is a list of
+        pod dicts or the pods column by column ({column: values}, as `Validation.pod_columns` gives);
         `rejected` rows have row, row_values (dict) and errors (list of str). Returns the batch id.
         The stored `inserts`/`updates` are what this transaction did, counted under the write lock
         (another upload may have landed since the plan was made; the plan's guess is then kept
         as `planned`), so two concurrent uploads of the same new pods never both report them new.
         """
         with self._write():
-            ids = list(dict.fromkeys(r["pod_id"] for r in rows))
+            ids = list(dict.fromkeys(rows["pod_id"] if isinstance(rows, Mapping) else (r["pod_id"] for r in rows)))
             counts = _actual_counts(batch.get("counts"), len(ids), self._existing("pods", "pod_id", ids))
             batch_id = self._insert_batch({**batch, "counts": counts, "kind": "upload"})
             self._snapshot(batch_id, ids)
@@ -569,22 +573,31 @@ class StoreContract:
         if records_:
             self._insert_rows("pod_history", ["batch_id", "pod_id", "before", "before_links"], records_)
 
-    def _put_pods(self, pods: list[dict], links: pd.DataFrame, *, batch_id: int | None = None) -> None:
+    def _put_pods(self, pods: list[dict] | Mapping[str, list], links: pd.DataFrame, *,
+                  batch_id: int | None = None) -> None:
         """Upsert the pods (their PODS keys; `batch_id` on every row when given) and replace their links.
 
         Values go as lists, one per row, without a dict per row (a 100,000-pod upload holds its rows once).
         """
-        latest = list({r["pod_id"]: r for r in pods}.values())  # one row per pod: the last one wins
-        if latest:
+        if isinstance(pods, Mapping):  # column by column already
+            last = {pod_id: i for i, pod_id in enumerate(pods["pod_id"])}  # one row per pod: the last one wins
+            keep = None if len(last) == len(pods["pod_id"]) else list(last.values())
+            columns = [c for c in PODS if c in pods and not (batch_id is not None and c == "batch_id")]
+            data = [pods[c] if keep is None else [pods[c][i] for i in keep] for c in columns]
+            latest_ids = list(last)
+        else:
+            latest = list({r["pod_id"]: r for r in pods}.values())  # one row per pod: the last one wins
             given = set().union(*latest)
             columns = [c for c in PODS if c in given and not (batch_id is not None and c == "batch_id")]
             data = [[r.get(c) for r in latest] for c in columns]  # column by column: types checked in C
+            latest_ids = [r["pod_id"] for r in latest]
+        if latest_ids:
             data = [_json_lists(values) if {list, tuple} & set(map(type, values)) else values for values in data]
             if batch_id is not None:
                 columns.append("batch_id")
-                data.append(itertools.repeat(batch_id, len(latest)))
+                data.append(itertools.repeat(batch_id, len(latest_ids)))
             self._upsert_values("pods", columns, zip(*data), ["pod_id"])
-            self._delete_in("pod_districts", "pod_id", [r["pod_id"] for r in latest])
+            self._delete_in("pod_districts", "pod_id", latest_ids)
         if len(links):
             self._insert_rows("pod_districts", list(PLACE_KEYS), rows(links[list(PLACE_KEYS)]))
 
