@@ -211,7 +211,8 @@ class SqliteStore(StoreContract):
         if not data:
             return super()._insert_batch(batch)
         batch_id = super()._insert_batch({**batch, "file_bytes": None})
-        self.db.conn.execute("update upload_batches set file_bytes = zeroblob(?) where batch_id = ?", [len(data), batch_id])
+        self.db.conn.execute("update upload_batches set file_bytes = zeroblob(?) where batch_id = ?",
+                             [len(data), batch_id])
         (rowid,) = self.db.conn.execute("select rowid from upload_batches where batch_id = ?", [batch_id]).fetchone()
         view = memoryview(data)
         with self.db.conn.blobopen("upload_batches", "file_bytes", rowid) as blob:

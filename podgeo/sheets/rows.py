@@ -231,9 +231,9 @@ def _clean_rows(cells: dict[str, list], plan: _Plan, default_state: str | None, 
         for axis in ("lat", "lon"):
             flip = plan.hemisphere.get(axis)
             pod[axis] = [None if v is None else round(-v if flip and v > 0 else v, 6) for v in pod[axis]]
-    ids = pod["pod_id"]
-    pod["pod_id"] = [given or (_id_for(name, where, lat, lon, state) if ok else None) for given, ok, name, where, lat, lon, state
-                     in zip(ids, clean, pod["name"], pod["address"], pod["lat"], pod["lon"], pod["state"])]
+    pod["pod_id"] = [given or (_id_for(name, where, lat, lon, state) if ok else None)
+                     for given, ok, name, where, lat, lon, state
+                     in zip(pod["pod_id"], clean, pod["name"], pod["address"], pod["lat"], pod["lon"], pod["state"])]
     return clean.tolist(), geocode.tolist(), zip(*(pod[f] for f in POD_FIELDS))
 
 
