@@ -255,3 +255,13 @@ def test_the_uploaded_file_is_stored_byte_for_byte_in_a_new_and_in_an_older_stor
         assert (row["filename"], row["sha256"], row["counts"]["valid"]) == (path.name, plan.sha256,
                                                                             plan.counts["valid"])
         assert plan.counts["valid"] > 1_000 and store.counts()["pods"] >= plan.counts["valid"]
+
+
+def test_a_column_is_parsed_once_per_distinct_text_and_short_rows_read_as_blank(monkeypatch):
+    raw = RawSheet("ragged.csv", ("name", "state"), (("A", "ca"), ("B",), ("C", "CA"), ("D", "ca")), (2, 3, 4, 5), 1)
+    parsed = []
+    parse_cell = judge._parse_cell
+    monkeypatch.setattr(judge, "_parse_cell", lambda original, *a: parsed.append(original) or parse_cell(original, *a))
+    cells = judge.parse_column(raw, "state", "state")
+    assert [(c.original, c.value) for c in cells] == [("ca", "CA"), ("", None), ("CA", "CA"), ("ca", "CA")]
+    assert cells[0] is cells[3] and parsed == ["ca", "", "CA"]

@@ -231,7 +231,8 @@ def _clean_rows(cells: dict[str, list], plan: _Plan, default_state: str | None, 
         for axis in ("lat", "lon"):
             flip = plan.hemisphere.get(axis)
             pod[axis] = [None if v is None else round(-v if flip and v > 0 else v, 6) for v in pod[axis]]
-    pod["pod_id"] = [given or (_id_for(name, where, lat, lon, state) if ok else None)
+    keys: dict[str, str] = {}  # addresses repeat (a building's several programmes): each keyed once
+    pod["pod_id"] = [given or (_id_for(name, where, lat, lon, state, keys) if ok else None)
                      for given, ok, name, where, lat, lon, state
                      in zip(pod["pod_id"], clean, pod["name"], pod["address"], pod["lat"], pod["lon"], pod["state"])]
     return clean.tolist(), geocode.tolist(), zip(*(pod[f] for f in POD_FIELDS))
@@ -372,9 +373,15 @@ def _make_id(pod: dict) -> str:
     return _id_for(pod["name"], pod["address"], pod["lat"], pod["lon"], pod["state"])
 
 
-def _id_for(name: str | None, address: str | None, lat: float | None, lon: float | None, state: str | None) -> str:
+def _id_for(name: str | None, address: str | None, lat: float | None, lon: float | None, state: str | None,
+            address_keys: dict[str, str] | None = None) -> str:
+    """`_make_id` from the values; `address_keys` caches the addresses' `_id_key`s across rows."""
     if address:
-        where = _id_key(address)
+        where = address_keys.get(address) if address_keys is not None else None
+        if where is None:
+            where = _id_key(address)
+            if address_keys is not None:
+                address_keys[address] = where
     elif lat is not None and lon is not None:
         where = f"{lat:.4f},{lon:.4f}"
     else:
