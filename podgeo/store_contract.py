@@ -445,12 +445,13 @@ class StoreContract:
             self._delete_in(table, pk, [value])
             self._bump_revision()
 
-    def _existing(self, table: str, column: str, values: list) -> int:
-        """How many of `values` are already in `table`.`column` (inside a write: under the lock)."""
-        found = 0
+    def _present(self, table: str, column: str, values: list) -> set:
+        """Which of `values` are already in `table`.`column` (inside a write: under the lock)."""
+        found = set()
         for chunk in chunks(list(values)):
             condition, params = self._in(quote(column), chunk)
-            found += int(self._one(self._q(f"select count(*) from {quote(table)} where {condition}"), params)[0])
+            query = self._q(f"select {quote(column)} from {quote(table)} where {condition}")
+            found.update(r[0] for r in self._all(query, params))
         return found
 
     def _require_districts(self, leaids: list[str], what: str) -> None:
@@ -494,9 +495,10 @@ class StoreContract:
         """
         with self._write():
             ids = list(dict.fromkeys(rows["pod_id"] if isinstance(rows, Mapping) else (r["pod_id"] for r in rows)))
-            counts = _actual_counts(batch.get("counts"), len(ids), self._existing("pods", "pod_id", ids))
+            present = self._present("pods", "pod_id", ids)
+            counts = _actual_counts(batch.get("counts"), len(ids), len(present))
             batch_id = self._insert_batch({**batch, "counts": counts, "kind": "upload"})
-            self._snapshot(batch_id, ids)
+            self._snapshot(batch_id, ids, present)
             self._put_pods(rows, links, batch_id=batch_id)
             if rejected:
                 self._insert_rows("rejected_rows", ["batch_id", "row", "row_values", "errors"],
@@ -555,21 +557,27 @@ class StoreContract:
         record["uploaded_at"] = now()
         return self._insert_next("upload_batches", "batch_id", record)
 
-    def _snapshot(self, batch_id: int, pod_ids: list[str]) -> None:
-        """Record each pod's row and links as they are now, before `batch_id` changes them."""
-        records_ = []
-        for chunk in chunks(list(dict.fromkeys(pod_ids))):
+    def _snapshot(self, batch_id: int, pod_ids: list[str], present: set | None = None) -> None:
+        """Record each pod's row and links as they are now, before `batch_id` changes them.
+
+        `present`: the ids known to be in the store (under the same lock); the others are recorded as
+        new without a query (an upload of 100,000 new pods spent ~0.2 s asking for each).
+        """
+        pod_ids = list(dict.fromkeys(pod_ids))
+        current: dict[str, dict] = {}
+        links: dict[str, list] = {}
+        for chunk in chunks(pod_ids if present is None else [p for p in pod_ids if p in present]):
             condition, params = self._in("pod_id", chunk)
-            current = {r["pod_id"]: r for r in self._dicts(
-                self._q(f"select {self._columns('pods')} from pods where {condition}"), params)}
-            links: dict[str, list] = {}
+            current.update((r["pod_id"], r) for r in self._dicts(
+                self._q(f"select {self._columns('pods')} from pods where {condition}"), params))
             for r in self._dicts(self._q(
                     f"select pod_id, leaid, layer from pod_districts where {condition} order by pod_id, leaid"), params):
                 links.setdefault(r["pod_id"], []).append(r)
-            for pid in chunk:
-                before = current.get(pid)
-                records_.append([batch_id, pid, json.dumps(before) if before else None,
-                                 json.dumps(links.get(pid, [])) if before else None])
+        records_ = []
+        for pid in pod_ids:
+            before = current.get(pid)
+            records_.append([batch_id, pid, json.dumps(before) if before else None,
+                             json.dumps(links.get(pid, [])) if before else None])
         if records_:
             self._insert_rows("pod_history", ["batch_id", "pod_id", "before", "before_links"], records_)
 

@@ -65,26 +65,23 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     targets = tuple(cells)
     for i, (number, clean, record) in enumerate(zip(raw.row_numbers, fast, records)):
         if clean:  # no rule broken: the pod was built column by column
-            pod, errors, row_fixes, needs_geocode = record, [], (), geocode[i]
+            pod_id, errors, row_fixes, needs_geocode = record[_POD_ID], [], (), geocode[i]
         else:
             row = {target: cells[target][i] for target in targets}
             pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
+            pod_id, record = pod["pod_id"], None if errors else _values(pod)
         if not errors:
-            pod_id = record[_POD_ID] if clean else pod["pod_id"]
-            if pod_id in first_seen:
-                row = {target: cells[target][i] for target in targets}
-                target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
-                how = "pod_id" if target == "pod_id" else "name, address and state"
-                errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
-                                       f"same {how} as row {first_seen[pod_id]}; only the first is kept"))
-            else:
-                first_seen[pod_id] = number
-        if errors:
-            rejected.append(RejectedRow(number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
-            fixes.extend(row_fixes)
-            continue
-        action = "update" if pod_id in existing else "insert"
-        valid.append(ValidRow(number, record if clean else _values(pod), action, needs_geocode))
+            first = first_seen.setdefault(pod_id, number)
+            if first == number:
+                valid.append(ValidRow(number, record, "update" if pod_id in existing else "insert", needs_geocode))
+                continue
+            row = {target: cells[target][i] for target in targets}
+            target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
+            how = "pod_id" if target == "pod_id" else "name, address and state"
+            errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
+                                   f"same {how} as row {first}; only the first is kept"))
+        rejected.append(RejectedRow(number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
+        fixes.extend(row_fixes)
     unmapped = [c for c in raw.columns if not used.get(c)]
     if unmapped:
         notes.append(f"not imported (no pod column chosen): {', '.join(unmapped)}")
