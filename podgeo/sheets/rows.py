@@ -29,7 +29,8 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     `values` holds the value table's choices ({field: {value: code, or None to leave it empty}}),
     applied to every row with that value. An optional column most of whose values fit nothing is
     left out with one note (`judge`), unless its field is in `keep` or has choices in `values`.
-    Each distinct cell of a column is parsed once.
+    Each distinct cell of a column is parsed once; the rows that break no rule are found and their pods
+    built a column at a time (`_clean_rows`), and only the others go through `_check_row`, which says why.
     """
     plan = _plan(raw, mapping)
     default_state = None
