@@ -265,3 +265,13 @@ def test_a_column_is_parsed_once_per_distinct_text_and_short_rows_read_as_blank(
     cells = judge.parse_column(raw, "state", "state")
     assert [(c.original, c.value) for c in cells] == [("ca", "CA"), ("", None), ("CA", "CA"), ("ca", "CA")]
     assert cells[0] is cells[3] and parsed == ["ca", "", "CA"]
+
+
+def test_a_file_of_cr_line_ends_is_read_in_pieces_too(monkeypatch):
+    monkeypatch.setattr(reading, "_CHUNK", 5)
+    text = "a,b\r1,2\r\r3,4\r\n5,6\r7,8\r9,10\r11,12\r13,14\r15,16"
+    pieces = []
+    real = io.StringIO
+    monkeypatch.setattr(reading.io, "StringIO", lambda chunk, **kw: pieces.append(chunk) or real(chunk, **kw))
+    assert list(reading._lines(text)) == list(real(text, newline=""))
+    assert len(pieces) > 2 and "".join(pieces) == text
