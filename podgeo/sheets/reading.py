@@ -40,7 +40,7 @@ def read_sheet(data: bytes, filename: str, *, sheet: str | None = None, max_byte
     data = bytes(data)
     if len(data) > max_bytes:
         raise SheetError(f"{name}: the file is {_size(len(data))}; the upload limit is {_size(max_bytes)}")
-    if not data.strip():
+    if not data or data.isspace():  # what `not data.strip()` says, without copying the file
         raise SheetError(f"{name}: the file is empty")
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data, name, sheet, max_uncompressed, limits)
@@ -86,22 +86,25 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
     # and codes down every column (the IMLS outlets: 646,686 cells, 156,930 distinct), and 100,000
     # rows x 36 columns of separate strs took ~200 MB
     share = {}.setdefault
+    keep = records.append
     width = header_width = 0
     end = 0  # the physical line the previous row ended on
+    max_rows, max_columns, max_cells, cell_chars = limits.rows, limits.columns, limits.cells, limits.cell_chars
     try:
         for number, row in enumerate(reader, start=1):
             start, end = end + 1, reader.line_num
-            if number > limits.rows:
+            if number > max_rows:
                 raise SheetError(f"{name}: more than {limits.rows:,} rows (stopped at line {start:,}); "
                                  "split the file")
-            if len(row) > limits.columns:
+            if len(row) > max_columns:
                 raise SheetError(f"{name}: row {number:,} has {len(row):,} columns; a sheet may have at most "
                                  f"{limits.columns:,}")
-            width = max(width, len(row))
-            if number * width > limits.cells:
+            if len(row) > width:
+                width = len(row)
+            if number * width > max_cells:
                 raise SheetError(f"{name}: {number:,} rows x {width:,} columns is over the {limits.cells:,}-cell "
                                  "limit; split the file or drop unused columns")
-            if row and max(map(len, row)) > limits.cell_chars:
+            if row and max(map(len, row)) > cell_chars:
                 i = next(i for i, cell in enumerate(row) if len(cell) > limits.cell_chars)
                 raise SheetError(f"{name}: row {number:,}, column {_letter(i)} holds {len(row[i]):,} characters; "
                                  f"a cell may hold at most {limits.cell_chars:,}")
@@ -109,7 +112,7 @@ def _csv_records(text: str, name: str, delimiter: str, limits: Limits) -> list[t
                 _check_quotes(name, row, number, start, delimiter, header_width or len(row))
             if not header_width and any(c.strip() for c in row):
                 header_width = len(row)
-            records.append((number, tuple(map(share, row, row))))
+            keep((number, tuple(map(share, row, row))))
     except csv.Error as exc:
         number = len(records) + 1
         raise SheetError(f"{name}: row {number:,} (from line {end + 1:,}) is not readable as CSV ({exc}); a quote "
