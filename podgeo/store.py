@@ -203,6 +203,23 @@ class SqliteStore(StoreContract):
     def _execute(self, query, params=()) -> None:
         self.db.execute(query, params)
 
+    def _insert_batch(self, batch: dict) -> int:
+        """As the contract's, but the file's bytes go in through SQLite's incremental blob I/O, into a zeroblob
+        in the row's last column: bound as a parameter, SQLite built the whole row in memory (a 100,000-row
+        sheet's 21 MB file raised the commit's peak by ~35 MB)."""
+        data = batch.get("file_bytes")
+        if not data:
+            return super()._insert_batch(batch)
+        batch_id = super()._insert_batch({**batch, "file_bytes": None})
+        self.db.conn.execute("update upload_batches set file_bytes = zeroblob(?) where batch_id = ?",
+                             [len(data), batch_id])
+        (rowid,) = self.db.conn.execute("select rowid from upload_batches where batch_id = ?", [batch_id]).fetchone()
+        view = memoryview(data)
+        with self.db.conn.blobopen("upload_batches", "file_bytes", rowid) as blob:
+            for start in range(0, len(view), 2**20):
+                blob.write(view[start:start + 2**20])
+        return batch_id
+
     def _insert_rows(self, table: str, columns: list[str], rows) -> None:
         if not self.db[table].exists():  # sqlite-utils makes a table the build has not made
             self.db[table].insert_all((dict(zip(columns, r)) for r in rows), batch_size=2000)

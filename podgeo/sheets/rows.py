@@ -10,8 +10,8 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from podgeo import vocab
-from podgeo.sheets.model import (GRADE_RANGE, POD_FIELDS, TARGETS, Fix, RawSheet, RejectedRow, RowError, SheetError,
-                                 Validation, ValidRow)
+from podgeo.sheets.model import (GRADE_RANGE, POD_FIELDS, TARGETS, Fix, RawSheet, RejectedRow, RowError,
+                                 SheetError, Validation, ValidRow)
 from podgeo.sheets.states import _ALL_BOXES, _STATE_BOXES, _STATE_NAMES, _inside, _state_code
 from podgeo.sheets import judge
 from podgeo.sheets.text import _key, _number_text, _short
@@ -29,7 +29,8 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     `values` holds the value table's choices ({field: {value: code, or None to leave it empty}}),
     applied to every row with that value. An optional column most of whose values fit nothing is
     left out with one note (`judge`), unless its field is in `keep` or has choices in `values`.
-    Each distinct cell of a column is parsed once.
+    Each distinct cell of a column is parsed once; the rows that break no rule are found and their pods
+    built a column at a time (`_clean_rows`), and only the others go through `_check_row`, which says why.
     """
     plan = _plan(raw, mapping)
     default_state = None
@@ -61,25 +62,27 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     rejected: list[RejectedRow] = []
     fixes: list[Fix] = []
     inside = _points_inside(cells, plan, default_state)
+    fast, geocode, records = _clean_rows(cells, plan, default_state, inside, len(raw.rows))
     targets = tuple(cells)
-    for i, (number, *parsed) in enumerate(zip(raw.row_numbers, *cells.values())):
-        row = dict(zip(targets, parsed))
-        pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
+    for i, (number, clean, record) in enumerate(zip(raw.row_numbers, fast, records)):
+        if clean:  # no rule broken: the pod was built column by column
+            pod_id, errors, row_fixes, needs_geocode = record[_POD_ID], [], (), geocode[i]
+        else:
+            row = {target: cells[target][i] for target in targets}
+            pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
+            pod_id, record = pod["pod_id"], None if errors else _values(pod)
         if not errors:
-            pod_id = pod["pod_id"]
-            if pod_id in first_seen:
-                target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
-                how = "pod_id" if target == "pod_id" else "name, address and state"
-                errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
-                                       f"same {how} as row {first_seen[pod_id]}; only the first is kept"))
-            else:
-                first_seen[pod_id] = number
-        if errors:
-            rejected.append(RejectedRow(number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
-            fixes.extend(row_fixes)
-            continue
-        action = "update" if pod["pod_id"] in existing else "insert"
-        valid.append(ValidRow(number, pod, action, needs_geocode))
+            first = first_seen.setdefault(pod_id, number)
+            if first == number:
+                valid.append(ValidRow(number, record, "update" if pod_id in existing else "insert", needs_geocode))
+                continue
+            row = {target: cells[target][i] for target in targets}
+            target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
+            how = "pod_id" if target == "pod_id" else "name, address and state"
+            errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
+                                   f"same {how} as row {first}; only the first is kept"))
+        rejected.append(RejectedRow(number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
+        fixes.extend(row_fixes)
     unmapped = [c for c in raw.columns if not used.get(c)]
     if unmapped:
         notes.append(f"not imported (no pod column chosen): {', '.join(unmapped)}")
@@ -178,6 +181,67 @@ def _points_inside(cells: dict[str, list], plan: _Plan, default_state: str | Non
         for w, s, e, n in (_STATE_BOXES[code] if code else _ALL_BOXES):
             inside[rows] |= (w <= lon[rows]) & (lon[rows] <= e) & (s <= lat[rows]) & (lat[rows] <= n)
     return inside
+
+
+def _clean_rows(cells: dict[str, list], plan: _Plan, default_state: str | None, inside, count: int):
+    """The rows that break no rule, found a column at a time, with their pods built the same way.
+
+    Returns (clean, needs_geocode, records): per row, whether it is clean, whether it needs geocoding,
+    and its pod's values in POD_FIELDS order (meaningful for clean rows only). A row that is not clean
+    (any cell in error or a formula, no name, a grade range or grades/dates out of order, one coordinate
+    without the other, a point outside its state, no location) takes `_check_row`, which says why;
+    for a clean row `_check_row` would build the same pod (tests/test_sheets_fast_paths.py compares).
+    """
+    clean = np.ones(count, dtype=bool)
+    for target, column in cells.items():
+        # one verdict per distinct Cell (rows holding one text share it), then one lookup a row
+        verdict = {id(c): c.error is None and not c.text.startswith("=") for c in set(column)}
+        clean &= np.fromiter(map(verdict.__getitem__, map(id, column)), bool, count)
+        if target == "name":
+            clean &= np.fromiter((bool(c.text) for c in column), bool, count)
+        elif target == GRADE_RANGE:
+            clean &= np.fromiter((not c.text for c in column), bool, count)  # rare: `_check_row` merges it
+    empty = [None] * count
+
+    def values(target: str) -> list:
+        column = cells.get(target)
+        return empty if column is None else [c.value if c.text else None for c in column]
+
+    pod = {f: values(f) for f in POD_FIELDS}
+    for name in vocab.LIST_COLUMNS:
+        pod[name] = [tuple(v) if v else () for v in pod[name]]  # held as tuples: `ValidRow.pod` gives lists
+    if "fee_usd" in cells and plan.fee_per_month != 1.0:
+        pod["fee_usd"] = [None if v is None else round(v * plan.fee_per_month, 2) for v in pod["fee_usd"]]
+    for low_name, high_name in (("grade_low", "grade_high"), ("opened_on", "closed_on")):
+        if low_name in cells and high_name in cells:
+            clean &= np.fromiter((lo is None or hi is None or not lo > hi
+                                  for lo, hi in zip(pod[low_name], pod[high_name])), bool, count)
+    if "state" in cells:
+        pod["state"] = [v if c.text else default_state for v, c in zip(pod["state"], cells["state"])]
+    else:
+        pod["state"] = [default_state] * count
+    has_lat = np.fromiter((v is not None for v in pod["lat"]), bool, count)
+    has_lon = np.fromiter((v is not None for v in pod["lon"]), bool, count)
+    address = np.fromiter((bool(v) for v in pod["address"]), bool, count)
+    geocode = ~has_lat & ~has_lon & address
+    clean &= (has_lat & has_lon & inside) | geocode
+    if "lat" in cells:
+        for axis in ("lat", "lon"):
+            flip = plan.hemisphere.get(axis)
+            pod[axis] = [None if v is None else round(-v if flip and v > 0 else v, 6) for v in pod[axis]]
+    keys: dict[str, str] = {}  # addresses repeat (a building's several programmes): each keyed once
+    pod["pod_id"] = [given or (_id_for(name, where, lat, lon, state, keys) if ok else None)
+                     for given, ok, name, where, lat, lon, state
+                     in zip(pod["pod_id"], clean, pod["name"], pod["address"], pod["lat"], pod["lon"], pod["state"])]
+    return clean.tolist(), geocode.tolist(), zip(*(pod[f] for f in POD_FIELDS))
+
+
+_POD_ID = POD_FIELDS.index("pod_id")
+
+
+def _values(pod: dict) -> tuple:
+    """A pod dict as `ValidRow.values`: its values in POD_FIELDS order, lists as tuples."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in map(pod.__getitem__, POD_FIELDS))
 
 
 def _check_row(number: int, row: dict[str, "judge.Cell"], plan: _Plan, default_state: str | None,
@@ -304,13 +368,23 @@ def _fmt(x: float) -> str:
 
 def _make_id(pod: dict) -> str:
     """Deterministic id from normalised name + address + state (or rounded coordinates without an address)."""
-    if pod["address"]:
-        where = _id_key(pod["address"])
-    elif pod["lat"] is not None and pod["lon"] is not None:
-        where = f"{pod['lat']:.4f},{pod['lon']:.4f}"
+    return _id_for(pod["name"], pod["address"], pod["lat"], pod["lon"], pod["state"])
+
+
+def _id_for(name: str | None, address: str | None, lat: float | None, lon: float | None, state: str | None,
+            address_keys: dict[str, str] | None = None) -> str:
+    """`_make_id` from the values; `address_keys` caches the addresses' `_id_key`s across rows."""
+    if address:
+        where = address_keys.get(address) if address_keys is not None else None
+        if where is None:
+            where = _id_key(address)
+            if address_keys is not None:
+                address_keys[address] = where
+    elif lat is not None and lon is not None:
+        where = f"{lat:.4f},{lon:.4f}"
     else:
         where = ""
-    key = "|".join([_id_key(pod["name"] or ""), where, (pod["state"] or "").upper()])
+    key = "|".join([_id_key(name or ""), where, (state or "").upper()])
     return "pod-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 

@@ -1,0 +1,277 @@
+"""The fast paths a 100,000-row upload takes give what the plain per-row code gives.
+
+Each test compares the fast path with a naive reference kept here (the whole-text StringIO, the
+per-row validation loop), on input built to hit every branch; bench/import.py measures the speed.
+"""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from podgeo.sheets import reading
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_lines_in_pieces_are_the_lines_of_one_stringio(monkeypatch, ending):
+    monkeypatch.setattr(reading, "_CHUNK", 7)  # pieces far smaller than a line: every cut is at a boundary
+    body = ending.join(['a,b,c', '"two', 'lines",x,y', '', 'é,\u2028,\x85', '"cr\rinside",1,2', 'last'])
+    for text in (body, body + ending, "\r\n" * 5, "x", "\n\r\n\r"):
+        assert list(reading._lines(text)) == list(io.StringIO(text, newline=""))
+
+
+def test_a_csv_read_in_pieces_keeps_every_row(monkeypatch):
+    monkeypatch.setattr(reading, "_CHUNK", 16)
+    rows = [f'Name {i},"{i} Main St\nSuite {i}",{37 + i / 100},-122.{i:02d},CA' for i in range(40)]
+    data = ("name,address,lat,lon,state\r\n" + "\r\n".join(rows) + "\r\n").encode("utf-8")
+    raw = reading.read_sheet(data, "pieces.csv")
+    assert len(raw.rows) == 40
+    assert raw.rows[39] == ("Name 39", "39 Main St\nSuite 39", "37.39", "-122.39", "CA")
+    assert raw.row_numbers[:3] == (2, 3, 4)
+
+
+# -- validation: clean rows found a column at a time vs every row through the per-row check ----------
+
+from podgeo.sheets import judge, rows  # noqa: E402
+from podgeo.sheets.model import POD_FIELDS, RawSheet, RowError  # noqa: E402
+
+_HEADER = ("pod_id", "Name", "Operator type", "Mode", "Grade low", "Grade high", "Grades", "Seats", "Cost",
+           "Weekly fee ($)", "Priority groups", "Supports", "Languages", "Status", "Opened", "Closed", "Address",
+           "City", "State", "ZIP", "Latitude", "Longitude", "Partner LEAID", "Notes")
+_MAPPING = dict(zip(_HEADER, ("pod_id", "name", "operator_type", "mode", "grade_low", "grade_high", "grade_range",
+                              "capacity", "cost", "fee_usd", "priority_groups", "supports", "languages", "status",
+                              "opened_on", "closed_on", "address", "city", "state", "zip", "lat", "lon",
+                              "partner_leaid", "notes")))
+_GOOD = {"pod_id": "", "Name": "Oak Pod", "Operator type": "Parent-led pod", "Mode": "In person", "Grade low": "K",
+         "Grade high": "5", "Grades": "", "Seats": "12", "Cost": "Paid", "Weekly fee ($)": "40",
+         "Priority groups": "Low-income; Foster youth", "Supports": "Meals", "Languages": "English; Spanish",
+         "Status": "Active", "Opened": "2020-09-08", "Closed": "", "Address": "1 Oak St", "City": "Oakland",
+         "State": "CA", "ZIP": "94607", "Latitude": "37.8044", "Longitude": "-122.2712", "Partner LEAID": "0612880",
+         "Notes": "back gate"}
+#: one change from a clean row each: every rule `_check_row` enforces, and the clean variants it accepts
+_CHANGES = [
+    {}, {"Name": "Elm Pod", "Address": "", "Latitude": "", "Longitude": ""},  # clean; the 2nd is no location
+    {"Name": "Fir Pod", "Latitude": "", "Longitude": ""},  # address only: geocode
+    {"Name": "=HYPERLINK(\"x\")"}, {"Name": ""}, {"Name": "x" * 201}, {"Name": "Ash", "Notes": "=1+1"},
+    {"Name": "Bay Pod", "Operator type": "parent led"}, {"Name": "Cay Pod", "Operator type": "astronaut"},
+    {"Name": "Dew Pod", "Mode": "hybrid"}, {"Name": "Eve Pod", "Grade low": "Q"},
+    {"Name": "Fig Pod", "Grade low": "8", "Grade high": "3"}, {"Name": "Gum Pod", "Grades": "K-5"},
+    {"Name": "Hay Pod", "Grades": "9-3"}, {"Name": "Ivy Pod", "Grades": "K-8", "Grade low": "", "Grade high": ""},
+    {"Name": "Jay Pod", "Seats": "-2"}, {"Name": "Kit Pod", "Seats": "2.5"}, {"Name": "Lea Pod", "Seats": ""},
+    {"Name": "Moe Pod", "Weekly fee ($)": "-1"}, {"Name": "Nye Pod", "Weekly fee ($)": "ten"},
+    {"Name": "Oat Pod", "Priority groups": "Low-income; astronauts"}, {"Name": "Pea Pod", "Supports": ""},
+    {"Name": "Qua Pod", "Opened": "someday"}, {"Name": "Rye Pod", "Closed": "2019-01-01"},
+    {"Name": "Sky Pod", "Closed": "2021-06-30", "Status": "Closed"}, {"Name": "Tea Pod", "State": "Atlantis"},
+    {"Name": "Urn Pod", "State": "", "Latitude": "40.7128", "Longitude": "-74.006"},  # default state: outside
+    {"Name": "Vat Pod", "State": "NY", "Latitude": "40.7128", "Longitude": "-74.006"},
+    {"Name": "Liv Pod", "Latitude": "40.7128", "Longitude": "-74.006"},  # in NY, the row says CA
+    {"Name": "Wax Pod", "ZIP": "ABCDE"}, {"Name": "Wes Pod", "ZIP": "9460"}, {"Name": "Yew Pod", "Partner LEAID": "12"},
+    {"Name": "Zed Pod", "Latitude": ""}, {"Name": "Ada Pod", "Longitude": ""},
+    {"Name": "Bea Pod", "Latitude": "-122.2712", "Longitude": "37.8044"},  # swapped
+    {"Name": "Cid Pod", "Longitude": "122.2712"}, {"Name": "Dot Pod", "Latitude": "95", "Longitude": "200"},
+    {"Name": "Eli Pod", "Latitude": "51.5", "Longitude": "-0.12"}, {"Name": "Flo Pod", "Latitude": "north"},
+    {"Name": "Gil Pod", "Latitude": "=A1"}, {"Name": "Oak Pod"},  # the same name, address and state as row 2
+    {"Name": "Hal Pod", "pod_id": "given-1"}, {"Name": "Ida Pod", "pod_id": "given-1"},  # a repeated pod_id
+    {"Name": "Jo Pod", "pod_id": "old-1"},  # an update
+    {"Name": "Kim Pod", "Address": "", "State": "NY", "Latitude": "40.7128", "Longitude": "-74.006"},
+    {"Name": "  Lou   Pod ", "City": " Oakland\t"}, {"Name": "Mae Pod", "Languages": "x" * 61},
+    {"Name": "Ned Pod", "Cost": "free"}, {"Name": "Ora Pod", "Status": ""},
+]
+
+
+def _sheet(header=_HEADER, good=_GOOD, changes=_CHANGES) -> RawSheet:
+    cells = tuple(tuple({**good, **change}[h] for h in header) for change in changes)
+    return RawSheet("every_rule.csv", tuple(header), cells, tuple(range(2, 2 + len(cells))), 1)
+
+
+def _reference(raw: RawSheet, mapping, *, existing_ids=(), state=None, values=None):
+    """The per-row loop: each row's cells through `_check_row`, which also checks each point itself."""
+    plan = rows._plan(raw, mapping)
+    cells = {t: judge.parse_column(raw, c, t, (values or {}).get(t)) for t, c in plan.source.items()}
+    first_seen, valid, rejected, fixes = {}, [], [], []
+    for i, number in enumerate(raw.row_numbers):
+        row = {t: column[i] for t, column in cells.items()}
+        pod, errors, row_fixes, needs_geocode = rows._check_row(number, row, plan, state, False)
+        if not errors:
+            if pod["pod_id"] in first_seen:
+                target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
+                how = "pod_id" if target == "pod_id" else "name, address and state"
+                errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
+                                       f"same {how} as row {first_seen[pod['pod_id']]}; only the first is kept"))
+            else:
+                first_seen[pod["pod_id"]] = number
+        if errors:
+            rejected.append((number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
+            fixes.extend(row_fixes)
+        else:
+            valid.append((number, pod, "update" if pod["pod_id"] in existing_ids else "insert", needs_geocode))
+    return valid, rejected, fixes
+
+
+def _compare(raw, mapping, monkeypatch, **kw):
+    checked = []
+    check_row = rows._check_row
+    monkeypatch.setattr(rows, "_check_row", lambda number, *a: checked.append(number) or check_row(number, *a))
+    got = rows.validate(raw, mapping, keep=set(mapping.values()) - {None}, **kw)
+    monkeypatch.undo()
+    valid, rejected, fixes = _reference(raw, mapping, **kw)
+    # both paths were taken: every row rejected for a rule by the per-row check, most valid rows without it
+    broke_rule = {r.row for r in got.rejected if r.errors[0].rule != "duplicate"}
+    assert broke_rule <= set(checked) and len(set(checked)) < len(raw.rows) - 10
+    assert [(v.row, v.pod, v.action, v.needs_geocode) for v in got.valid] == valid
+    assert [(r.row, r.values, r.errors) for r in got.rejected] == rejected
+    assert list(got.fixes) == fixes
+    return got
+
+
+def test_validation_of_every_kind_of_bad_cell_matches_the_per_row_check(monkeypatch):
+    got = _compare(_sheet(), _MAPPING, monkeypatch, existing_ids={"old-1"})
+    rules = {e.rule for r in got.rejected for e in r.errors}
+    assert {"formula", "required", "too_long", "vocabulary", "grade", "grade_order", "whole_number", "negative",
+            "number", "date", "date_order", "state", "zip", "leaid", "coordinates_incomplete", "swapped_coordinates",
+            "longitude_sign", "range", "outside_us", "outside_state", "location", "duplicate"} <= rules
+    pods = {v.pod["name"]: v for v in got.valid}
+    assert pods["Oak Pod"].pod["fee_usd"] == round(40 * 52 / 12, 2) and pods["Oak Pod"].pod["grade_low"] == 0
+    assert pods["Fir Pod"].needs_geocode and not pods["Oak Pod"].needs_geocode
+    assert pods["Gum Pod"].pod["grade_high"] == 5 and pods["Ivy Pod"].pod["grade_high"] == 8  # range column
+    assert pods["Jo Pod"].action == "update" and pods["Hal Pod"].pod["pod_id"] == "given-1"
+    assert pods["Lou Pod"].pod["city"] == "Oakland"
+    assert pods["Oak Pod"].pod["priority_groups"] == ["low_income", "foster_youth"]
+    assert len(got.valid) + len(got.rejected) == len(_CHANGES) and 10 < len(got.valid) < len(_CHANGES) - 20
+
+
+def test_validation_with_a_default_state_value_choices_and_west_longitudes_matches_the_per_row_check(monkeypatch):
+    header = tuple("Longitude (W)" if h == "Longitude" else h for h in _HEADER)
+    good = {("Longitude (W)" if k == "Longitude" else k): ("122.2712" if k == "Longitude" else v)
+            for k, v in _GOOD.items()}
+    changes = [{("Longitude (W)" if k == "Longitude" else k): v for k, v in c.items()} for c in _CHANGES]
+    mapping = {("Longitude (W)" if k == "Longitude" else k): v for k, v in _MAPPING.items()}
+    values = {"operator_type": {"astronaut": None}, "priority_groups": {"astronauts": "low_income"}}
+    got = _compare(_sheet(header, good, changes), mapping, monkeypatch, state="CA", values=values)
+    pods = {v.pod["name"]: v.pod for v in got.valid}
+    assert pods["Oak Pod"]["lon"] == -122.2712  # "(W)": positive is west
+    assert pods["Cay Pod"]["operator_type"] is None and pods["Oak Pod"]["state"] == "CA"
+    assert pods["Oat Pod"]["priority_groups"] == ["low_income"]
+
+
+def test_validation_without_coordinate_columns_matches_the_per_row_check(monkeypatch):
+    header = tuple(h for h in _HEADER if h not in ("Latitude", "Longitude", "Weekly fee ($)", "Grades"))
+    mapping = {h: _MAPPING[h] for h in header}
+    got = _compare(_sheet(header), mapping, monkeypatch)
+    assert got.valid and all(v.needs_geocode for v in got.valid)
+    assert {"location"} <= {e.rule for r in got.rejected for e in r.errors}
+
+
+def test_a_valid_rows_pod_is_a_new_dict_with_every_key_and_lists_of_its_own():
+    got = rows.validate(_sheet(), _MAPPING)
+    first = got.valid[0]
+    pod = first.pod
+    assert list(pod) == list(POD_FIELDS) and pod == first.pod and pod is not first.pod
+    pod["priority_groups"].append("homeless")
+    assert first.pod["priority_groups"] == ["low_income", "foster_youth"]
+    assert got.inserts == [v.pod["pod_id"] for v in got.valid]
+    columns = got.pod_columns()
+    assert [dict(zip(columns, values)) for values in zip(*columns.values())] == [
+        {**v.pod, **{k: tuple(v.pod[k]) for k in ("priority_groups", "supports", "languages")}} for v in got.valid]
+
+
+def test_the_imls_outlets_validate_as_the_per_row_check_says(shared_data, monkeypatch):
+    """The real 17,478 library outlets (every state): the same 17,356 valid pods and 122 rejected rows."""
+    path = shared_data / "hub_sites" / "imls_pls_fy2018_outlets.csv"
+    raw = reading.read_sheet(path.read_bytes(), path.name)
+    mapping = {"LIBNAME": "name", "ADDRESS": "address", "CITY": "city", "STABR": "state", "ZIP": "zip",
+               "LATITUDE": "lat", "LONGITUD": "lon"}
+    got = _compare(raw, mapping, monkeypatch)
+    assert (len(got.valid), len(got.rejected)) == (17_356, 122)
+
+
+def test_reading_rows_as_tuples_keeps_each_csv_row_as_the_csv_module_reads_it(shared_data):
+    import csv
+    path = shared_data / "hub_sites" / "imls_pls_fy2018_outlets.csv"
+    raw = reading.read_sheet(path.read_bytes(), path.name, encoding="cp1252")
+    expected = list(csv.reader(io.StringIO(path.read_bytes().decode("cp1252"), newline="")))
+    assert raw.columns == tuple(expected[0]) and raw.rows == tuple(map(tuple, expected[1:]))
+
+
+# -- commit: the pods column by column, the file by incremental blob I/O -----------------------------
+
+import pandas as pd  # noqa: E402
+
+from podgeo import pods as uploads  # noqa: E402
+
+
+def _stored(store) -> list[dict]:
+    frame = pd.DataFrame(store.pods().drop(columns=["geometry", "batch_id"])).sort_values("pod_id").astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
+
+
+def test_pods_committed_column_by_column_are_stored_as_pods_committed_as_dicts(store_backend):
+    """Both backends; a pod_id given twice keeps its last row, as it does for dicts."""
+    dicts = [{"pod_id": "t-a", "name": "A", "lat": 37.8, "lon": -122.26, "priority_groups": ["low_income"],
+              "supports": [], "state": "CA"},
+             {"pod_id": "t-b", "name": "B", "lat": None, "lon": None, "priority_groups": (), "supports": ("meals",),
+              "state": None},
+             {"pod_id": "t-a", "name": "A again", "lat": 37.81, "lon": -122.25, "priority_groups": [],
+              "supports": ["meals", "tutoring"], "state": "CA"}]
+    links = pd.DataFrame({"pod_id": ["t-a"], "leaid": ["0628050"], "layer": ["unified"]})
+    batch = {"filename": "x.csv", "uploaded_by": "ana", "counts": {}, "file_bytes": b"name\nA\n"}
+    store = store_backend.open()
+    first = store.commit_upload(batch, dicts, links, [])
+    expected = _stored(store)
+    store.undo_batch(first, user="ana")
+    store.commit_upload(batch, {k: [d[k] for d in dicts] for k in dicts[0]}, links, [])
+    assert _stored(store) == expected
+    assert [(p["name"], p["supports"], p["leaids"]) for p in expected if p["pod_id"].startswith("t-")] == [
+        ("A again", ["meals", "tutoring"], "0628050"), ("B", ["meals"], None)]
+
+
+def test_the_uploaded_file_is_stored_byte_for_byte_in_a_new_and_in_an_older_store(tmp_path, shared_data,
+                                                                                   fixture_store):
+    """The file goes in through a zeroblob in the last column; a store made when file_bytes was not the
+    last column takes the same path and keeps the same bytes."""
+    import shutil
+    import sqlite3
+
+    from podgeo.store import SqliteStore
+
+    path = shared_data / "hub_sites" / "imls_pls_fy2018_outlets.csv"
+    data = path.read_bytes()[:300_000]
+    data = data[:data.rindex(b"\n") + 1]  # ~1,400 real outlets, in the file's own cp1252 bytes
+    for old_layout in (False, True):
+        db = shutil.copy(fixture_store, tmp_path / f"s{old_layout}.db")
+        with sqlite3.connect(db) as conn:
+            if old_layout:
+                conn.execute("drop table upload_batches")
+                conn.execute("create table upload_batches (batch_id integer primary key, kind text, filename text, "
+                             "sha256 text, file_bytes blob, sheet text, uploaded_by text, uploaded_at text, "
+                             "mapping text, counts text, undoes integer, undone_by integer, note text)")
+            columns = [r[1] for r in conn.execute("pragma table_info(upload_batches)")]
+        assert (columns[-1] == "file_bytes") is not old_layout
+        store = SqliteStore(db)
+        plan = uploads.plan_upload(store, data, path.name)
+        batch_id = uploads.commit_upload(store, plan, user="ana", use_geocoder=False)
+        assert store.batch_file(batch_id) == (path.name, data)
+        row = store.batches().iloc[0]
+        assert (row["filename"], row["sha256"], row["counts"]["valid"]) == (path.name, plan.sha256,
+                                                                            plan.counts["valid"])
+        assert plan.counts["valid"] > 1_000 and store.counts()["pods"] >= plan.counts["valid"]
+
+
+def test_a_column_is_parsed_once_per_distinct_text_and_short_rows_read_as_blank(monkeypatch):
+    raw = RawSheet("ragged.csv", ("name", "state"), (("A", "ca"), ("B",), ("C", "CA"), ("D", "ca")), (2, 3, 4, 5), 1)
+    parsed = []
+    parse_cell = judge._parse_cell
+    monkeypatch.setattr(judge, "_parse_cell", lambda original, *a: parsed.append(original) or parse_cell(original, *a))
+    cells = judge.parse_column(raw, "state", "state")
+    assert [(c.original, c.value) for c in cells] == [("ca", "CA"), ("", None), ("CA", "CA"), ("ca", "CA")]
+    assert cells[0] is cells[3] and parsed == ["ca", "", "CA"]
+
+
+def test_a_file_of_cr_line_ends_is_read_in_pieces_too(monkeypatch):
+    monkeypatch.setattr(reading, "_CHUNK", 5)
+    text = "a,b\r1,2\r\r3,4\r\n5,6\r7,8\r9,10\r11,12\r13,14\r15,16"
+    pieces = []
+    real = io.StringIO
+    monkeypatch.setattr(reading.io, "StringIO", lambda chunk, **kw: pieces.append(chunk) or real(chunk, **kw))
+    assert list(reading._lines(text)) == list(real(text, newline=""))
+    assert len(pieces) > 2 and "".join(pieces) == text
