@@ -68,7 +68,7 @@ def naive_map(districts) -> folium.Map:
     return assets.localize(m)
 
 
-def our_state_view(store: SqliteStore, fips: str, layers, site_kinds=("libraries",), one_canvas=False) -> explore.View:
+def our_state_view(store: SqliteStore, fips: str, layers, site_kinds=("libraries",), one_canvas=True) -> explore.View:
     districts = store.districts(state_fips=[fips], layers=list(layers))
     pods, links = store.pods(), store.place_districts("pods")
     state = districts["state"].iloc[0]
@@ -158,8 +158,8 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
         (root / "naive.html").write_text(_timed(naive_map(ca_full).get_root().render()))
         (root / "ours.html").write_text(_timed(our_state_view(store, "06", ("unified", "elementary")).map
                                                .get_root().render()))
-        (root / "canvas.html").write_text(_timed(our_state_view(store, "06", ("unified", "elementary"),
-                                                                one_canvas=True).map.get_root().render()))
+        (root / "layers.html").write_text(_timed(our_state_view(store, "06", ("unified", "elementary"),
+                                                                one_canvas=False).map.get_root().render()))
         (root / "static").symlink_to(REPO / "static")
         (root / "compare.py").write_text(_COMPARE_APP)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=tmp))
@@ -168,7 +168,7 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             results: dict[str, list[float]] = {}
-            for name in ("naive", "ours", "canvas") * repeat:
+            for name in ("naive", "ours", "layers") * repeat:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 t = time.perf_counter()
                 page.goto(f"{base}/{name}.html")
@@ -176,31 +176,31 @@ def draw_times(store: SqliteStore, db: Path, repeat: int) -> None:
                 results.setdefault(name, []).append(time.perf_counter() - t)
                 page.close()
             naive_s, ours_s = statistics.median(results["naive"]), statistics.median(results["ours"])
-            canvas_s = statistics.median(results["canvas"])
-            print(f"plain HTML page (no Streamlit): ours {ours_s:.2f} s, ours on one canvas {canvas_s:.2f} s, "
-                  f"naive raw polygons {naive_s:.2f} s (naive / ours = {naive_s / ours_s:.1f}x, naive / one canvas "
-                  f"= {naive_s / canvas_s:.1f}x; medians of {repeat})")
+            layers_s = statistics.median(results["layers"])
+            print(f"plain HTML page (no Streamlit): ours (one canvas, as the app) {ours_s:.2f} s, ours as one Leaflet "
+                  f"layer per district {layers_s:.2f} s, naive raw polygons {naive_s:.2f} s (naive / ours = "
+                  f"{naive_s / ours_s:.1f}x, naive / one layer each = {naive_s / layers_s:.1f}x; medians of {repeat})")
             loads, switches = _app_draw_times(browser, root / "compare.py", db, repeat)
             load, switch = ({k: statistics.median(v) for k, v in d.items()} for d in (loads, switches))
             floor = load["empty"]
             print(f"through Streamlit + st_folium, opening the page (navigation start to painted, warm server): "
-                  f"ours {load['ours']:.2f} s, ours on one canvas {load['canvas']:.2f} s, naive {load['naive']:.2f} s "
+                  f"ours {load['ours']:.2f} s, ours as one layer per district {load['layers']:.2f} s, naive {load['naive']:.2f} s "
                   f"(naive / ours = {load['naive'] / load['ours']:.1f}x), the real app page {load['app']:.2f} s; "
                   f"an empty map takes {floor:.2f} s (Streamlit's page start, the same for any map): above it, "
                   f"ours {load['ours'] - floor:.2f} s, naive {load['naive'] - floor:.2f} s "
                   f"(naive / ours = {(load['naive'] - floor) / (load['ours'] - floor):.1f}x)")
             print(f"through Streamlit + st_folium, choosing California in an open page showing Delaware (what a "
-                  f"user does; choice to painted): ours {switch['ours']:.2f} s, ours on one canvas "
-                  f"{switch['canvas']:.2f} s, naive {switch['naive']:.2f} s (naive / ours = "
-                  f"{switch['naive'] / switch['ours']:.1f}x, naive / one canvas = "
-                  f"{switch['naive'] / switch['canvas']:.1f}x); a tiny map instead of California "
+                  f"user does; choice to painted): ours {switch['ours']:.2f} s, ours as one layer per district "
+                  f"{switch['layers']:.2f} s, naive {switch['naive']:.2f} s (naive / ours = "
+                  f"{switch['naive'] / switch['ours']:.1f}x, naive / one layer each = "
+                  f"{switch['naive'] / switch['layers']:.1f}x); a tiny map instead of California "
                   f"{switch['empty']:.2f} s (a rerun's floor); the real app, Delaware to California in "
                   f"Geography, {switch['app']:.2f} s; medians of {repeat}")
             browser.close()
         server.shutdown()
 
 
-#: a comparison app: ?variant=naive|ours|canvas|empty, one server and browser for all. "Show"
+#: a comparison app: ?variant=naive|ours|layers|empty, one server and browser for all. "Show"
 #: starts on Delaware and switches to California; each map reports when it is painted (`_PROBE`)
 _COMPARE_APP = f"""
 import sys
@@ -234,7 +234,7 @@ if variant == "empty":  # the same page with a map of one circle: what Streamlit
 elif variant == "naive":
     m = naive_map(full(fips))
 else:
-    m = ours(fips, variant == "canvas").map
+    m = ours(fips, variant != "layers").map
 st_folium(probe(m, shown), key="map", height=620, use_container_width=True, returned_objects=[])
 """
 
@@ -285,7 +285,7 @@ def _app_draw_times(browser, compare_app: Path, db: Path, repeat: int):
     port, proc = _serve(compare_app, db)
     try:
         for i in range(repeat + 1):
-            for name in ("empty", "naive", "ours", "canvas"):
+            for name in ("empty", "naive", "ours", "layers"):
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(f"http://127.0.0.1:{port}/?variant={name}&db={db}")
                 page.wait_for_function("() => window.__painted && window.__painted.label === 'California'",

@@ -742,7 +742,8 @@ _CANVAS_CHOROPLETH_JS = """function (data, o) {
                                 originalEvent: e.originalEvent,
                                 layer: {feature: feature, toGeoJSON: function () { return feature; }}});
         },
-        districtAt: function (latlng) { var f = at(latlng); return f < 0 ? null : data.leaid[f]; }
+        districtAt: function (latlng) { var f = at(latlng); return f < 0 ? null : data.leaid[f]; },
+        districtCount: function () { return n; }
     });
     return new Layer({padding: 0.1});
 }"""

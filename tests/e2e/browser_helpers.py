@@ -4,8 +4,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+#: districts on the map: one Leaflet layer each, or all of them in podgeo's one-canvas layer
 COUNT_DISTRICTS = """() => { let n = 0; if (!window.map) return 0;
-    window.map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.leaid) n++; });
+    window.map.eachLayer(l => { if (l.feature && l.feature.properties && l.feature.properties.leaid) n++;
+                                else if (l.districtCount) n += l.districtCount(); });
     return n; }"""
 INKED_PIXELS = """() => { let inked = 0;
     for (const c of document.querySelectorAll('.leaflet-overlay-pane canvas')) {
