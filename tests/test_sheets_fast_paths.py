@@ -275,3 +275,17 @@ def test_a_file_of_cr_line_ends_is_read_in_pieces_too(monkeypatch):
     monkeypatch.setattr(reading.io, "StringIO", lambda chunk, **kw: pieces.append(chunk) or real(chunk, **kw))
     assert list(reading._lines(text)) == list(real(text, newline=""))
     assert len(pieces) > 2 and "".join(pieces) == text
+
+
+def test_cells_are_compared_by_identity_and_may_hold_lists():
+    """Cell is a named tuple for speed, but two rows' equal texts must stay two Cells unless shared."""
+    a, b = judge.Cell("x; y", "x; y", ["x", "y"]), judge.Cell("x; y", "x; y", ["x", "y"])
+    assert a == a and a != b and len({a, b, a}) == 2
+    assert judge._counts([a, b, a]) == [(a, 2), (b, 1)]
+
+
+def test_validation_without_state_or_list_columns_matches_the_per_row_check(monkeypatch):
+    header = ("Name", "Address", "Latitude", "Longitude")
+    mapping = dict(zip(header, ("name", "address", "lat", "lon")))
+    got = _compare(_sheet(header), mapping, monkeypatch, state="CA")
+    assert all(v.pod["languages"] == [] and v.pod["state"] == "CA" for v in got.valid)
