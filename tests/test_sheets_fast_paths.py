@@ -289,3 +289,35 @@ def test_validation_without_state_or_list_columns_matches_the_per_row_check(monk
     mapping = dict(zip(header, ("name", "address", "lat", "lon")))
     got = _compare(_sheet(header), mapping, monkeypatch, state="CA")
     assert all(v.pod["languages"] == [] and v.pod["state"] == "CA" for v in got.valid)
+
+
+def test_values_checked_a_column_at_a_time_are_bound_as_the_per_row_check_binds_them():
+    """SQLite's column-at-a-time type check converts exactly what the per-row one converts."""
+    import datetime
+
+    import numpy as np
+
+    from podgeo.store import _plain_column, _plain_row
+
+    columns = [["a", None, "c"], [1, np.int64(2), 3.5], [b"x", {"k": [1]}, datetime.date(2020, 9, 8)],
+               [np.float64(1.5), True, ["l"]]]
+    by_rows = [list(_plain_row(list(r))) for r in zip(*columns)]
+    by_columns = [list(r) for r in zip(*map(_plain_column, columns))]
+    assert by_columns == by_rows == [["a", 1, b"x", 1.5], [None, 2, '{"k": [1]}', True], ["c", 3.5, "2020-09-08", '["l"]']]
+    assert _plain_column(columns[0]) is columns[0]  # a plain column is kept, not copied
+    assert [type(v) for v in by_columns[1]] == [type(None), int, str, bool]
+
+
+def test_an_upload_over_existing_pods_records_their_earlier_state_column_by_column(store_backend):
+    """The undo history written a column at a time: an updated pod's row and links before, None for a new one."""
+    links = pd.DataFrame({"pod_id": ["h-a"], "leaid": ["0628050"], "layer": ["unified"]})
+    batch = {"filename": "x.csv", "uploaded_by": "ana", "counts": {}, "file_bytes": b"name\nA\n"}
+    store = store_backend.open()
+    store.commit_upload(batch, {"pod_id": ["h-a"], "name": ["A"], "lat": [37.8], "lon": [-122.26]}, links, [])
+    second = store.commit_upload(batch, {"pod_id": ["h-a", "h-b"], "name": ["A2", "B"], "lat": [37.8, None],
+                                         "lon": [-122.26, None]}, links.iloc[:0], [])
+    assert store.pods().set_index("pod_id").loc[["h-a", "h-b"], "name"].tolist() == ["A2", "B"]
+    store.undo_batch(second, user="ana")
+    pods_now = store.pods().set_index("pod_id")
+    assert pods_now.loc["h-a", "name"] == "A" and "h-b" not in pods_now.index
+    assert pods_now.loc["h-a", "leaids"] == "0628050"
