@@ -321,3 +321,72 @@ def test_an_upload_over_existing_pods_records_their_earlier_state_column_by_colu
     pods_now = store.pods().set_index("pod_id")
     assert pods_now.loc["h-a", "name"] == "A" and "h-b" not in pods_now.index
     assert pods_now.loc["h-a", "leaids"] == "0628050"
+
+
+# -- encoding: high bytes found by numpy vs the regex searches ----------------------------------------
+
+from podgeo.sheets import encoding  # noqa: E402
+
+
+def _encoded_files() -> list[bytes]:
+    """Large and small files of several encodings, with mojibake, one UTF-8 row and an undefined byte."""
+    ascii_rows = "".join(f"Hub {i},open weekdays,37.{i % 97}\r\n" for i in range(30_000))
+    return [("Niños Unidos,sí\r\n" + ascii_rows + "Café Olé – Hub,año\r\n").encode("cp1252"),
+            (ascii_rows + "CafÃ© Familia,ok\r\nNiño,sí\r\n").encode("cp1252"),  # mojibake near the end
+            ("Café,ok\r\n" + ascii_rows).encode("cp1252") + "Ünïcødé Pod,ok\r\n".encode("utf-8"),
+            (ascii_rows + "Ресурсный центр,Москва\r\n" * 50).encode("cp1251"),
+            (ascii_rows + "Café Pod,ok\r\n").encode("mac_roman"),
+            (ascii_rows + "Niño,sí\r\n").encode("cp1252")[:-8] + b"\x81\xf1o,s\xed\r\n",
+            (ascii_rows + "CafÃ© Olé,ok\r\n" + "Niños Unidos,sí señor\r\n" * 20).encode("cp1252"),
+            "Café,Olé\r\nÃ©t\xe9,x\r\n".encode("cp1252"), b"\xfe\x80\xe9", b"\xc3", b"plain,ascii\r\n"]
+
+
+def test_high_bytes_found_at_once_are_where_the_regex_finds_them():
+    import random
+
+    pick = random.Random(15)
+    for data in _encoded_files():
+        high = encoding._HighBytes(data)
+        assert high.utf8_sequence() == bool(encoding._UTF8_SEQUENCE.search(data))
+        for _ in range(200):
+            pos = pick.randrange(len(data) + 1)
+            end = pick.randrange(pos, len(data) + 2)
+            got, want = high.search(data, pos, end), encoding._HIGH_BYTE.search(data, pos, end)
+            assert (got and (got.start(), got.end())) == (want and (want.start(), want.end()))
+
+
+def test_decoding_with_high_bytes_found_at_once_gives_what_the_regex_searches_give(monkeypatch):
+    fast = [encoding.decode(data, "f.csv") for data in _encoded_files()]
+
+    class Regex(encoding._HighBytes):  # the searches as they were: regexes over every byte
+        def search(self, data, pos, end):
+            return encoding._HIGH_BYTE.search(data, pos, end)
+
+        def utf8_sequence(self):
+            return bool(encoding._UTF8_SEQUENCE.search(self.bytes.tobytes()))
+
+    monkeypatch.setattr(encoding, "_HighBytes", Regex)
+    monkeypatch.setattr(encoding, "_single_byte", lambda codec: False)  # mojibake searched in the whole text
+    slow = [encoding.decode(data, "f.csv") for data in _encoded_files()]
+    assert fast == slow
+    assert fast[0].encoding == "cp1252" and fast[0].text.endswith("Café Olé – Hub,año\r\n")
+    assert "Café Familia" in fast[1].text and any("are UTF-8" in n for n in fast[2].notes)
+    assert fast[3].text.endswith("Ресурсный центр,Москва\r\n")
+
+
+def test_mojibake_looked_for_only_where_two_high_bytes_meet_is_repaired_as_when_searched_everywhere():
+    text = "Hub,x\r\nCafÃ© Olé,ok\r\nNiño,sí\r\n" + "plain,row\r\n" * 100 + "Ã¼ber Pod,é\r\n"
+    data = text.encode("cp1252")
+    at = encoding._HighBytes(data).pairs()
+    assert [text[i:i + 2] for i in at] == ["Ã©", "Ã¼"]
+    got, want = encoding._repaired(text, "cp1252", [], (), at), encoding._repaired(text, "cp1252", [])
+    assert got == want and "Café Olé" in got.text and "über Pod" in got.text
+    assert got.notes == ("mojibake repaired on lines 2, 104 (e.g. 'Ã©' read back as 'é')",)
+    clean = "Café,ok\r\n" * 3
+    assert encoding._repaired(clean, "cp1252", [], (), encoding._HighBytes(clean.encode("cp1252")).pairs()).text is clean
+
+
+def test_only_encodings_that_read_each_byte_as_one_character_line_up_with_the_bytes():
+    assert all(map(encoding._single_byte, ("cp1252", "mac_roman", "cp1251", "koi8_r", "cp1258", "latin-1")))
+    assert not any(map(encoding._single_byte, ("utf-8", "cp932", "gb18030", "big5", "cp500", "iso2022_jp",
+                                               "utf-16", "no-such-codec")))
