@@ -390,3 +390,59 @@ def test_only_encodings_that_read_each_byte_as_one_character_line_up_with_the_by
     assert all(map(encoding._single_byte, ("cp1252", "mac_roman", "cp1251", "koi8_r", "cp1258", "latin-1")))
     assert not any(map(encoding._single_byte, ("utf-8", "cp932", "gb18030", "big5", "cp500", "iso2022_jp",
                                                "utf-16", "no-such-codec")))
+
+
+def test_an_ascii_id_part_is_keyed_as_the_regex_keys_it():
+    """Pod ids made from ASCII names and addresses stay what `_key` (NFKD + regex) made them."""
+    import random
+    import string
+
+    from podgeo.sheets.text import _key
+
+    pick = random.Random(15)
+    texts = ["".join(map(chr, range(128))), "", "  ", "St. Mary's — no", "O'Neil Hub #2 (Main)\x1c\x1fAnnex",
+             *("".join(pick.choice(string.printable + "\x00\x1c\x1d\x7f") for _ in range(pick.randrange(40)))
+               for _ in range(5_000))]
+    assert [rows._id_key(t) for t in texts if t.isascii()] == [_key(t) for t in texts if t.isascii()]
+    assert rows._id_key("O'Neil Hub #2 (Main)") == "o neil hub 2 main"
+
+
+def _zip_reference(text: str) -> str | None:
+    """`values._zip` as it was (module-level re calls, no early return), None for an error."""
+    import re
+
+    t = text.strip()
+    if re.fullmatch(r"[0-9]{3,4}", t):
+        t = t.zfill(5)
+    elif re.fullmatch(r"[0-9]{9}", t):
+        t = f"{t[:5]}-{t[5:]}"
+    elif re.fullmatch(r"[0-9]{5}\.0", t):
+        t = t[:5]
+    t = re.sub(r"^([0-9]{5})\s*-?\s*([0-9]{4})$", r"\1-\2", t)
+    return t if re.fullmatch(r"[0-9]{5}(-[0-9]{4})?", t) else None
+
+
+def test_zips_and_degrees_parse_as_the_uncompiled_patterns_did():
+    import re
+
+    from podgeo.sheets import values
+    from podgeo.sheets.text import _parse_float
+
+    zips = ["94607", "4607", "607", "946071234", "94607.0", "94607-1234", "94607 1234", "94607 - 1234", "94607-123",
+            "9460", "ABCDE", "94607\n", "94607-", "946070", "12345-6789-0"]
+    for text in zips:
+        try:
+            got = values._zip(text, "ZIP")
+        except values._Invalid:
+            got = None
+        assert got == _zip_reference(text), text
+    degrees = ["37.8044", "-122.2712", "37,8044", "N 37.8", "37.8 N", "37.8N", "W122.27", "122.27 W", "-37 S", "S",
+               "37 48 15.8", "37° 48' 15.8\" N", "122°16′W", "°", " ", "north", "1e3", "NaN", "inf", "E", "37.8 E x"]
+    for text in degrees:
+        t = text.strip().upper().replace("−", "-").replace("°", " ").replace("’", "'").replace("”", '"')
+        m = re.fullmatch(r"([NSEW])\s*(.+)|(.+?)\s*([NSEW])", t)
+        assert (values._HEMISPHERE.fullmatch(t) if t[:1] in values._NSEW or t[-1:] in values._NSEW else None
+                ) is None if m is None else m.groups() == values._HEMISPHERE.fullmatch(t).groups(), text
+    assert [values._parse_degrees(t) for t in ("37.8 N", "122.27 W", "-37 S", "37 30")] == [37.8, -122.27, None, 37.5]
+    assert [_parse_float(t, decimal_comma=True) for t in ("37,5", "1e3", "nan", "1,234")] == [37.5, 1000.0, None, 1.234]
+    assert _parse_float("1,234,567.5", thousands=True) == 1234567.5

@@ -429,15 +429,16 @@ def _id_for(name: str | None, address: str | None, lat: float | None, lon: float
     return "pod-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-#: Every ASCII character but a-z and 0-9 -> space (lower-cased text only), as _key's regex does, faster.
-_ASCII_PUNCT = str.maketrans({c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")})
+#: ASCII bytes as `_key` keys them: A-Z lower-cased, a-z and 0-9 kept, everything else a space (bytes.translate
+#: is 4x faster than str.translate with a mapping)
+_ASCII_KEY = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
 
 
 def _id_key(text: str) -> str:
     """Text as an id part. Latin-script text keeps its old ASCII key, so existing ids stay the same; other
     scripts (Hangul, Han, Arabic, Cyrillic...) keep their letters, which the ASCII key dropped ("" for all)."""
     if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_PUNCT).split())  # what _key gives for ASCII, without NFKD
+        return b" ".join(text.encode("ascii").translate(_ASCII_KEY).split()).decode("ascii")  # _key's, without NFKD
     latin = all(c.isascii() or not c.isalnum() or unicodedata.name(c, "").startswith("LATIN")
                 for c in unicodedata.normalize("NFKD", text))
     key = _key(text) if latin else ""
