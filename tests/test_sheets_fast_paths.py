@@ -446,3 +446,65 @@ def test_zips_and_degrees_parse_as_the_uncompiled_patterns_did():
     assert [values._parse_degrees(t) for t in ("37.8 N", "122.27 W", "-37 S", "37 30")] == [37.8, -122.27, None, 37.5]
     assert [_parse_float(t, decimal_comma=True) for t in ("37,5", "1e3", "nan", "1,234")] == [37.5, 1000.0, None, 1.234]
     assert _parse_float("1,234,567.5", thousands=True) == 1234567.5
+
+
+def _first_error_reference(text: str, limits) -> str | None:
+    """The limits checked a row at a time, in the order `_csv_records` checked them before: the first row
+    over one says which; a long cell comes after the row, column and cell counts and before the quotes."""
+    import csv
+
+    reader, end, width = csv.reader(io.StringIO(text, newline="")), 0, 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            start, end = end + 1, reader.line_num
+            if number > limits.rows:
+                return "rows"
+            if len(row) > limits.columns:
+                return "columns"
+            width = max(width, len(row))
+            if number * width > limits.cells:
+                return "cells"
+            if row and max(map(len, row)) > limits.cell_chars:
+                return f"row {number:,}, column"
+            if end > start and any(len(c.splitlines()) > 1 and "," in c for c in row):
+                return "quote"
+    except csv.Error:
+        return "not readable"
+    return None
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("a,b\nok,x\nok,toolongcell\n" + "x,y\n" * 20, "row 3, column"),  # before the row limit
+    ("a,b\nok,x\n1,2,3\nx,toolongcell\n", "columns"),  # a wide row first
+    ("a,b\nok,x\nx,toolongcell\n1,2,3\n", "row 3, column"),
+    ("a,b\nok,x\nx,toolongcell\n\"open,y\n", "row 3, column"),  # before an unreadable quote
+    ("a,b\nok,\"toolong\nlooks,like,a,row\"\n", "row 2, column"),  # a long quoted cell before its quote check
+    ("a,b\nok,\"a\nb,c\"\nx,toolongcell\n", "quote"),
+    ("a,b\nok,x\n" + "x,y\n" * 3, None),
+])
+def test_a_long_cell_found_among_the_distinct_texts_is_reported_where_the_row_check_reported_it(body, expected):
+    from podgeo.sheets.model import Limits, SheetError
+
+    limits = Limits(rows=12, columns=2, cells=24, cell_chars=8)
+    assert _first_error_reference(body, limits) == expected
+    if expected is None:
+        assert len(reading._csv_records(body, "l.csv", ",", limits)) == body.count("\n")
+        return
+    with pytest.raises(SheetError) as error:
+        reading._csv_records(body, "l.csv", ",", limits)
+    assert {"rows": "more than 12 rows", "columns": "columns; a sheet may have at most 2", "quote": "the quote",
+            "not readable": "not readable as CSV"}.get(expected, expected) in str(error.value)
+
+
+def test_a_row_is_filled_and_a_help_row_as_the_whole_row_says():
+    rows_ = [(), ("",), (" ",), ("\t", ""), ("", "x"), (" x",), ("\u3000", " "), ("x", ""), ("", " ", "\xa0y")]
+    assert [reading._filled(r) for r in rows_] == [bool("".join(r).strip()) for r in rows_]
+    columns = list(reading._HELP)[:2]
+    help_row = tuple(reading._HELP[c] for c in columns)
+    for cells in (help_row, ("",) + help_row[1:], (" ",) + help_row, ("'" + help_row[0], help_row[1]), ("x", "")):
+        first = next((v.strip() for v in cells if v and not v.isspace()), "")
+        filled = [(c, v.strip()) for c, v in zip(columns, cells) if v.strip()]
+        want = (first in reading._HELP_TEXTS or first.lstrip("'") in reading._HELP_TEXTS) and bool(filled) and all(
+            reading._HELP.get(c) == v or reading._HELP.get(c) == v.lstrip("'") for c, v in filled)
+        assert reading._is_help_row(columns, cells) == want
+    assert reading._is_help_row(columns, help_row)
