@@ -144,14 +144,20 @@ def _lines(text: str):
     """The text's lines as `io.StringIO(text, newline="")` gives them (each ends after CR, LF or CRLF), a
     megabyte at a time: one StringIO holds 4 bytes a character, 84 MB for a 21 MB sheet. Each piece ends
     just after an LF (or, where no LF follows, a CR), so no CRLF is cut in two and every line is the
-    one the whole text would give."""
+    one the whole text would give. The pieces' lines are chained in C (a generator resumed per line cost
+    0.04 s for 100,000 rows)."""
+    return chain.from_iterable(_pieces(text))
+
+
+def _pieces(text: str):
+    """`_lines`' pieces, each a StringIO of whole lines."""
     start = 0
     while start < len(text):
         end = text.find("\n", start + _CHUNK)
         if end < 0:  # no LF from here on: a CR ends a line (old Mac files) and cannot be half a CRLF
             end = text.find("\r", start + _CHUNK)
         end = len(text) if end < 0 else end + 1
-        yield from io.StringIO(text[start:end], newline="")
+        yield io.StringIO(text[start:end], newline="")
         start = end
 
 

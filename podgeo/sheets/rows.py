@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from itertools import repeat
+from itertools import count as numbers, repeat
 from operator import attrgetter, is_not
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
@@ -66,14 +66,15 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     inside = _points_inside(cells, plan, default_state)
     fast, geocode, records = _clean_rows(cells, plan, default_state, inside, len(raw.rows))
     targets = tuple(cells)
-    keep_valid, seen = valid.append, first_seen.setdefault
-    for i, (number, clean, record) in enumerate(zip(raw.row_numbers, fast, records)):
+    # the usual row said as briefly as can be: a ValidRow made by tuple.__new__ (its own __new__ is Python)
+    keep_valid, seen, made = valid.append, first_seen.setdefault, tuple.__new__
+    for i, number, clean, record, needs_geocode in zip(numbers(), raw.row_numbers, fast, records, geocode):
         if clean:  # no rule broken: the pod was built column by column
             pod_id = record[_POD_ID]
-            if seen(pod_id, number) == number:  # the usual row: said as briefly as can be
-                keep_valid(ValidRow(number, record, "update" if pod_id in existing else "insert", geocode[i]))
+            if seen(pod_id, number) == number:
+                keep_valid(made(ValidRow, (number, record, "update" if pod_id in existing else "insert", needs_geocode)))
                 continue
-            errors, row_fixes, needs_geocode = [], (), geocode[i]
+            errors, row_fixes = [], ()
         else:
             row = {target: cells[target][i] for target in targets}
             pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
