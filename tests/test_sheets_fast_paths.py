@@ -508,3 +508,55 @@ def test_a_row_is_filled_and_a_help_row_as_the_whole_row_says():
             reading._HELP.get(c) == v or reading._HELP.get(c) == v.lstrip("'") for c, v in filled)
         assert reading._is_help_row(columns, cells) == want
     assert reading._is_help_row(columns, help_row)
+
+
+def test_the_collector_is_paused_for_an_upload_and_put_back_as_it_was(shared_data, fixture_store):
+    """plan_upload/commit_upload run with the cyclic collector off; it is on again after (off if it was off),
+    after an error too, and only when the last of two overlapping paused calls ends."""
+    import gc
+    import threading
+
+    from podgeo import gcpause
+
+    seen = []
+    probe = gcpause.paused(lambda: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    probe()
+    assert seen == [False] and gc.isenabled()
+
+    @gcpause.paused
+    def fails():
+        raise ValueError("x")
+
+    with pytest.raises(ValueError):
+        fails()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        probe()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    inside, leave = threading.Event(), threading.Event()
+    worker = threading.Thread(target=gcpause.paused(lambda: inside.set() or leave.wait(5)))
+    worker.start()
+    inside.wait(5)
+    probe()  # ends while the other call still runs: the collector stays off
+    assert seen[-1] is False and not gc.isenabled()
+    leave.set()
+    worker.join()
+    assert gc.isenabled()
+    data = (shared_data / "hub_sites" / "imls_pls_fy2018_outlets.csv").read_bytes()[:4000]
+    from podgeo.store import SqliteStore
+
+    plan = uploads.plan_upload(SqliteStore(fixture_store), data, "imls.csv")
+    assert plan.counts["rows"] > 10 and gc.isenabled()
+    during = []
+    monkey = uploads.sheets.validate
+    try:
+        uploads.sheets.validate = lambda *a, **k: during.append(gc.isenabled()) or monkey(*a, **k)
+        uploads.plan_upload(SqliteStore(fixture_store), data, "imls.csv")
+    finally:
+        uploads.sheets.validate = monkey
+    assert during == [False] and gc.isenabled()
+    assert uploads.commit_upload.__wrapped__ and uploads.plan_upload.__wrapped__
