@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Mapping
 import geopandas as gpd
 import pandas as pd
 
-from podgeo import directory, geo, geocode, sheets, vocab
+from podgeo import directory, gcpause, geo, geocode, sheets, vocab
 from podgeo.sheets import columns, judge
 from podgeo.store import REPO, SqliteStore, header_signature
 
@@ -68,6 +68,7 @@ def _file_cells(values: dict) -> dict:
     return {(f"{k} (file)" if k in ("Row", "Errors") else k): v for k, v in values.items()}
 
 
+@gcpause.paused
 def plan_upload(store: SqliteStore, data: bytes, filename: str, *, sheet: str | None = None,
                 mapping: Mapping[str, str | None] | None = None, state: str | None = None,
                 max_bytes: int = sheets.MAX_BYTES, accept_fixes: bool = False,
@@ -214,6 +215,7 @@ def values_from_table(table: pd.DataFrame) -> dict[str, dict[str, str | None]]:
     return out
 
 
+@gcpause.paused
 def commit_upload(store: SqliteStore, plan: UploadPlan, *, user: str, geocoder_url: str | None = None,
                   use_geocoder: bool = True, progress: Callable[[int, int], None] | None = None) -> int:
     """Geocode the rows that need it, place every pod, and write the batch in one transaction.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import os
 import sys
@@ -211,6 +210,9 @@ def json_column(frame: pd.DataFrame, column: str, empty) -> None:
 
 def _json_lists(values: list) -> list:
     """A column's lists and tuples as JSON text; the same list (a sheet's usual ["English"]) encoded once."""
+    if set(map(type, values)) == {tuple}:  # a sheet's list columns (`Validation.pod_columns`): each distinct once
+        texts = {v: json.dumps(v) for v in set(values)}
+        return list(map(texts.__getitem__, values))
     seen: dict[tuple, str] = {}
     out = []
     for v in values:
@@ -355,6 +357,14 @@ class StoreContract:
     def _upsert_values(self, table: str, columns: list[str], values: Iterable[list], key: list[str]) -> None:
         """Insert rows of `columns`' values, replacing those columns on rows whose key exists."""
         raise NotImplementedError
+
+    def _insert_columns(self, table: str, columns: list[str], data: list[list]) -> None:
+        """`_insert_rows` from the values column by column (one list per column, all as long)."""
+        self._insert_rows(table, columns, zip(*data))
+
+    def _upsert_columns(self, table: str, columns: list[str], data: list[list], key: list[str]) -> None:
+        """`_upsert_values` from the values column by column (one list per column, all as long)."""
+        self._upsert_values(table, columns, zip(*data), key)
 
     def _upsert_rows(self, table: str, rows: list[dict], key: list[str]) -> None:
         """Insert rows, replacing the columns they give on rows whose key exists (a key a row lacks is None)."""
@@ -573,13 +583,17 @@ class StoreContract:
             for r in self._dicts(self._q(
                     f"select pod_id, leaid, layer from pod_districts where {condition} order by pod_id, leaid"), params):
                 links.setdefault(r["pod_id"], []).append(r)
-        records_ = []
-        for pid in pod_ids:
-            before = current.get(pid)
-            records_.append([batch_id, pid, json.dumps(before) if before else None,
-                             json.dumps(links.get(pid, [])) if before else None])
-        if records_:
-            self._insert_rows("pod_history", ["batch_id", "pod_id", "before", "before_links"], records_)
+        if not pod_ids:
+            return
+        befores = [None] * len(pod_ids)
+        before_links = [None] * len(pod_ids)
+        if current:  # column by column: new pods (the usual upload) cost nothing here
+            for i, pid in enumerate(pod_ids):
+                before = current.get(pid)
+                if before:
+                    befores[i], before_links[i] = json.dumps(before), json.dumps(links.get(pid, []))
+        self._insert_columns("pod_history", ["batch_id", "pod_id", "before", "before_links"],
+                             [[batch_id] * len(pod_ids), pod_ids, befores, before_links])
 
     def _put_pods(self, pods: list[dict] | Mapping[str, list], links: pd.DataFrame, *,
                   batch_id: int | None = None) -> None:
@@ -603,8 +617,8 @@ class StoreContract:
             data = [_json_lists(values) if {list, tuple} & set(map(type, values)) else values for values in data]
             if batch_id is not None:
                 columns.append("batch_id")
-                data.append(itertools.repeat(batch_id, len(latest_ids)))
-            self._upsert_values("pods", columns, zip(*data), ["pod_id"])
+                data.append([batch_id] * len(latest_ids))
+            self._upsert_columns("pods", columns, data, ["pod_id"])
             self._delete_in("pod_districts", "pod_id", latest_ids)
         if len(links):
             self._insert_rows("pod_districts", list(PLACE_KEYS), rows(links[list(PLACE_KEYS)]))

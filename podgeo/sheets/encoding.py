@@ -11,10 +11,13 @@ in the text ("CafÃ©") is repaired with ftfy line by line, only where ftfy judg
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from itertools import islice
+
+import numpy as np
 
 from podgeo.sheets.model import RawSheet, SheetError
 
@@ -132,7 +135,8 @@ def _legacy(data: bytes) -> Decoded:
     """
     utf8_lines: dict[int, str] = {}
     lines: list[bytes] = []
-    if _UTF8_SEQUENCE.search(data):
+    high = _HighBytes(data)
+    if high.utf8_sequence():
         lines = data.splitlines(keepends=True)
         for i, line in enumerate(lines):
             if not line.isascii() and _UTF8_SEQUENCE.search(line):
@@ -141,24 +145,84 @@ def _legacy(data: bytes) -> Decoded:
                 except UnicodeDecodeError:
                     pass
     rest = b"".join(line for i, line in enumerate(lines) if i not in utf8_lines) if utf8_lines else data
-    codec, choices = _detect(rest)
+    codec, choices, text = _detect_and_decode(rest, None if utf8_lines else high)
     notes = []
+    mojibake_at = None
     if utf8_lines:
         text = "".join(utf8_lines[i] if i in utf8_lines else line.decode(codec, errors="replace")
                        for i, line in enumerate(lines))
         notes.append(f"lines {_list(sorted(i + 1 for i in utf8_lines))} are UTF-8 in a {codec} file; read as UTF-8")
     else:
-        text = data.decode(codec, errors="replace")
+        if text is None:
+            text = data.decode(codec, errors="replace")
+        if len(text) == len(data) and _single_byte(codec):  # each byte one character: they line up
+            mojibake_at = high.pairs()
     if "\ufffd" in text:
         bad = [i + 1 for i, t in enumerate(text.splitlines()) if "\ufffd" in t and i not in utf8_lines]
         if bad:
             notes.append(f"lines {_list(bad)} have bytes {codec} cannot read; shown as \ufffd")
     if choices:
         notes.append(f"encoding guessed as {codec} but unsure (also possible: {', '.join(c for c in choices if c != codec)})")
-    return _repaired(text, codec, notes, choices)
+    return _repaired(text, codec, notes, choices, mojibake_at)
 
 
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+class _HighBytes:
+    """Where a file's bytes above 0x7f are, found in one numpy pass: the regex searches for them
+    (`_UTF8_SEQUENCE`, `_HIGH_BYTE`) crossed all 22 MB of an ASCII-heavy sheet a byte at a time."""
+
+    def __init__(self, data: bytes):
+        self.bytes = np.frombuffer(data, dtype=np.uint8)
+        self.at = np.flatnonzero(self.bytes >= 0x80)
+
+    def pairs(self) -> np.ndarray:
+        """Positions of high bytes followed by another: where two non-ASCII characters meet."""
+        return self.at[:-1][np.diff(self.at) == 1]
+
+    def utf8_sequence(self) -> bool:
+        """Whether `_UTF8_SEQUENCE` matches anywhere: a lead byte 0xc2-0xf4 then a continuation 0x80-0xbf."""
+        first = self.pairs()
+        lead, follow = self.bytes[first], self.bytes[first + 1]
+        return bool(np.any((lead >= 0xC2) & (lead <= 0xF4) & (follow <= 0xBF)))
+
+    def search(self, data: bytes, pos: int, end: int):
+        """`_HIGH_BYTE.search(data, pos, end)` for the bytes this was made from."""
+        i = int(np.searchsorted(self.at, pos))
+        if i < len(self.at) and self.at[i] < end:
+            return _Hit(int(self.at[i]))
+        return None
+
+
+class _Hit:
+    """A one-byte match, as `_lines_with` reads it."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def start(self) -> int:
+        return self.at
+
+    def end(self) -> int:
+        return self.at + 1
+
+
+@functools.lru_cache(maxsize=None)
+def _single_byte(codec: str) -> bool:
+    """Whether `codec` reads each byte as one character, ASCII bytes as themselves and every other byte as a
+    non-ASCII character (cp1252, Mac Roman, KOI8-R...; not cp932, UTF-8, ISO-2022 or EBCDIC): then a text's non-ASCII
+    characters are where the file's high bytes are."""
+    try:
+        if codecs.lookup(codec).name.startswith(("utf", "iso2022", "hz")):  # multi-byte or stateful (escapes)
+            return False
+        table = bytes(range(256)).decode(codec, errors="replace")
+    except (LookupError, UnicodeError):
+        return False
+    return len(table) == 256 and table[:128] == bytes(range(128)).decode("ascii") and \
+        all(not c.isascii() for c in table[128:])
 
 
 def _detect(data: bytes) -> tuple[str, tuple[str, ...]]:
@@ -169,17 +233,23 @@ def _detect(data: bytes) -> tuple[str, tuple[str, ...]]:
     only the lines with non-ASCII bytes tell encodings apart, and a sample of those from every part
     of the file is a few hundred kilobytes.
     """
+    return _detect_and_decode(data)[:2]
+
+
+def _detect_and_decode(data: bytes, high: _HighBytes | None = None) -> tuple[str, tuple[str, ...], str | None]:
+    """`_detect`, with the text when the check decoded the whole file (it then needs no second decoding);
+    `high`: the file's `_HighBytes`, when already found."""
     if data.isascii():
-        return "cp1252", ()  # ASCII (the non-ASCII lines were UTF-8)
-    sample = _spread_sample(data)
+        return "cp1252", (), None  # ASCII (the non-ASCII lines were UTF-8)
+    sample = _spread_sample(data, high=high)
     if sample is data:
-        return _detect_in(data)
+        return (*_detect_in(data), None)
     codec, choices = _detect_in(sample)
     try:
-        codecs.decode(data, codec)  # decoded once to check, then dropped: the caller decodes again
+        text = codecs.decode(data, codec)  # decoded strictly: what the caller's lenient decoding would give
     except UnicodeDecodeError:
-        return _detect_in(data)
-    return codec, choices
+        return (*_detect_in(data), None)
+    return codec, choices, text
 
 
 #: a file up to this size is detected whole; a larger one from a sample of its non-ASCII lines this big
@@ -188,17 +258,18 @@ _PIECES = 64  # parts of the file each giving an equal share of the sample
 _LINE_CAP = 4096  # bytes kept of one sampled line (a file with few line breaks)
 
 
-def _spread_sample(data: bytes, size: int = SAMPLE_BYTES) -> bytes:
+def _spread_sample(data: bytes, size: int = SAMPLE_BYTES, high: _HighBytes | None = None) -> bytes:
     """Lines holding non-ASCII bytes from each of `_PIECES` equal parts of `data`, `size` bytes in all
     (`data` itself when it is no larger): a file whose accented names are all near its end is judged
-    by them, not by an ASCII start."""
+    by them, not by an ASCII start. `high`: the file's `_HighBytes` (found here when not given)."""
     if len(data) <= size:
         return data
+    high = high or _HighBytes(data)
     share, step = size // _PIECES, -(-len(data) // _PIECES)
     out: list[bytes] = []
     for start in range(0, len(data), step):
         taken = 0
-        for first, last in _lines_with(_HIGH_BYTE, data, start, min(start + step, len(data)), _LINE_CAP):
+        for first, last in _lines_with(high, data, start, min(start + step, len(data)), _LINE_CAP):
             out.append(data[first:last])
             taken += last - first + 1
             if taken >= share:
@@ -273,13 +344,20 @@ def _script(text: str) -> str:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def _repaired(text: str, encoding: str, notes: list[str], choices: tuple[str, ...] = ()) -> Decoded:
+def _repaired(text: str, encoding: str, notes: list[str], choices: tuple[str, ...] = (),
+              candidates: np.ndarray | None = None) -> Decoded:
     """Fix mojibake ("CafÃ©" -> "Café") in the lines ftfy judges bad, and say which lines changed.
 
     Only lines holding a UTF-8 lead byte read as cp1252/Latin-1 followed by a continuation byte
-    (the mark of UTF-8 decoded wrongly) go to ftfy, which is slow on whole files.
+    (the mark of UTF-8 decoded wrongly) go to ftfy, which is slow on whole files. `candidates`: the only
+    positions such a pair can start at, when known (two non-ASCII characters in a row); else all are searched.
     """
-    if text.isascii() or not _MOJIBAKE.search(text):
+    if text.isascii():
+        return Decoded(text, encoding, tuple(notes), choices)
+    if candidates is not None:
+        if not any(_MOJIBAKE.match(text, int(i)) for i in candidates):
+            return Decoded(text, encoding, tuple(notes), choices)
+    elif not _MOJIBAKE.search(text):
         return Decoded(text, encoding, tuple(notes), choices)
     import ftfy
     from ftfy.badness import is_bad

@@ -19,14 +19,20 @@ def _number_text(value: float) -> str:
 
 def _parse_float(text: str, *, thousands: bool = False, decimal_comma: bool = False) -> float | None:
     t = text.strip()
-    if thousands and re.fullmatch(r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?", t):
+    if thousands and _THOUSANDS.fullmatch(t):
         t = t.replace(",", "")
-    elif (thousands or decimal_comma) and re.fullmatch(r"[-+]?[0-9]+,[0-9]+", t):
+    elif (thousands or decimal_comma) and _DECIMAL_COMMA.fullmatch(t):
         t = t.replace(",", ".")
-    if not re.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?", t):
+    if not _FLOAT.fullmatch(t):
         return None
     value = float(t)
     return value if value == value and abs(value) != float("inf") else None
+
+
+# compiled once: each cell of a number column is parsed (a module-level re call looks its pattern up each time)
+_THOUSANDS = re.compile(r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?[0-9]+,[0-9]+")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
 def _letter(index: int) -> str:

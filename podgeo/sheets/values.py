@@ -178,13 +178,13 @@ def _parse_degrees(text: str) -> float | None:
     """Decimal degrees, allowing a degree sign, a hemisphere letter, a decimal comma, or deg-min-sec."""
     t = text.strip().upper().replace("−", "-").replace("°", " ").replace("’", "'").replace("”", '"')
     hemisphere = None
-    m = re.fullmatch(r"([NSEW])\s*(.+)|(.+?)\s*([NSEW])", t)
+    m = _HEMISPHERE.fullmatch(t) if t[:1] in _NSEW or t[-1:] in _NSEW else None  # it needs one at an end
     if m:
         hemisphere = m.group(1) or m.group(4)
         t = (m.group(2) or m.group(3)).strip()
     value = _parse_float(t, decimal_comma=True)
     if value is None:
-        dms = re.fullmatch(r"(-?[0-9]+(?:\.[0-9]+)?)\s+([0-9]+(?:\.[0-9]+)?)\s*'?\s*(?:([0-9]+(?:\.[0-9]+)?)\s*(?:\"|'')?)?", t)
+        dms = _DMS.fullmatch(t)
         if not dms or float(dms.group(2)) >= 60 or float(dms.group(3) or 0) >= 60:
             return None
         degrees = float(dms.group(1))
@@ -195,6 +195,11 @@ def _parse_degrees(text: str) -> float | None:
             return None  # "-37 S" is ambiguous
         value = -value if hemisphere in "SW" else value
     return value
+
+
+_NSEW = frozenset("NSEW")
+_HEMISPHERE = re.compile(r"([NSEW])\s*(.+)|(.+?)\s*([NSEW])")
+_DMS = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?)\s+([0-9]+(?:\.[0-9]+)?)\s*'?\s*(?:([0-9]+(?:\.[0-9]+)?)\s*(?:\"|'')?)?")
 
 
 def _date(text: str, column: str) -> str:
@@ -237,16 +242,23 @@ def _state(text: str, column: str) -> str:
 
 def _zip(text: str, column: str) -> str:
     t = text.strip()
-    if re.fullmatch(r"[0-9]{3,4}", t):
+    if _ZIP_SHORT.fullmatch(t):
         t = t.zfill(5)  # leading zeros lost in Excel
-    elif re.fullmatch(r"[0-9]{9}", t):
+    elif _ZIP_NINE.fullmatch(t):
         t = f"{t[:5]}-{t[5:]}"
-    elif re.fullmatch(r"[0-9]{5}\.0", t):
+    elif _ZIP_FLOAT.fullmatch(t):
         t = t[:5]
-    t = re.sub(r"^([0-9]{5})\s*-?\s*([0-9]{4})$", r"\1-\2", t)
-    if not re.fullmatch(r"[0-9]{5}(-[0-9]{4})?", t):
+    if _ZIP.fullmatch(t):  # the usual cell: already a ZIP, which the ZIP+4 spacing below leaves as it is
+        return t
+    t = _ZIP_SPACED.sub(r"\1-\2", t)
+    if not _ZIP.fullmatch(t):
         raise _Invalid("zip", f"'{_short(text)}' is not a ZIP code (5 digits, or ZIP+4)")
     return t
+
+
+_ZIP_SHORT, _ZIP_NINE, _ZIP_FLOAT = re.compile(r"[0-9]{3,4}"), re.compile(r"[0-9]{9}"), re.compile(r"[0-9]{5}\.0")
+_ZIP_SPACED = re.compile(r"^([0-9]{5})\s*-?\s*([0-9]{4})$")
+_ZIP = re.compile(r"[0-9]{5}(-[0-9]{4})?")
 
 
 def _leaid(text: str, column: str) -> str:
