@@ -70,25 +70,20 @@ def validate(raw: RawSheet, mapping: Mapping[str, str | None], *, existing_ids: 
     keep_valid, seen, made = valid.append, first_seen.setdefault, tuple.__new__
     for i, number, clean, record, needs_geocode in zip(numbers(), raw.row_numbers, fast, records, geocode):
         if clean:  # no rule broken: the pod was built column by column
-            pod_id = record[_POD_ID]
-            if seen(pod_id, number) == number:
-                keep_valid(made(ValidRow, (number, record, "update" if pod_id in existing else "insert", needs_geocode)))
-                continue
-            errors, row_fixes = [], ()
+            pod_id, errors, row_fixes = record[_POD_ID], (), ()
         else:
             row = {target: cells[target][i] for target in targets}
             pod, errors, row_fixes, needs_geocode = _check_row(number, row, plan, default_state, bool(inside[i]))
             pod_id, record = pod["pod_id"], None if errors else _values(pod)
         if not errors:
-            first = first_seen.setdefault(pod_id, number)
+            first = seen(pod_id, number)
             if first == number:
-                valid.append(ValidRow(number, record, "update" if pod_id in existing else "insert", needs_geocode))
+                keep_valid(made(ValidRow, (number, record, "update" if pod_id in existing else "insert", needs_geocode)))
                 continue
-            row = {target: cells[target][i] for target in targets}
-            target = "pod_id" if "pod_id" in row and row["pod_id"].text else "name"
+            target = "pod_id" if "pod_id" in cells and cells["pod_id"][i].text else "name"
             how = "pod_id" if target == "pod_id" else "name, address and state"
-            errors.append(RowError(number, plan.source[target], row[target].original, "duplicate",
-                                   f"same {how} as row {first}; only the first is kept"))
+            errors = [RowError(number, plan.source[target], cells[target][i].original, "duplicate",
+                               f"same {how} as row {first}; only the first is kept")]
         rejected.append(RejectedRow(number, dict(zip(raw.columns, raw.rows[i])), tuple(errors)))
         fixes.extend(row_fixes)
     unmapped = [c for c in raw.columns if not used.get(c)]
