@@ -19,3 +19,13 @@ def open_app(page: str | None = None, **query):
     if page:
         at.switch_page(page)
     return at.run()
+
+
+def send_bad_travel_times(at, key: str) -> None:
+    """Upload a travel-time table whose minutes are not a number through the shared control at `key`:
+    the page names the file, row and column in one error and raises nothing."""
+    at.file_uploader(key=key).set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
+                                         "text/csv")).run()
+    assert not at.exception
+    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
+                                "'minutes' is 'soon', expected a number"

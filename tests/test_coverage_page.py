@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from apptest_helpers import no_errors
+from apptest_helpers import no_errors, send_bad_travel_times
 from streamlit.testing.v1 import AppTest
 
 from podgeo import access_report as ar
@@ -264,11 +264,7 @@ def test_a_bad_travel_time_file_is_named_and_straight_lines_are_kept(page, frame
     """Regression (the shared travel-time control): a table Coverage cannot read is an error naming its row
     and column, never an exception box, and the figures stay the straight-line ones."""
     at = page()
-    at.file_uploader(key="coverage.travel").set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
-                                                       "text/csv")).run()
-    assert not at.exception
-    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
-                                "'minutes' is 'soon', expected a number"
+    send_bad_travel_times(at, "coverage.travel")
     assert at.sidebar.slider(key="coverage.radius").label == "Radius (miles)"
     _same(_table(at), ar.coverage_table(frames, sites=["libraries"], demand="schools", method="2sfca",
                                         radius_miles=10.0, state="CA"))

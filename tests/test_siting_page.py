@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pandas as pd
 import pytest
-from apptest_helpers import no_errors, open_app
+from apptest_helpers import no_errors, send_bad_travel_times, open_app
 
 from podgeo import access_report as ar
 from podgeo import maps, siting
@@ -188,11 +188,7 @@ def test_an_uploaded_travel_time_table_sites_by_minutes(page, frames):
     caption = " ".join(c.value for c in at.caption)
     assert f"times.csv: {len(times) + 1:,} pairs; 1 rows left out because their ids match nothing" in caption
     assert "--travel-times times.csv --max-minutes 4" in at.code[0].value
-    at.file_uploader(key="siting.travel").set_value(("bad.csv", b"origin_id,destination_id,minutes\na,b,soon\n",
-                                                     "text/csv")).run()
-    assert not at.exception
-    assert at.error[0].value == "The travel-time file was not used: travel\\-time file bad\\.csv: row 2 column " \
-                                "'minutes' is 'soon', expected a number"
+    send_bad_travel_times(at, "siting.travel")
     assert at.sidebar.slider(key="siting.radius").label == "Reach (straight-line miles)"
 
 
