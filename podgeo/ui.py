@@ -187,10 +187,10 @@ def _state_view(db: str, rev: int, fips: str, state: str, layers: tuple[str, ...
                 pod_filter: PodFilter, site_kinds: tuple[str, ...]):
     from podgeo import explore
 
-    districts = _districts(db, rev, (fips,), layers)
-    shown = explore.pods_in_view(filters.apply(_pods(db, rev), pod_filter), _pod_links(db, rev), districts["leaid"])
+    districts, links = _districts(db, rev, (fips,), layers), _pod_links(db, rev)
+    shown = explore.pods_in_view(filters.apply(_pods(db, rev), pod_filter), links, districts["leaid"])
     sites = {k: _site_layer(db, rev, k, explore.SITE_KINDS[k][0], state) for k in site_kinds}
-    return explore.state_view(districts, shown, _pod_links(db, rev), sites, measure=measure, scheme=scheme)
+    return explore.state_view(districts, shown, links, sites, measure=measure, scheme=scheme)
 
 
 def state_view(state: str, layers: tuple[str, ...], districts: gpd.GeoDataFrame, shown_pods: gpd.GeoDataFrame,
