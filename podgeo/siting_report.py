@@ -231,13 +231,18 @@ def headline(result: SitingResult) -> list[tuple[str, str, str | None, str]]:
     m, s = result.meta, result.mclp
     return [
         (f"{m['group_label']} covered now", f"{m['share_before']:.1%}", None, f"within {_reach(m)} of a pod"),
-        (f"With {len(s.chosen)} new hub(s)", f"{m['share_after']:.1%}", f"{m['share_after'] - m['share_before']:+.1%}",
+        (f"With {len(s.chosen)} new hub(s)", f"{m['share_after']:.1%}", _points(m['share_after'] - m['share_before']),
          f"within {_reach(m)}"),
         ("Hubs to reach everyone reachable (LSCP)", "—" if result.lscp.count is None else f"{result.lscp.count:,}",
          None, _lscp_text(result.lscp)),
         ("Solver", "optimal" if s.method == siting.OPTIMAL else "not proven optimal", None,
          f"{s.method}; {s.status}; gap {s.gap}"),
     ]
+
+
+def _points(change: float) -> str:
+    """A change between two shares in percentage points ("+18.4 points"): "+18.4%" would read as a relative rise."""
+    return f"{change * 100:+.1f} points"
 
 
 def error_table(exc: siting.CandidateFileError) -> pd.DataFrame:

@@ -46,6 +46,10 @@ def test_page_shows_the_picks_the_cli_writes(page, fixture_store, tmp_path, caps
     before = next(line for line in printed.splitlines() if line.startswith("covered by existing pods"))
     assert metrics["Low-income students (FRPM) covered now"] in before
     assert metrics["Solver"] == "optimal" and "status: optimal" in printed
+    after = next(m for m in at.metric if m.label.startswith("With 3 new hub"))
+    share = {k: float(metrics[k].rstrip("%")) for k in (after.label, "Low-income students (FRPM) covered now")}
+    assert after.delta.endswith(" points")  # percentage points, not a relative percent
+    assert abs(float(after.delta.split()[0]) - (share[after.label] - share["Low-income students (FRPM) covered now"])) <= 0.11
 
 
 def test_url_holds_the_choices_and_reopens_them(page, frames):
