@@ -40,6 +40,8 @@ def test_search_sort_and_filters_change_the_table_and_the_link(db):
     assert at.markdown[0].value.startswith("**41** of 41 pods (all pods; CA).")
     at.text_input(key="directory.query").input("fresno hub").run()
     assert at.dataframe[0].value["pod"].tolist() == ["Fresno District Learning Hub A", "Fresno District Learning Hub B"]
+    assert at.dataframe[0].value["seats"].isna().tolist() == [True, False]  # hub A gave no seats: unknown, not 0
+    assert "never counted as zero" in at.caption[0].value
     assert at.query_params["q"] == "fresno hub"
     at.text_input(key="directory.query").input("").run()
     at.selectbox(key="directory.sort").set_value("seats").run()

@@ -29,6 +29,7 @@ where = "all states" if state == ui.NATIONAL else state
 st.markdown(f"**{len(shown):,}** of {len(all_pods):,} pods ({filters.describe(pod_filter)}; {where}"
             + (f"; search: {ui.plain(query.strip())}" if query.strip() else "") + f"). {ui.ILLUSTRATIVE_NOTE}")
 st.dataframe(directory.table(shown), hide_index=True, width="stretch", key="directory.table")
+st.caption("A grey None: the sheet gave no figure (never counted as zero).")
 
 if len(shown):
     names = dict(zip(shown["pod_id"], shown["name"].fillna("") + " · " + shown["city"].fillna("")))
